@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fs.h - file and path helpers.
+ *
+ * State files are written as "<path>.tmp.<pid>" then rename()d into place,
+ * so a reader sees the old or the new content, never half of it. Names
+ * that come from users (namespaces, table names, task names) are checked
+ * with fs_name_ok before they become path components.
+ */
+#ifndef FF_FS_H
+#define FF_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include "buf.h"
+#include "err.h"
+
+/* mkdir -p; existing directories are fine. */
+int fs_mkdirs(const char *path, mode_t mode, struct ff_error *err);
+/* Writes data atomically (temp file + fsync + rename). */
+int fs_write_atomic(const char *path, const void *data, size_t len,
+		    struct ff_error *err);
+/* Appends the whole file to out (bounded by out->max). */
+int fs_read_file(const char *path, struct ff_buf *out, struct ff_error *err);
+/* rm -rf; a missing path is success. Does not follow symlinks. */
+int fs_rm_rf(const char *path);
+/* Copies a directory tree (regular files and directories only). */
+int fs_copy_tree(const char *src, const char *dst, struct ff_error *err);
+bool fs_exists(const char *path);
+bool fs_is_dir(const char *path);
+/*
+ * True when name is safe as one path component: 1..max_len bytes, no '/',
+ * no NUL, no control characters, not "." or "..", not starting with '.'.
+ */
+bool fs_name_ok(const char *name, size_t max_len);
+/* Absolute, normalised form of path (need not exist). Owned string. */
+char *fs_abspath(const char *path);
+/* Directory holding the running executable (owned), NULL on failure. */
+char *fs_self_dir(void);
+
+#endif

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: Apache-2.0
+/* yaml.c - libfyaml document tree -> jansson value. */
+#include "ff_setup.h"
+#include <libfyaml.h>
+#include "yaml.h"
+#include "log.h"
+#include "mem.h"
+
+static bool yaml_match_int(const char *s, size_t n, long long *out)
+{
+	char tmp[64];
+	if (n == 0 || n >= sizeof(tmp))
+		return false;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	int base = 10;
+	const char *p = tmp;
+	if (n > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'o')) {
+		base = p[1] == 'x' ? 16 : 8;
+		p += 2;
+	} else {
+		if (*p == '-' || *p == '+')
+			p++;
+		if (!*p)
+			return false;
+		for (const char *q = p; *q; q++)
+			if (*q < '0' || *q > '9')
+				return false;
+		p = tmp;
+	}
+	char *end;
+	errno = 0;
+	long long v = strtoll(p, &end, base);
+	if (errno || *end || end == p)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
+static bool yaml_match_float(const char *s, size_t n, double *out)
+{
+	char tmp[128];
+	if (n == 0 || n >= sizeof(tmp))
+		return false;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	const char *p = tmp;
+	if (*p == '-' || *p == '+')
+		p++;
+	size_t digits = 0;
+	while (*p >= '0' && *p <= '9') {
+		p++;
+		digits++;
+	}
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9') {
+			p++;
+			digits++;
+		}
+	}
+	if (!digits)
+		return false;
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '-' || *p == '+')
+			p++;
+		if (!(*p >= '0' && *p <= '9'))
+			return false;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p)
+		return false;
+	*out = strtod(tmp, NULL);
+	return true;
+}
+
+static bool yaml_is(const char *s, size_t n, const char *const *words)
+{
+	for (; *words; words++)
+		if (strlen(*words) == n && !memcmp(s, *words, n))
+			return true;
+	return false;
+}
+
+static json_t *yaml_plain_scalar(const char *s, size_t n)
+{
+	static const char *const nulls[] = { "", "~", "null", "Null", "NULL", NULL };
+	static const char *const trues[] = { "true", "True", "TRUE", NULL };
+	static const char *const falses[] = { "false", "False", "FALSE", NULL };
+	long long iv;
+	double dv;
+	if (yaml_is(s, n, nulls))
+		return json_null();
+	if (yaml_is(s, n, trues))
+		return json_true();
+	if (yaml_is(s, n, falses))
+		return json_false();
+	if (yaml_match_int(s, n, &iv))
+		return json_integer(iv);
+	if (yaml_match_float(s, n, &dv)) {
+		json_t *r = json_real(dv);
+		if (r)
+			return r;
+	}
+	return json_stringn(s, n);
+}
+
+static int yaml_mark_err(struct fy_node *fyn, struct ff_error *err,
+			 const char *what)
+{
+	struct fy_token *t = fy_node_get_type(fyn) == FYNT_SCALAR ? fy_node_get_scalar_token(fyn) : NULL;
+	const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
+	if (m)
+		return ff_error_set(err, FF_EINVAL,
+				    "malformed YAML at line %d, column %d: %s",
+				    m->line + 1, m->column + 1, what);
+	return ff_error_set(err, FF_EINVAL, "malformed YAML: %s", what);
+}
+
+static int yaml_node(struct fy_node *fyn, json_t **out, struct ff_error *err,
+		     int depth)
+{
+	if (depth > 200)
+		return yaml_mark_err(fyn, err, "nesting deeper than 200 levels");
+	if (!fyn) {
+		*out = json_null();
+		return FF_OK;
+	}
+	switch (fy_node_get_type(fyn)) {
+	case FYNT_SCALAR: {
+		size_t n;
+		const char *s = fy_node_get_scalar(fyn, &n);
+		if (!s)
+			return yaml_mark_err(fyn, err, "unreadable scalar");
+		*out = fy_node_get_style(fyn) == FYNS_PLAIN ?
+			yaml_plain_scalar(s, n) : json_stringn(s, n);
+		return *out ? FF_OK : yaml_mark_err(fyn, err, "invalid UTF-8 in scalar");
+	}
+	case FYNT_SEQUENCE: {
+		json_t *arr = json_array();
+		void *it = NULL;
+		struct fy_node *child;
+		while ((child = fy_node_sequence_iterate(fyn, &it))) {
+			json_t *v;
+			int ret = yaml_node(child, &v, err, depth + 1);
+			if (ret) {
+				json_decref(arr);
+				return ret;
+			}
+			json_array_append_new(arr, v);
+		}
+		*out = arr;
+		return FF_OK;
+	}
+	case FYNT_MAPPING: {
+		json_t *obj = json_object();
+		void *it = NULL;
+		struct fy_node_pair *pair;
+		while ((pair = fy_node_mapping_iterate(fyn, &it))) {
+			struct fy_node *k = fy_node_pair_key(pair);
+			if (!k || fy_node_get_type(k) != FYNT_SCALAR) {
+				json_decref(obj);
+				return yaml_mark_err(k ? k : fyn, err, "mapping key is not a scalar");
+			}
+			size_t kn;
+			const char *ks = fy_node_get_scalar(k, &kn);
+			char *key = ks ? ff_strndup(ks, kn) : NULL;
+			json_t *v = NULL;
+			int ret = key ? yaml_node(fy_node_pair_value(pair), &v, err, depth + 1)
+				      : FF_ENOMEM;
+			if (!ret && json_object_set_new(obj, key, v) < 0)
+				ret = yaml_mark_err(k, err, "invalid mapping key");
+			ff_free(key);
+			if (ret) {
+				json_decref(obj);
+				return ret;
+			}
+		}
+		*out = obj;
+		return FF_OK;
+	}
+	}
+	return yaml_mark_err(fyn, err, "unknown node type");
+}
+
+static int yaml_diag_error(struct fy_diag *diag, struct ff_error *err)
+{
+	void *it = NULL;
+	struct fy_diag_error *de = diag ? fy_diag_errors_iterate(diag, &it) : NULL;
+	if (de)
+		return ff_error_set(err, FF_EINVAL,
+				    "malformed YAML at line %d, column %d: %s",
+				    de->line + 1, de->column + 1, de->msg ? de->msg : "syntax error");
+	return ff_error_set(err, FF_EINVAL, "malformed YAML or JSON document");
+}
+
+int yaml_load(const char *text, size_t len, json_t **out, struct ff_error *err)
+{
+	int ret = FF_OK;
+	struct fy_diag_cfg dcfg;
+	fy_diag_cfg_default(&dcfg);
+	dcfg.fp = NULL;
+	dcfg.output_fn = NULL;
+	dcfg.colorize = false;
+	struct fy_diag *diag = fy_diag_create(&dcfg);
+	struct fy_parse_cfg cfg = {
+		.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_RESOLVE_DOCUMENT |
+			 FYPCF_DEFAULT_VERSION_1_2,
+		.diag = diag,
+	};
+	struct fy_document *fyd = NULL;
+	*out = NULL;
+	if (!diag)
+		return ff_error_set(err, FF_ENOMEM, "cannot create YAML parser");
+	/* fy_document_build_from_string keeps a pointer to the text. */
+	fyd = fy_document_build_from_string(&cfg, text, len);
+	if (!fyd || fy_diag_got_error(diag)) {
+		ret = yaml_diag_error(diag, err);
+		goto out;
+	}
+	ret = yaml_node(fy_document_root(fyd), out, err, 0);
+out:
+	if (fyd)
+		fy_document_destroy(fyd);
+	fy_diag_destroy(diag);
+	return ret;
+}
