@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ff_table_int.h - internals shared by the table engine files of libfedflow
+ * (ff_table.c, ff_table_write.c, ff_table_read.c, ff_csv.c, ff_schema.c).
+ * Components use include/fedflow/table.h only.
+ *
+ * The on-disk layout these structures mirror is documented byte by byte in
+ * docs/storage-format.md; the constants below are that document's numbers.
+ * Symbols here use the library-internal ff__ prefix.
+ */
+#ifndef FF_TABLE_INT_H
+#define FF_TABLE_INT_H
+
+#include <stdatomic.h>
+#include <jansson.h>
+#include "fedflow/table.h"
+#include "buf.h"
+#include "err.h"
+
+#define FF__META_FILE "meta.json"
+#define FF__PART_FMT "part-%05u"
+#define FF__FORMAT_NAME "fedflow-table"
+
+#define FF__FILE_HDR 64
+#define FF__BLOCK_HDR 64
+#define FF__FOOTER 32
+static const char ff__file_magic[8] = { 'F', 'F', 'T', 'B', 'P', 'A', 'R', 'T' };
+static const char ff__foot_magic[8] = { 'F', 'F', 'T', 'B', 'E', 'N', 'D', '1' };
+#define FF__BLOCK_MAGIC 0x31424646u /* "FFB1" little-endian */
+
+/* partition file header flags */
+#define FF__F_LABEL 1u
+#define FF__F_WEIGHT 2u
+#define FF__F_MID 4u   /* match ids stored apart from sample ids */
+#define FF__F_TEXT 8u  /* rows carry their source text */
+#define FF__F_KNOWN 15u
+
+/* text kind of a row */
+#define FF__TEXT_CODES 0 /* rebuilt from the values and one code per field */
+#define FF__TEXT_RAW 1   /* the source line is stored verbatim */
+
+/* codes: 0..FF__CODE_MAX = fixed notation with that many fraction digits */
+#define FF__CODE_MAX 22
+/* largest mantissa a code may stand for (exactly rebuilt, see ff_table.c) */
+#define FF__CODE_WMAX ((uint64_t)1 << 52)
+
+/* layout entries (source column -> table column) */
+#define FF__COL_ID (-1)
+#define FF__COL_LABEL (-2)
+#define FF__COL_WEIGHT (-3)
+
+/* writer block limits: values bytes and string bytes per block */
+#define FF__BLOCK_VALUE_BYTES ((size_t)8 << 20)
+#define FF__BLOCK_STR_BYTES ((size_t)8 << 20)
+#define FF__BLOCK_ROWS_MAX 65536u
+
+/*
+ * Source text description of a table that keeps row text: the header line
+ * (without its end of line), the delimiter and where each source column
+ * went (layout[k] is FF__COL_ID, FF__COL_LABEL, FF__COL_WEIGHT or a
+ * feature index). ncodes = nlayout - 1 (the id column has no code).
+ */
+struct ff__text_layout {
+	char *header;       /* owned, NULL when the source had no header line */
+	char delimiter;
+	bool final_newline; /* false when the source's last line had no '\n' */
+	size_t nlayout;
+	int *layout;        /* owned, nlayout entries */
+};
+
+/*
+ * In-memory block: up to cap rows, columnar. Column j of the features is
+ * vals + (2 + j) * cap; label at vals, weight at vals + cap (unused slots
+ * stay allocated so the stride is uniform).
+ */
+struct ff__block {
+	size_t n, cap, d, ncodes;
+	bool text;
+	bool mid;           /* match ids stored apart */
+	double *vals;       /* (d + 2) * cap */
+	uint32_t *sid_off;  /* cap + 1 */
+	struct ff_buf sid;
+	uint32_t *mid_off;  /* cap + 1 when mid */
+	struct ff_buf mids;
+	uint8_t *kind;      /* cap when text */
+	uint8_t *codes;     /* cap * ncodes when text */
+	uint32_t *text_off; /* cap + 1 when text */
+	struct ff_buf txt;
+};
+
+int ff__block_init(struct ff__block *b, size_t d, size_t ncodes, bool text, bool mid,
+		   size_t cap);
+void ff__block_release(struct ff__block *b);
+void ff__block_reset(struct ff__block *b);
+/* Doubles the capacity keeping the rows. */
+int ff__block_grow(struct ff__block *b);
+static inline double *ff__block_col(struct ff__block *b, size_t j)
+{
+	return b->vals + (2 + j) * b->cap;
+}
+/* Appends id strings / text of row b->n (call before b->n++). */
+int ff__block_put_str(struct ff_buf *buf, uint32_t *off, size_t row, const char *s, size_t n);
+
+/*
+ * One block of a mapped partition file, found and header-checked at open;
+ * the pointers go into the mapping (sections are 8-byte aligned in the
+ * file, so doubles and offsets are used in place).
+ */
+struct ff__blk {
+	uint64_t row0;
+	uint32_t n;
+	uint32_t sid_bytes, mid_bytes, text_bytes;
+	const double *label, *weight, *x;     /* NULL when absent */
+	const uint32_t *sid_off, *mid_off;    /* mid_off NULL for one id column */
+	const char *sid, *mid;
+	const uint8_t *kind, *codes;          /* NULL without text */
+	const uint32_t *text_off;
+	const char *text;
+	/* sections for the checksums */
+	const unsigned char *sec[3];
+	size_t sec_len[3];
+	uint32_t sec_crc[3];
+	_Atomic unsigned checked;             /* FF_NEED_* bits verified */
+};
+
+struct ff__part {
+	const unsigned char *map;
+	size_t size;
+	uint64_t rows, row0;
+	size_t nblk;
+	struct ff__blk *blk;
+};
+
+struct ff_table {
+	char *dir;
+	json_t *meta;
+	struct ff_schema schema;
+	unsigned flags;          /* FF__F_* */
+	unsigned open_flags;     /* FF_TABLE_NO_VERIFY ... */
+	unsigned nparts;
+	uint64_t count;
+	size_t ncodes;
+	struct ff__text_layout text;
+	struct ff__part *parts;
+};
+
+/* True when s is valid UTF-8 (JSON strings must be). ff_schema.c */
+bool ff__utf8_ok(const char *s);
+
+/* table-level helpers (ff_table.c) */
+uint32_t ff__crc32c(uint32_t crc, const void *data, size_t n);
+uint64_t ff__fixed_mantissa(double v, unsigned code);
+/* Writes the fixed form of v with code fraction digits, returns length. */
+size_t ff__fmt_fixed(double v, unsigned code, char out[48]);
+int ff__meta_load(const char *dir, json_t **out, struct ff_error *err);
+int ff__layout_from_json(struct ff__text_layout *t, const json_t *j, const struct ff_schema *s,
+			 struct ff_error *err);
+json_t *ff__layout_to_json(const struct ff__text_layout *t);
+int ff__layout_copy(struct ff__text_layout *dst, const struct ff__text_layout *src);
+void ff__layout_release(struct ff__text_layout *t);
+static inline void ff__put_le32(unsigned char *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+static inline void ff__put_le64(unsigned char *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+static inline uint32_t ff__le32(const unsigned char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+static inline uint64_t ff__le64(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+static inline size_t ff__align8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+/* Section sizes of a block with n rows (see storage-format.md §4). */
+size_t ff__ids_size(size_t n, size_t sid_bytes);
+size_t ff__text_size(size_t n, size_t ncodes, size_t text_bytes);
+
+/* writer internals used by the CSV importer (ff_table_write.c) */
+int ff__writer_set_text(struct ff_table_writer *w, const struct ff__text_layout *t,
+			struct ff_error *err);
+/* Whether the source's last line ended with '\n' (export repeats it). */
+void ff__writer_final_newline(struct ff_table_writer *w, bool yes);
+/* Writes a block the caller filled (sample ids may be generated by the writer). */
+int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct ff_error *err);
+/* Moves to partition p (>= the current one); the rows so far stay behind. */
+int ff__writer_goto_partition(struct ff_table_writer *w, unsigned p, struct ff_error *err);
+uint64_t ff__writer_rows(const struct ff_table_writer *w);
+
+/* reader internals (ff_table_read.c): verifies what `need` asks of block b */
+int ff__blk_check(const struct ff_table *t, unsigned p, struct ff__blk *b, unsigned need,
+		  struct ff_error *err);
+
+#endif

@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * exec.c - starting, watching and killing task processes.
+ *
+ * Processes are started with posix_spawn (vfork-style, cheap even from a
+ * large daemon) in a new process group whose id is the child's pid, with
+ * an empty signal mask (the daemon blocks SIGCHLD/SIGTERM for its
+ * signalfd; children must not inherit that). Stop kills the whole group,
+ * so helpers a component started die with it. Exits are reaped by
+ * exec_reap from the core loop when SIGCHLD arrives.
+ */
+#include "ff_setup.h"
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "clock.h"
+#include "exec_int.h"
+#include "fs.h"
+#include "log.h"
+#include "mem.h"
+#include "site.h"
+#include "status.h"
+
+extern char **environ;
+
+int exec_init(struct site *s, exec_end_cb on_end, struct ff_error *err)
+{
+	s->exec = ff_calloc(1, sizeof(*s->exec));
+	if (!s->exec)
+		return ff_error_set(err, FF_ENOMEM, "out of memory");
+	s->exec->on_end = on_end;
+	s->exec->define_cache = json_object();
+	return FF_OK;
+}
+
+static void exec_proc_free(struct exec_proc *p)
+{
+	provider_info_release(&p->provider);
+	json_decref(p->plan);
+	ff_free(p->task_dir);
+	ff_free(p->log_dir);
+	ff_free(p->define_path);
+	ff_free(p->config_path);
+	ff_free(p->result_path);
+	ff_free(p);
+}
+
+void exec_release(struct site *s)
+{
+	if (!s->exec)
+		return;
+	for (size_t i = 0; i < FF_ARRAY_SIZE(s->exec->buckets); i++) {
+		struct exec_proc *p = s->exec->buckets[i];
+		while (p) {
+			struct exec_proc *n = p->next;
+			ev_timer_stop(s->loop, &p->timer);
+			exec_proc_free(p);
+			p = n;
+		}
+	}
+	json_decref(s->exec->define_cache);
+	FF_FREE_AND_NULL(s->exec);
+}
+
+size_t exec_running(const struct site *s)
+{
+	return s->exec->running;
+}
+
+static size_t exec_bucket(pid_t pid)
+{
+	return (size_t)pid % 256;
+}
+
+static void exec_table_add(struct exec *e, struct exec_proc *p)
+{
+	size_t b = exec_bucket(p->pid);
+	p->next = e->buckets[b];
+	e->buckets[b] = p;
+	e->running++;
+}
+
+static struct exec_proc *exec_table_take(struct exec *e, pid_t pid)
+{
+	struct exec_proc **pp = &e->buckets[exec_bucket(pid)];
+	for (; *pp; pp = &(*pp)->next) {
+		if ((*pp)->pid != pid)
+			continue;
+		struct exec_proc *p = *pp;
+		*pp = p->next;
+		p->next = NULL;
+		e->running--;
+		return p;
+	}
+	return NULL;
+}
+
+static struct exec_proc *exec_table_find_key(struct exec *e, const struct party_task_key *k)
+{
+	for (size_t i = 0; i < FF_ARRAY_SIZE(e->buckets); i++)
+		for (struct exec_proc *p = e->buckets[i]; p; p = p->next)
+			if (!strcmp(p->key.job_id, k->job_id) && !strcmp(p->key.task_id, k->task_id) &&
+			    p->key.version == k->version && !strcmp(p->key.role, k->role) &&
+			    !strcmp(p->key.party_id, k->party_id))
+				return p;
+	return NULL;
+}
+
+char *exec_task_dir(const struct site *s, const struct party_task_key *k, const char *task_name)
+{
+	return ff_asprintf("%s/%s/%s/%s/%s/%lld", s->cfg.job_dir, k->job_id, k->role,
+			   k->party_id, task_name, k->version);
+}
+
+char *exec_task_log_dir(const struct site *s, const struct party_task_key *k,
+			const char *task_name)
+{
+	return ff_asprintf("%s/%s/%s/%s/%s", s->cfg.log_dir, k->job_id, k->role, k->party_id,
+			   task_name);
+}
+
+static int exec_spawn(struct exec_proc *p, struct ff_error *err)
+{
+	int ret = FF_OK;
+	char **argv = exec_argv(p);
+	char **envp = exec_envp(p);
+	char *out = ff_asprintf("%s/stdout/%s", p->log_dir,
+				p->phase == EXEC_DEFINE ? "component_define" : "task_execute");
+	posix_spawnattr_t attr;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_init(&attr);
+	posix_spawn_file_actions_init(&fa);
+	if (!argv || !envp || !out) {
+		ret = FF_ENOMEM;
+		goto out;
+	}
+	sigset_t empty, dflt;
+	sigemptyset(&empty);
+	sigemptyset(&dflt);
+	sigaddset(&dflt, SIGPIPE);
+	sigaddset(&dflt, SIGCHLD);
+	posix_spawnattr_setsigmask(&attr, &empty);
+	posix_spawnattr_setsigdefault(&attr, &dflt);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+					 POSIX_SPAWN_SETSIGDEF);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	posix_spawn_file_actions_addchdir_np(&fa, p->task_dir);
+	pid_t pid;
+	int rc = posix_spawn(&pid, argv[0], &fa, &attr, argv, envp);
+	if (rc) {
+		ret = ff_error_set(err, FF_ETASKSTART, "cannot start '%s': %s", argv[0], strerror(rc));
+		goto out;
+	}
+	p->pid = pid;
+out:
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	provider_argv_free(argv);
+	provider_argv_free(envp);
+	ff_free(out);
+	return ret;
+}
+
+static void exec_timeout_cb(struct ev_timer *t)
+{
+	struct exec_proc *p = ff_container_of(t, struct exec_proc, timer);
+	char msg[160];
+	snprintf(msg, sizeof(msg), "task exceeded its timeout of %lld s and was killed",
+		 p->timeout);
+	if (p->pid > 0)
+		killpg(p->pid, SIGKILL);
+	p->killed = true;
+	p->site->exec->on_end(p->site, &p->key, ST_TIMEOUT, msg);
+}
+
+static int exec_proc_init(struct site *s, const struct exec_task_spec *spec,
+			  struct exec_proc *p, struct ff_error *err)
+{
+	p->site = s;
+	p->key = spec->key;
+	snprintf(p->task_name, sizeof(p->task_name), "%s", spec->task_name);
+	snprintf(p->component, sizeof(p->component), "%s", spec->component);
+	snprintf(p->execution_id, sizeof(p->execution_id), "%s", spec->execution_id);
+	const char *stage = json_string_value(json_object_get(spec->plan, "stage"));
+	snprintf(p->stage, sizeof(p->stage), "%s", stage ? stage : "default");
+	p->plan = json_deep_copy(spec->plan);
+	p->timeout = spec->timeout;
+	ev_timer_init(&p->timer, exec_timeout_cb);
+	p->task_dir = exec_task_dir(s, &spec->key, spec->task_name);
+	p->log_dir = exec_task_log_dir(s, &spec->key, spec->task_name);
+	if (!p->plan || !p->task_dir || !p->log_dir)
+		return FF_ENOMEM;
+	int ret = provider_get(s, spec->provider_name, &p->provider, err);
+	if (!ret)
+		ret = exec_prepare_dirs(p, err);
+	return ret;
+}
+
+/* Starts the execute phase (or define first when the IO spec is unknown). */
+static int exec_next_phase(struct exec_proc *p, struct ff_error *err)
+{
+	if (p->phase == EXEC_EXECUTE || exec_io_spec(p)) {
+		p->phase = EXEC_EXECUTE;
+		int ret = exec_write_config(p, err);
+		return ret ? ret : exec_spawn(p, err);
+	}
+	return exec_spawn(p, err);
+}
+
+int exec_task_start(struct site *s, const struct exec_task_spec *spec, pid_t *pid,
+		    struct ff_error *err)
+{
+	struct exec_proc *p = ff_calloc(1, sizeof(*p));
+	if (!p)
+		return ff_error_set(err, FF_ENOMEM, "out of memory");
+	int ret = exec_proc_init(s, spec, p, err);
+	if (!ret)
+		ret = exec_next_phase(p, err);
+	if (ret) {
+		exec_proc_free(p);
+		return ret;
+	}
+	exec_table_add(s->exec, p);
+	if (p->timeout > 0)
+		ev_timer_start(s->loop, &p->timer, p->timeout * 1000);
+	*pid = p->pid;
+	return FF_OK;
+}
+
+int exec_task_kill(struct site *s, const struct party_task_key *k)
+{
+	struct exec_proc *p = exec_table_find_key(s->exec, k);
+	if (!p)
+		return FF_OK;
+	p->killed = true;
+	ev_timer_stop(s->loop, &p->timer);
+	if (killpg(p->pid, SIGKILL) && errno != ESRCH)
+		return ff_from_errno(errno);
+	return FF_OK;
+}
+
+static void exec_status_text(int wstatus, char *buf, size_t n)
+{
+	if (WIFEXITED(wstatus))
+		snprintf(buf, n, "exit status %d", WEXITSTATUS(wstatus));
+	else if (WIFSIGNALED(wstatus))
+		snprintf(buf, n, "killed by signal %d (%s)", WTERMSIG(wstatus),
+			 strsignal(WTERMSIG(wstatus)));
+	else
+		snprintf(buf, n, "wait status %d", wstatus);
+}
+
+/* The define process ended: load its IO spec and start execute. */
+static bool exec_define_done(struct exec_proc *p, int wstatus)
+{
+	struct ff_error err = FF_ERROR_INIT;
+	char st[96];
+	int ret;
+	if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
+		exec_status_text(wstatus, st, sizeof(st));
+		ret = ff_error_set(&err, FF_ETASKRUN, "component artifact-type failed (%s): see "
+				   "the component_define log", st);
+	} else {
+		ret = exec_define_load(p, &err);
+		if (!ret) {
+			p->phase = EXEC_EXECUTE;
+			ret = exec_next_phase(p, &err);
+		}
+	}
+	if (ret) {
+		p->site->exec->on_end(p->site, &p->key, ST_FAILED, ff_error_msg(&err, ret));
+		return false;
+	}
+	exec_table_add(p->site->exec, p);
+	return true;
+}
+
+static void exec_exited(struct site *s, struct exec_proc *p, int wstatus)
+{
+	if (p->killed) {
+		exec_proc_free(p);
+		return;
+	}
+	if (p->phase == EXEC_DEFINE) {
+		if (!exec_define_done(p, wstatus)) {
+			ev_timer_stop(s->loop, &p->timer);
+			exec_proc_free(p);
+		}
+		return;
+	}
+	ev_timer_stop(s->loop, &p->timer);
+	char *error = NULL;
+	int ret = exec_collect(p, wstatus, &error);
+	s->exec->on_end(s, &p->key, ret ? ST_FAILED : ST_SUCCESS, error);
+	ff_free(error);
+	exec_proc_free(p);
+}
+
+void exec_reap(struct site *s)
+{
+	for (;;) {
+		int wstatus;
+		pid_t pid = waitpid(-1, &wstatus, WNOHANG);
+		if (pid <= 0)
+			break;
+		struct exec_proc *p = exec_table_take(s->exec, pid);
+		if (p)
+			exec_exited(s, p, wstatus);
+	}
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* party_int.h - shared between the participant's files only. */
+#ifndef FF_PARTY_INT_H
+#define FF_PARTY_INT_H
+
+#include "party.h"
+
+struct party {
+	void (*on_free)(struct site *s);
+};
+
+/* Command handlers: return an envelope (new reference). */
+json_t *party_job_create(struct site *s, const json_t *body);
+json_t *party_job_status_update(struct site *s, const json_t *body);
+json_t *party_job_update(struct site *s, const json_t *body);
+json_t *party_job_apply(struct site *s, const json_t *body);
+json_t *party_job_return(struct site *s, const json_t *body);
+json_t *party_job_start(struct site *s, const json_t *body);
+json_t *party_job_stop(struct site *s, const json_t *body);
+json_t *party_job_clean(struct site *s, const json_t *body);
+json_t *party_task_apply(struct site *s, const json_t *body);
+json_t *party_task_return(struct site *s, const json_t *body);
+json_t *party_task_start(struct site *s, const json_t *body);
+json_t *party_task_collect(struct site *s, const json_t *body);
+json_t *party_task_status_update(struct site *s, const json_t *body);
+json_t *party_task_stop(struct site *s, const json_t *body);
+json_t *party_task_rerun(struct site *s, const json_t *body);
+
+/* Envelope helpers. */
+json_t *party_ok(void);
+json_t *party_fail(int ret, const struct ff_error *err);
+
+/* Stops one task: kills its process group, sets party_status, kill_status. */
+int party_stop_task(struct site *s, const struct party_task_key *k, const char *status,
+		    struct ff_error *err);
+/* Tells the scheduler about a party status change (callback mode). */
+void party_report(struct site *s, const struct party_task_key *k, const char *status);
+void party_notify_free(struct site *s);
+
+#endif

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * sched_queue.c - admitting waiting jobs (spec §4.10, §5.1 step 1).
+ *
+ * Waiting jobs are taken by priority, then age. Each admission applies
+ * the job's cores on every party, all or nothing: if one party cannot,
+ * the others give theirs back and the queue stops there (strict priority:
+ * a big job first in line is not starved by small ones behind it) until
+ * cores are given back somewhere, which kicks the queue again. Unlike
+ * FATE-Flow, which starts one job per 2 s, every job that fits is
+ * admitted in one pass.
+ */
+#include "ff_setup.h"
+#include "jsonx.h"
+#include "log.h"
+#include "mem.h"
+#include "sched_int.h"
+#include "site.h"
+#include "status.h"
+#include "store.h"
+
+struct sched_admit {
+	struct sched *sc;
+	struct sched_job *job;
+	char job_id[32];
+	struct fed_target *targets;
+	size_t ntargets;
+	bool fatal;              /* a party refused for good (1006, unreachable, ...) */
+	char error[400];
+};
+
+static void sched_queue_next(struct sched *sc);
+
+static void sched_admit_free(struct sched_admit *a)
+{
+	if (a->job)
+		sched_job_drop(a->job);
+	ff_free(a->targets);
+	ff_free(a);
+}
+
+static void sched_queue_end(struct sched *sc)
+{
+	for (size_t i = 0; i < sc->queue_n; i++)
+		ff_free(sc->queue_ids[i]);
+	FF_FREE_AND_NULL(sc->queue_ids);
+	sc->queue_n = sc->queue_i = 0;
+	sc->queue_busy = false;
+	if (sc->queue_dirty) {
+		sc->queue_dirty = false;
+		sched_queue_kick(sc->site);
+	}
+}
+
+static void sched_admit_started(struct fed_call *call, void *arg)
+{
+	struct sched_admit *a = arg;
+	struct site *s = a->sc->site;
+	bool changed;
+	sched_set_job_status(s, a->job_id, ST_WAITING, ST_RUNNING, NULL, &changed);
+	if (!fed_all_ok(call)) {
+		char msg[300];
+		fed_first_error(call, msg, sizeof(msg));
+		site_joblog(s, a->job_id, FF_LOG_WARN, "job start partly failed: %s", msg);
+	}
+	site_joblog(s, a->job_id, FF_LOG_INFO, "job admitted and running");
+	struct sched *sc = a->sc;
+	sched_admit_free(a); /* drops the job: its first step follows */
+	sched_queue_next(sc);
+}
+
+static void sched_admit_returned(struct fed_call *call, void *arg)
+{
+	struct sched_admit *a = arg;
+	struct sched *sc = a->sc;
+	struct site *s = sc->site;
+	if (a->fatal) {
+		/* cannot be admitted: fail it instead of blocking the queue */
+		bool changed;
+		sched_set_job_status(s, a->job_id, ST_WAITING, ST_FAILED, a->error, &changed);
+		site_joblog(s, a->job_id, FF_LOG_ERROR, "job failed: %s", a->error);
+		json_t *b = json_pack("{s:s,s:s}", "job_id", a->job_id, "status", ST_FAILED);
+		sched_send(a->job, "job/status/update", b, a->targets, a->ntargets);
+		sched_admit_free(a);
+		sched_queue_next(sc);
+		return;
+	}
+	site_joblog(s, a->job_id, FF_LOG_INFO, "job waits for cores: %s", a->error);
+	sched_admit_free(a);
+	sched_queue_end(sc); /* strict order: wait until cores are given back */
+}
+
+static void sched_admit_applied(struct fed_call *call, void *arg)
+{
+	struct sched_admit *a = arg;
+	struct site *s = a->sc->site;
+	if (fed_all_ok(call)) {
+		json_t *b = json_pack("{s:s}", "job_id", a->job_id);
+		if (fed_partner_fanout(s, "job/start", b, a->targets, a->ntargets,
+				       sched_admit_started, a))
+			sched_admit_started(call, a);
+		json_decref(b);
+		return;
+	}
+	/* give back what was taken; remember why it failed */
+	struct fed_target *back = ff_calloc(a->ntargets, sizeof(*back));
+	size_t nback = 0;
+	for (size_t i = 0; i < call->n; i++) {
+		if (call->res[i].code == 0 && back)
+			back[nback++] = call->res[i].target;
+		else if (call->res[i].code != 1005)
+			a->fatal = true; /* 1005 = not enough free cores now */
+	}
+	fed_first_error(call, a->error, sizeof(a->error));
+	json_t *b = json_pack("{s:s}", "job_id", a->job_id);
+	if (!back || fed_partner_fanout(s, "job/resource/return", b, back, nback,
+					sched_admit_returned, a))
+		sched_admit_returned(call, a);
+	json_decref(b);
+	ff_free(back);
+}
+
+static int sched_admit_load_cb(void *arg, const struct store_row *row)
+{
+	struct sched_admit *a = arg;
+	const char *ps = store_col_text(row, "f_parties");
+	json_t *arr = ps ? json_loads(ps, 0, NULL) : NULL;
+	size_t i, cap = 0;
+	json_t *p;
+	json_array_foreach(arr, i, p)
+		cap += json_array_size(json_object_get(p, "party_id"));
+	a->targets = ff_calloc(cap ? cap : 1, sizeof(*a->targets));
+	if (!a->targets) {
+		json_decref(arr);
+		return FF_ENOMEM;
+	}
+	json_array_foreach(arr, i, p) {
+		size_t k;
+		json_t *pid;
+		json_array_foreach(json_object_get(p, "party_id"), k, pid) {
+			struct fed_target *t = &a->targets[a->ntargets++];
+			snprintf(t->role, sizeof(t->role), "%s", jsonx_str(p, "role"));
+			jsonx_scalar_text(pid, t->party_id, sizeof(t->party_id));
+		}
+	}
+	json_decref(arr);
+	return FF_OK;
+}
+
+/* Cancels a waiting job that was stopped before it was admitted. */
+static void sched_cancel_waiting(struct sched *sc, struct sched_admit *a)
+{
+	bool changed;
+	sched_set_job_status(sc->site, a->job_id, ST_WAITING, ST_CANCELED, "canceled while waiting",
+			     &changed);
+	site_joblog(sc->site, a->job_id, FF_LOG_INFO, "job canceled while waiting");
+	json_t *b = json_pack("{s:s,s:s}", "job_id", a->job_id, "status", ST_CANCELED);
+	sched_send(a->job, "job/status/update", b, a->targets, a->ntargets);
+	sched_admit_free(a);
+}
+
+static bool sched_admit(struct sched *sc, const char *job_id)
+{
+	struct site *s = sc->site;
+	struct sched_admit *a = ff_calloc(1, sizeof(*a));
+	if (!a)
+		return false;
+	a->sc = sc;
+	snprintf(a->job_id, sizeof(a->job_id), "%s", job_id);
+	int64_t cancel = 0;
+	struct store_val k[] = { SV_TEXT(job_id) };
+	char *status = NULL;
+	int ret = store_get_text(s->db, "SELECT f_status FROM t_schedule_job WHERE f_job_id = ?",
+				 k, 1, &status, NULL);
+	bool waiting = !ret && status && !strcmp(status, ST_WAITING);
+	ff_free(status);
+	if (waiting)
+		ret = store_get_int(s->db, "SELECT f_cancel_signal FROM t_schedule_job WHERE"
+				    " f_job_id = ?", k, 1, &cancel, NULL);
+	if (!ret && waiting)
+		ret = store_exec(s->db, "SELECT f_parties FROM t_schedule_job WHERE f_job_id = ?", k, 1,
+				 sched_admit_load_cb, a, NULL, NULL);
+	a->job = (!ret && waiting) ? sched_job_get(sc, job_id) : NULL;
+	if (!a->job || a->job->inflight > 0) {
+		/* gone, no longer waiting, or busy with a stop: skip it this pass */
+		a->job = NULL;
+		sched_admit_free(a);
+		return false;
+	}
+	sched_job_hold(a->job);
+	if (cancel) {
+		sched_cancel_waiting(sc, a);
+		return false;
+	}
+	json_t *b = json_pack("{s:s}", "job_id", job_id);
+	if (!b || fed_partner_fanout(s, "job/resource/apply", b, a->targets,
+						      a->ntargets, sched_admit_applied, a)) {
+		json_decref(b);
+		sched_admit_free(a);
+		return false;
+	}
+	json_decref(b);
+	return true;
+}
+
+static void sched_queue_next(struct sched *sc)
+{
+	while (sc->queue_i < sc->queue_n) {
+		const char *id = sc->queue_ids[sc->queue_i++];
+		if (sched_admit(sc, id))
+			return; /* continues in the admission's callbacks */
+	}
+	sched_queue_end(sc);
+}
+
+static int sched_queue_load_cb(void *arg, const struct store_row *row)
+{
+	struct sched *sc = arg;
+	char **ids = ff_realloc(sc->queue_ids, (sc->queue_n + 1) * sizeof(*ids));
+	if (!ids)
+		return FF_ENOMEM;
+	sc->queue_ids = ids;
+	ids[sc->queue_n] = ff_strdup(store_col_text(row, "f_job_id"));
+	if (!ids[sc->queue_n])
+		return FF_ENOMEM;
+	sc->queue_n++;
+	return FF_OK;
+}
+
+void sched_queue_step(struct sched *sc)
+{
+	struct ff_error err = FF_ERROR_INIT;
+	sc->queue_busy = true;
+	sc->queue_dirty = false;
+	int ret = store_exec(sc->site->db, "SELECT f_job_id FROM t_schedule_job WHERE f_status ="
+			     " 'waiting' ORDER BY f_priority DESC, f_create_time ASC, f_job_id ASC",
+			     NULL, 0, sched_queue_load_cb, sc, NULL, &err);
+	if (ret)
+		ff_log(FF_LOG_ERROR, "cannot read the waiting queue: %s", ff_error_msg(&err, ret));
+	sched_queue_next(sc);
+}

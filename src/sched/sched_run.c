@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * sched_run.c - one step of a running job (spec §5.1 step 2, §5.2).
+ *
+ * A step is a reconciliation: from the parties' task statuses it computes
+ * every task's federated status (§4.5) and the job's status (§4.6),
+ * records what changed (compare-and-set), tells the parties, starts every
+ * task whose producers all succeeded, retries failed tasks that have
+ * auto_retries left (as a new task version, without failing the job
+ * first as FATE-Flow does), and ends the job when its status is final.
+ * Every action it takes is recorded before it is sent, so a repeated step
+ * does nothing twice.
+ */
+#include "ff_setup.h"
+#include "clock.h"
+#include "jsonx.h"
+#include "log.h"
+#include "mem.h"
+#include "sched_int.h"
+#include "site.h"
+#include "status.h"
+#include "store.h"
+
+static json_t *sched_task_body(const char *job_id, const struct sched_task *t)
+{
+	return json_pack("{s:s,s:s,s:I}", "job_id", job_id, "task_id", t->task_id,
+			 "task_version", (json_int_t)t->version);
+}
+
+/* ---- starting one task ---- */
+
+struct sched_start {
+	struct sched_job *job;
+	struct sched_task t;        /* copy: name, id, version, parties */
+};
+
+static void sched_start_free(struct sched_start *st)
+{
+	sched_job_drop(st->job);
+	ff_free(st->t.parties);
+	ff_free(st);
+}
+
+static void sched_start_started(struct fed_call *call, void *arg)
+{
+	struct sched_start *st = arg;
+	struct site *s = call->site;
+	for (size_t i = 0; i < call->n; i++) {
+		const struct fed_result *r = &call->res[i];
+		if (r->code == 0)
+			continue;
+		/* the party could not start it: its part of the task failed */
+		sched_set_party_status(s, st->job->job_id, st->t.task_id, st->t.version,
+				       r->target.role, r->target.party_id, ST_FAILED, true);
+		site_joblog(s, st->job->job_id, FF_LOG_ERROR, "task %s cannot start on %s %s: %s",
+			    st->t.name, r->target.role, r->target.party_id, r->message);
+	}
+	sched_start_free(st);
+}
+
+static void sched_start_synced(struct fed_call *call, void *arg)
+{
+	struct sched_start *st = arg;
+	json_t *b = sched_task_body(st->job->job_id, &st->t);
+	if (fed_partner_fanout(call->site, "task/start", b, st->t.parties, st->t.nparties,
+			       sched_start_started, st))
+		sched_start_free(st);
+	json_decref(b);
+}
+
+static void sched_start_returned(struct fed_call *call, void *arg)
+{
+	sched_start_free(arg);
+}
+
+static void sched_start_applied(struct fed_call *call, void *arg)
+{
+	struct sched_start *st = arg;
+	struct site *s = call->site;
+	if (fed_all_ok(call)) {
+		bool changed;
+		sched_set_task_status(s, st->job->job_id, st->t.task_id, st->t.version, ST_WAITING,
+				      ST_RUNNING, &changed);
+		json_t *b = sched_task_body(st->job->job_id, &st->t);
+		json_object_set_new(b, "status", json_string(ST_RUNNING));
+		if (fed_partner_fanout(s, "task/status/update", b, st->t.parties, st->t.nparties,
+				       sched_start_synced, st))
+			sched_start_free(st);
+		json_decref(b);
+		return;
+	}
+	struct fed_target *back = ff_calloc(call->n, sizeof(*back));
+	size_t nback = 0;
+	for (size_t i = 0; i < call->n; i++) {
+		const struct fed_result *r = &call->res[i];
+		if (r->code == 0) {
+			if (back)
+				back[nback++] = r->target;
+		} else if (r->code == 2004) {
+			st->job->res_blocked = true; /* wait for cores */
+		} else {
+			sched_set_party_status(s, st->job->job_id, st->t.task_id, st->t.version,
+					       r->target.role, r->target.party_id, ST_FAILED, true);
+			site_joblog(s, st->job->job_id, FF_LOG_ERROR,
+				    "task %s cannot get cores on %s %s: %s", st->t.name,
+				    r->target.role, r->target.party_id, r->message);
+		}
+	}
+	json_t *b = sched_task_body(st->job->job_id, &st->t);
+	if (!back || fed_partner_fanout(s, "task/resource/return", b, back, nback,
+					sched_start_returned, st))
+		sched_start_free(st);
+	json_decref(b);
+	ff_free(back);
+}
+
+static void sched_start_task(struct sched_job *j, const struct sched_task *t)
+{
+	struct sched_start *st = ff_calloc(1, sizeof(*st));
+	if (!st)
+		return;
+	st->t = *t;
+	st->t.deps = NULL;
+	st->t.party_status = NULL;
+	st->t.parties = ff_calloc(t->nparties ? t->nparties : 1, sizeof(*t->parties));
+	if (!st->t.parties) {
+		ff_free(st);
+		return;
+	}
+	memcpy(st->t.parties, t->parties, t->nparties * sizeof(*t->parties));
+	st->job = j;
+	sched_job_hold(j);
+	json_t *b = sched_task_body(j->job_id, t);
+	if (fed_partner_fanout(j->sched->site, "task/resource/apply", b, st->t.parties,
+			       st->t.nparties, sched_start_applied, st))
+		sched_start_free(st);
+	json_decref(b);
+}
+
+/* ---- the step ---- */
+
+static bool sched_deps_done(struct sched_view *v, const struct sched_task *t)
+{
+	size_t i;
+	json_t *d;
+	json_array_foreach(t->deps, i, d) {
+		const struct sched_task *p = sched_view_task(v, json_string_value(d));
+		if (!p || !status_is_success(p->fed_status))
+			return false;
+	}
+	return true;
+}
+
+/* Parties of t whose status is not final (they still need a stop). */
+static size_t sched_live_parties(const struct sched_task *t, struct fed_target *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < t->nparties; i++)
+		if (!status_is_end(t->party_status[i]))
+			out[n++] = t->parties[i];
+	return n;
+}
+
+/* Records and announces a task's new federated status. */
+static void sched_task_changed(struct sched_job *j, struct sched_task *t)
+{
+	struct site *s = j->sched->site;
+	bool changed;
+	sched_set_task_status(s, j->job_id, t->task_id, t->version, t->status, t->fed_status,
+			      &changed);
+	if (!changed) {
+		t->fed_status = t->status; /* a move the table refuses: keep what is stored */
+		return;
+	}
+	site_joblog(s, j->job_id, status_is_interrupt(t->fed_status) ? FF_LOG_WARN : FF_LOG_INFO,
+		    "task %s version %lld: %s -> %s", t->name, t->version, t->status, t->fed_status);
+	json_t *b = sched_task_body(j->job_id, t);
+	json_object_set_new(b, "status", json_string(t->fed_status));
+	sched_send(j, "task/status/update", b, t->parties, t->nparties);
+	if (!status_is_end(t->fed_status) || t->nparties == 0)
+		return;
+	struct fed_target *live = ff_calloc(t->nparties, sizeof(*live));
+	size_t n = live ? sched_live_parties(t, live) : 0;
+	if (n) {
+		b = sched_task_body(j->job_id, t);
+		json_object_set_new(b, "status", json_string(t->fed_status));
+		sched_send(j, "task/stop", b, live, n);
+	}
+	ff_free(live);
+}
+
+static void sched_progress(struct sched_job *j, struct sched_view *v)
+{
+	size_t done = 0;
+	for (size_t i = 0; i < v->ntasks; i++)
+		if (status_is_end(v->tasks[i].fed_status))
+			done++;
+	long long p = v->ntasks ? (long long)(done * 100 / v->ntasks) : 100;
+	if (p <= v->progress)
+		return;
+	struct store_val a[] = { SV_INT(p), SV_INT(clock_now_ms()), SV_TEXT(j->job_id), SV_INT(p) };
+	store_exec(j->sched->site->db, "UPDATE t_schedule_job SET f_progress = ?, f_update_time = ?"
+		   " WHERE f_job_id = ? AND f_progress < ?", a, 4, NULL, NULL, NULL, NULL);
+	json_t *b = json_pack("{s:s,s:I}", "job_id", j->job_id, "progress", (json_int_t)p);
+	sched_send(j, "job/update", b, v->parties, v->nparties);
+}
+
+void sched_step(struct sched_job *j)
+{
+	struct site *s = j->sched->site;
+	struct sched_view v;
+	struct ff_error err = FF_ERROR_INIT;
+	int ret = sched_view_load(s, j->job_id, &v, &err);
+	if (ret) {
+		if (ret != FF_ENOJOB)
+			ff_log(FF_LOG_ERROR, "job step failed job_id=%s: %s", j->job_id,
+			       ff_error_msg(&err, ret));
+		return;
+	}
+	if (strcmp(v.status, ST_RUNNING)) {
+		if (!strcmp(v.status, ST_WAITING))
+			sched_queue_kick(s);
+		sched_view_release(&v);
+		return;
+	}
+	bool interrupt = false, poll = false;
+	const char **fed = ff_calloc(v.ntasks ? v.ntasks : 1, sizeof(*fed));
+	for (size_t i = 0; fed && i < v.ntasks; i++) {
+		struct sched_task *t = &v.tasks[i];
+		const char **ps = ff_calloc(t->nparties ? t->nparties : 1, sizeof(*ps));
+		for (size_t k = 0; ps && k < t->nparties; k++)
+			ps[k] = t->party_status[k];
+		t->fed_status = ps ? status_federated_task(ps, t->nparties) : NULL;
+		ff_free(ps);
+		if (!t->fed_status)
+			t->fed_status = t->status;
+		if (strcmp(t->fed_status, t->status))
+			sched_task_changed(j, t);
+		if (!strcmp(t->sync_type, "poll") && !status_is_end(t->fed_status))
+			poll = true;
+		bool retry = !v.cancel && t->auto_retries > 0 &&
+			     (!strcmp(t->fed_status, ST_FAILED) || !strcmp(t->fed_status, ST_TIMEOUT));
+		if (retry) {
+			sched_retry_task(j, t, true);
+			fed[i] = ST_WAITING;
+			continue;
+		}
+		interrupt |= status_is_interrupt(t->fed_status);
+		fed[i] = t->fed_status;
+	}
+	enum status_sched_code code = STATUS_SCHED_NO_NEXT;
+	for (size_t i = 0; fed && !v.cancel && !interrupt && i < v.ntasks; i++) {
+		struct sched_task *t = &v.tasks[i];
+		if (strcmp(t->fed_status, ST_WAITING) || strcmp(t->status, ST_WAITING) ||
+		    !sched_deps_done(&v, t))
+			continue;
+		code = STATUS_SCHED_HAVE_NEXT;
+		if (!j->res_blocked)
+			sched_start_task(j, t);
+	}
+	const char *job_status = fed ? status_job_from_tasks(fed, v.ntasks, code, v.cancel) : NULL;
+	sched_progress(j, &v);
+	if (job_status && status_is_end(job_status))
+		sched_finish_job(j, &v, job_status, NULL);
+	else if (poll && !j->poll_active) {
+		j->poll_active = true;
+		ev_timer_start(s->loop, &j->poll_timer, s->cfg.poll_interval_ms);
+	}
+	ff_free(fed);
+	sched_view_release(&v);
+}
+
+/* ---- poll sync mode: ask every party for its task statuses ---- */
+
+struct sched_poll {
+	struct sched_job *job;
+	size_t pending;
+};
+
+static void sched_poll_done(struct fed_call *call, void *arg)
+{
+	struct sched_poll *p = arg;
+	for (size_t i = 0; i < call->n; i++) {
+		const struct fed_result *r = &call->res[i];
+		json_t *d = json_object_get(r->resp, "data");
+		const char *st = jsonx_str(d, "party_status");
+		long long ver = 0;
+		if (r->code || !st || !jsonx_as_int(json_object_get(d, "task_version"), &ver))
+			continue;
+		sched_set_party_status(call->site, p->job->job_id, jsonx_str(d, "task_id"), ver,
+				       r->target.role, r->target.party_id, st, false);
+	}
+	if (--p->pending == 0) {
+		sched_job_drop(p->job);
+		ff_free(p);
+	}
+}
+
+void sched_poll_start(struct sched_job *j)
+{
+	struct site *s = j->sched->site;
+	struct sched_view v;
+	if (sched_view_load(s, j->job_id, &v, NULL))
+		return;
+	struct sched_poll *p = ff_calloc(1, sizeof(*p));
+	if (p && !strcmp(v.status, ST_RUNNING)) {
+		p->job = j;
+		p->pending = 1; /* guard until every fan-out is issued */
+		sched_job_hold(j);
+		for (size_t i = 0; i < v.ntasks; i++) {
+			struct sched_task *t = &v.tasks[i];
+			if (strcmp(t->status, ST_RUNNING))
+				continue;
+			json_t *b = sched_task_body(j->job_id, t);
+			p->pending++;
+			if (fed_partner_fanout(s, "task/collect", b, t->parties, t->nparties,
+					       sched_poll_done, p))
+				p->pending--;
+			json_decref(b);
+		}
+		if (--p->pending == 0) {
+			sched_job_drop(j);
+			ff_free(p);
+		}
+	} else {
+		ff_free(p);
+	}
+	sched_view_release(&v);
+}

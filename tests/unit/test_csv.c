@@ -1,0 +1,657 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * test_csv.c - unit tests of CSV import/export (runtime/ff_csv.c): the
+ * shared FATE data sets imported with the example upload parameters and
+ * exported byte for byte, values checked against strtod, extend_sid, the
+ * reader -> copy ("noop") -> download path, odd but valid files (CRLF, no
+ * final newline, BOM, spaces, no header), upload parameter parsing, and
+ * every bad input: each must fail, name file, line and column, and leave no
+ * table (nor temporary directory) behind.
+ */
+#include "ff_setup.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <math.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "buf.h"
+#include "err.h"
+#include "fedflow/table.h"
+#include "fs.h"
+#include "jsonx.h"
+#include "mem.h"
+
+#ifndef FF_SHARED_DIR
+#define FF_SHARED_DIR "/work/shared"
+#endif
+
+static char tmp_root[64];
+
+static int group_setup(void **state)
+{
+	(void)state;
+	snprintf(tmp_root, sizeof(tmp_root), "/tmp/ff-test-csv-XXXXXX");
+	return mkdtemp(tmp_root) ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	return fs_rm_rf(tmp_root);
+}
+
+static char *tpath(const char *fmt, ...)
+{
+	char rel[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(rel, sizeof(rel), fmt, ap);
+	va_end(ap);
+	char *p = ff_asprintf("%s/%s", tmp_root, rel);
+	assert_non_null(p);
+	return p;
+}
+
+static char *shared(const char *rel)
+{
+	const char *env = getenv("FF_SHARED_DIR");
+	char *p = ff_asprintf("%s/%s", env ? env : FF_SHARED_DIR, rel);
+	assert_non_null(p);
+	return p;
+}
+
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return n;
+}
+
+static void read_whole(const char *path, struct ff_buf *b)
+{
+	ff_buf_init(b, (size_t)1 << 30);
+	assert_int_equal(fs_read_file(path, b, NULL), FF_OK);
+}
+
+static int buf_sink(void *ctx, const char *data, size_t n)
+{
+	return ff_buf_add(ctx, data, n);
+}
+
+static void export_all(const char *dir, unsigned flags, struct ff_buf *out)
+{
+	struct ff_table *t;
+	struct ff_error err = FF_ERROR_INIT;
+	ff_buf_init(out, (size_t)1 << 30);
+	assert_int_equal(ff_table_open(&t, dir, 0, &err), FF_OK);
+	assert_int_equal(ff_csv_export(t, UINT64_MAX, flags, buf_sink, out, &err),
+			 FF_OK);
+	ff_table_free(t);
+}
+
+/* Opts as the upload component builds them from a FATE upload JSON. */
+static void opts_from_file(const char *rel, struct ff_csv_opts *o, json_t **params)
+{
+	char *p = shared(rel);
+	struct ff_buf b;
+	struct ff_error err = FF_ERROR_INIT;
+	read_whole(p, &b);
+	assert_int_equal(jsonx_parse(b.buf, b.len, params, &err), FF_OK);
+	assert_int_equal(ff_csv_opts_from_json(o, *params, &err), FF_OK);
+	o->no_fsync = true;
+	ff_buf_release(&b);
+	ff_free(p);
+}
+
+/* ---------------------------------------------------------- round trips */
+
+/* Every value of the table equals strtod of the source field, row by row. */
+static void check_values(const char *csv, const char *dir, bool label)
+{
+	struct ff_buf src;
+	struct ff_table *t;
+	struct ff_error err = FF_ERROR_INIT;
+	struct ff_dataset ds;
+	read_whole(csv, &src);
+	assert_int_equal(ff_table_open(&t, dir, 0, &err), FF_OK);
+	assert_int_equal(ff_table_load(t, -1, FF_NEED_VALUES | FF_NEED_IDS, &ds, &err), FF_OK);
+	char *save, *line = strtok_r(src.buf, "\n", &save);
+	size_t row = 0;
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		char *fs, *f = strtok_r(line, ",", &fs);
+		assert_string_equal(ds.mid[row], f);
+		size_t j = 0;
+		if (label) {
+			f = strtok_r(NULL, ",", &fs);
+			assert_true(ds.label[row] == strtod(f, NULL));
+		}
+		while ((f = strtok_r(NULL, ",", &fs)))
+			assert_true(ds.x[row * ds.d + j++] == strtod(f, NULL));
+		assert_int_equal(j, ds.d);
+		row++;
+	}
+	assert_int_equal(row, ds.n);
+	ff_dataset_release(&ds);
+	ff_table_free(t);
+	ff_buf_release(&src);
+}
+
+static void test_breast_roundtrip(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *csv, *json;
+		size_t d;
+		bool label;
+	} cases[] = {
+		{ "data/breast_hetero_guest.csv", "examples/fate_upload_guest.json", 10, true },
+		{ "data/breast_hetero_host.csv", "examples/fate_upload_host.json", 20, false },
+	};
+	for (size_t c = 0; c < FF_ARRAY_SIZE(cases); c++) {
+		struct ff_csv_opts o;
+		struct ff_csv_result res;
+		struct ff_error err = FF_ERROR_INIT;
+		json_t *params;
+		opts_from_file(cases[c].json, &o, &params);
+		assert_true(o.extend_sid);
+		assert_int_equal(o.partitions, 16);
+		char *csv = shared(cases[c].csv);
+		char *dir = tpath("experiment/%zu", c);
+		assert_int_equal(ff_csv_import(csv, dir, &o, &res, &err), FF_OK);
+		assert_int_equal(res.count, 569);
+		assert_int_equal(strlen(res.sid_prefix), 32);
+
+		struct ff_table *t;
+		assert_int_equal(ff_table_open(&t, dir, 0, &err), FF_OK);
+		const struct ff_schema *s = ff_table_schema(t);
+		assert_int_equal(ff_table_count(t), 569);
+		assert_int_equal(ff_table_partitions(t), 16);
+		assert_true(ff_table_has_text(t));
+		assert_string_equal(s->sample_id_name, "sid");
+		assert_string_equal(s->match_id_name, "id");
+		assert_int_equal(s->n_features, cases[c].d);
+		for (size_t j = 0; j < s->n_features; j++) {
+			char name[8];
+			snprintf(name, sizeof(name), "x%zu", j);
+			assert_string_equal(s->feature_names[j], name);
+		}
+		if (cases[c].label) {
+			assert_string_equal(s->label_name, "y");
+			assert_string_equal(s->label_type, "int32");
+		} else {
+			assert_null(s->label_name);
+		}
+		assert_null(s->weight_name);
+		/* partitions: contiguous, all used, balanced by bytes */
+		uint64_t start = 0;
+		for (unsigned p = 0; p < 16; p++) {
+			uint64_t n = ff_table_partition_count(t, p);
+			assert_int_equal(ff_table_partition_start(t, p), start);
+			assert_true(n >= 30 && n <= 42);
+			start += n;
+		}
+		assert_int_equal(start, 569);
+		/* extend_sid: one random prefix + row index */
+		struct ff_row_iter ri;
+		struct ff_row row;
+		assert_int_equal(ff_row_iter_init(&ri, t, -1, &err), FF_OK);
+		while (ff_row_iter_next(&ri, &row, &err) > 0) {
+			char want[64];
+			int n = snprintf(want, sizeof(want), "%s%llu", res.sid_prefix,
+					 (unsigned long long)row.index);
+			assert_int_equal(row.sid_len, (size_t)n);
+			assert_memory_equal(row.sid, want, (size_t)n);
+		}
+		ff_row_iter_release(&ri);
+		/* display: the first lines of the file */
+		struct ff_buf src, out = FF_BUF_INIT;
+		read_whole(csv, &src);
+		assert_int_equal(ff_csv_display(t, 5, 0, &out, &err), FF_OK);
+		size_t six = 0;
+		for (int k = 0; k < 6; k++)
+			six = (size_t)(strchr(src.buf + six, '\n') - src.buf) + 1;
+		assert_int_equal(out.len, six);
+		assert_memory_equal(out.buf, src.buf, six);
+		json_t *h = ff_csv_header_json(t, 0);
+		assert_int_equal(json_array_size(h), cases[c].d + 1 + cases[c].label);
+		assert_string_equal(json_string_value(json_array_get(h, 0)), "id");
+		json_decref(h);
+		ff_buf_release(&out);
+		ff_table_free(t);
+
+		/* download: byte-exact */
+		export_all(dir, 0, &out);
+		assert_int_equal(out.len, src.len);
+		assert_memory_equal(out.buf, src.buf, src.len);
+		ff_buf_release(&out);
+		/* FATE's `table` download: sid column first */
+		export_all(dir, FF_CSV_WITH_SID, &out);
+		assert_true(!strncmp(out.buf, "sid,id,", 7));
+		char *l2 = strchr(out.buf, '\n') + 1;
+		assert_memory_equal(l2, res.sid_prefix, 32);
+		assert_true(!strncmp(l2 + 32, "0,133,", 6));
+		ff_buf_release(&out);
+		check_values(csv, dir, cases[c].label);
+
+		/* reader -> noop (row copy) -> download: still byte-exact */
+		char *copy = tpath("experiment/copy%zu", c);
+		struct ff_table_writer *w;
+		struct ff_table_writer_opts wo = FF_TABLE_WRITER_OPTS_INIT;
+		wo.partitions = 4;
+		wo.expected_rows = 569;
+		wo.no_fsync = true;
+		assert_int_equal(ff_table_open(&t, dir, 0, &err), FF_OK);
+		assert_int_equal(ff_table_writer_create_like(&w, copy, t, &wo, &err), FF_OK);
+		struct ff_table_iter it;
+		struct ff_batch b;
+		assert_int_equal(ff_table_iter_init(&it, t, -1,
+						    FF_NEED_VALUES | FF_NEED_IDS | FF_NEED_TEXT, &err),
+				 FF_OK);
+		while (ff_table_iter_next(&it, &b, &err) > 0)
+			for (size_t i = 0; i < b.n; i++)
+				assert_int_equal(ff_table_writer_append_row(w, &b, i, &err), FF_OK);
+		assert_int_equal(ff_table_writer_commit(w, &err), FF_OK);
+		ff_table_writer_free(w);
+		ff_table_free(t);
+		export_all(copy, 0, &out);
+		assert_int_equal(out.len, src.len);
+		assert_memory_equal(out.buf, src.buf, src.len);
+		ff_buf_release(&out);
+		ff_buf_release(&src);
+		ff_free(copy);
+		ff_free(dir);
+		ff_free(csv);
+		json_decref(params);
+	}
+}
+
+/* Every shared data set: import without extend_sid (ids unique) and back. */
+static void test_all_datasets(void **state)
+{
+	(void)state;
+	char *data = shared("data");
+	DIR *d = opendir(data);
+	assert_non_null(d);
+	struct dirent *de;
+	int seen = 0;
+	while ((de = readdir(d))) {
+		if (!strstr(de->d_name, ".csv"))
+			continue;
+		char *csv = ff_asprintf("%s/%s", data, de->d_name);
+		char *dir = tpath("all/%s", de->d_name);
+		struct ff_csv_opts o;
+		struct ff_error err = FF_ERROR_INIT;
+		ff_csv_opts_init(&o);
+		o.no_fsync = true;
+		o.partitions = 3;
+		bool label = strstr(de->d_name, "guest") || strstr(de->d_name, "homo");
+		o.label_name = label ? "y" : NULL;
+		o.label_type = label ? "float64" : NULL;
+		int ret = ff_csv_import(csv, dir, &o, NULL, &err);
+		if (ret)
+			fail_msg("%s: %s", de->d_name, err.msg);
+		struct ff_buf src, out;
+		read_whole(csv, &src);
+		export_all(dir, 0, &out);
+		if (out.len != src.len || memcmp(out.buf, src.buf, src.len))
+			fail_msg("%s: export differs", de->d_name);
+		check_values(csv, dir, label);
+		ff_buf_release(&src);
+		ff_buf_release(&out);
+		ff_free(csv);
+		ff_free(dir);
+		seen++;
+	}
+	closedir(d);
+	assert_true(seen >= 14);
+	ff_free(data);
+}
+
+static char *write_file(const char *name, const char *content, size_t len)
+{
+	char *p = tpath("in/%s", name);
+	char *dir = tpath("in");
+	assert_int_equal(fs_mkdirs(dir, 0755, NULL), FF_OK);
+	assert_int_equal(fs_write_atomic(p, content, len, NULL), FF_OK);
+	ff_free(dir);
+	return p;
+}
+
+/* Imports content with o and checks the export is byte-exact. */
+static void roundtrip(const char *name, const char *content, struct ff_csv_opts *o,
+		      uint64_t want_rows)
+{
+	char *csv = write_file(name, content, strlen(content));
+	char *dir = tpath("odd/%s", name);
+	struct ff_error err = FF_ERROR_INIT;
+	struct ff_csv_result res;
+	o->no_fsync = true;
+	if (ff_csv_import(csv, dir, o, &res, &err))
+		fail_msg("%s: %s", name, err.msg);
+	assert_int_equal(res.count, want_rows);
+	struct ff_buf out;
+	export_all(dir, 0, &out);
+	if (strcmp(out.buf, content))
+		fail_msg("%s: exported '%s'", name, out.buf);
+	ff_buf_release(&out);
+	ff_free(dir);
+	ff_free(csv);
+}
+
+static void test_odd_files(void **state)
+{
+	(void)state;
+	struct ff_csv_opts o;
+	ff_csv_opts_init(&o);
+	o.label_name = "y";
+	roundtrip("crlf.csv", "id,y,a,b\r\n1,0,0.5,-1.250\r\n2,1,3,4e2\r\n", &o, 2);
+	roundtrip("nofinal.csv", "id,y,a\n1,0,0.5\n2,1,-0.0", &o, 2);
+	roundtrip("bom.csv", "\xEF\xBB\xBFid,y,a\n1,0,0.5\n", &o, 1);
+	roundtrip("spaces.csv", "id,y,a,b\n1, 0 ,  0.5,+7\n2,1,.5,5.\n", &o, 2);
+	roundtrip("zeros.csv", "id,y,a,b\n1,0,-0.000,007\n2,1,1.000000000000000000001,1e-400\n", &o,
+		  2);
+	roundtrip("onecol.csv", "id,y\nA,1\nB,0\n", &o, 2);
+	o.label_name = NULL;
+	roundtrip("idonly.csv", "id\nA\nB\n", &o, 2);
+	o.delimiter = '\t';
+	o.label_name = "y";
+	roundtrip("tab.csv", "id\ty\ta\n1\t0\t0.5\n", &o, 1);
+	o.delimiter = ',';
+	o.head = false;
+	o.label_name = NULL;
+	roundtrip("nohead.csv", "1,0.5,2\n2,0.25,3\n", &o, 2);
+	o.header = "key,y,f";
+	o.label_name = "y";
+	roundtrip("metahead.csv", "1,0,2\n2,1,3\n", &o, 2);
+
+	/* names from meta.header, generated names otherwise */
+	struct ff_table *t;
+	struct ff_error err = FF_ERROR_INIT;
+	char *dir = tpath("odd/metahead.csv");
+	assert_int_equal(ff_table_open(&t, dir, 0, &err), FF_OK);
+	assert_string_equal(ff_table_schema(t)->sample_id_name, "key");
+	assert_string_equal(ff_table_schema(t)->feature_names[0], "f");
+	ff_table_free(t);
+	ff_free(dir);
+	dir = tpath("odd/nohead.csv");
+	assert_int_equal(ff_table_open(&t, dir, 0, &err), FF_OK);
+	assert_string_equal(ff_table_schema(t)->sample_id_name, "id");
+	assert_string_equal(ff_table_schema(t)->feature_names[1], "x1");
+	ff_table_free(t);
+	ff_free(dir);
+
+	/* id column from match_id_name anywhere in the header; weight */
+	ff_csv_opts_init(&o);
+	o.match_id_name = "key";
+	o.weight_name = "w";
+	o.label_name = "y";
+	roundtrip("idmid.csv", "a,key,w,y\n0.1,k1,2,1\n0.2,k2,3,0\n", &o, 2);
+	dir = tpath("odd/idmid.csv");
+	assert_int_equal(ff_table_open(&t, dir, 0, &err), FF_OK);
+	struct ff_dataset ds;
+	assert_int_equal(ff_table_load(t, -1, FF_NEED_VALUES | FF_NEED_IDS, &ds, &err), FF_OK);
+	assert_string_equal(ds.sid[1], "k2");
+	assert_true(ds.weight[1] == 3 && ds.label[1] == 0 && ds.x[1] == 0.2);
+	ff_dataset_release(&ds);
+	ff_table_free(t);
+	ff_free(dir);
+
+	/* extend_sid with a named sid column and duplicated match ids */
+	ff_csv_opts_init(&o);
+	o.extend_sid = true;
+	o.sample_id_name = "sample";
+	roundtrip("dupext.csv", "id,a\nA,1\nA,2\n", &o, 2);
+	dir = tpath("odd/dupext.csv");
+	assert_int_equal(ff_table_open(&t, dir, 0, &err), FF_OK);
+	assert_string_equal(ff_table_schema(t)->sample_id_name, "sample");
+	struct ff_buf out = FF_BUF_INIT;
+	assert_int_equal(ff_csv_display(t, 1, FF_CSV_WITH_SID, &out, &err), FF_OK);
+	assert_true(!strncmp(out.buf, "sample,id,a\n", 12));
+	assert_int_equal(strlen(out.buf), 12 + 33 + 4 + 1);
+	ff_buf_release(&out);
+	ff_table_free(t);
+	ff_free(dir);
+}
+
+/* Canonical fixed-notation values are stored as codes and rebuilt exactly. */
+static void test_random_fixed(void **state)
+{
+	(void)state;
+	struct ff_buf src = FF_BUF_INIT_MAX((size_t)64 << 20);
+	assert_int_equal(ff_buf_addstr(&src, "id,a,b,c,d\n"), FF_OK);
+	uint64_t x = 88172645463325252ull;
+	for (int i = 0; i < 20000; i++) {
+		ff_buf_addf(&src, "%d", i);
+		for (int k = 0; k < 4; k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			int digits = (int)(x % 16);
+			uint64_t w = (x >> 8) % ((uint64_t)1 << (x >> 60 ? 50 : 20));
+			uint64_t p10 = 1;
+			for (int q = 0; q < digits && q < 15; q++)
+				p10 *= 10;
+			if (digits > 15)
+				digits = 15;
+			if (digits)
+				ff_buf_addf(&src, ",%s%llu.%0*llu", (x >> 7) & 1 ? "-" : "",
+					    (unsigned long long)(w / p10), digits,
+					    (unsigned long long)(w % p10));
+			else
+				ff_buf_addf(&src, ",%s%llu", (x >> 7) & 1 ? "-" : "",
+					    (unsigned long long)w);
+		}
+		ff_buf_addch(&src, '\n');
+	}
+	struct ff_csv_opts o;
+	ff_csv_opts_init(&o);
+	o.no_fsync = true;
+	o.partitions = 1;
+	char *csv = write_file("fixed.csv", src.buf, src.len);
+	char *dir = tpath("fixed");
+	struct ff_error err = FF_ERROR_INIT;
+	assert_int_equal(ff_csv_import(csv, dir, &o, NULL, &err), FF_OK);
+	struct ff_buf out;
+	export_all(dir, 0, &out);
+	assert_int_equal(out.len, src.len);
+	assert_memory_equal(out.buf, src.buf, src.len);
+	check_values(csv, dir, false);
+	/* rows stored as codes, not text: storing the text too would take at
+	 * least 32 bytes of values per row plus the whole CSV */
+	struct stat st;
+	char *p0 = tpath("fixed/part-00000");
+	assert_int_equal(stat(p0, &st), 0);
+	assert_true((size_t)st.st_size < 32 * 20000 + src.len / 2);
+	ff_free(p0);
+	ff_buf_release(&out);
+	ff_buf_release(&src);
+	ff_free(csv);
+	ff_free(dir);
+}
+
+/* ------------------------------------------------------------- bad input */
+
+struct bad_case {
+	const char *name;
+	const char *content;
+	const char *want;       /* message fragment */
+	const char *where;      /* "line N" */
+	const char *col;        /* "column K 'name'" or NULL */
+};
+
+static void expect_bad(const struct bad_case *bc, struct ff_csv_opts *o)
+{
+	char *csv = write_file(bc->name, bc->content, strlen(bc->content));
+	char *parent = tpath("bad");
+	char *dir = tpath("bad/%s", bc->name);
+	struct ff_error err = FF_ERROR_INIT;
+	o->no_fsync = true;
+	int ret = ff_csv_import(csv, dir, o, NULL, &err);
+	if (ret != FF_EDATA)
+		fail_msg("%s: import gave %d (%s)", bc->name, ret, err.msg);
+	if (!strstr(err.msg, bc->want) || !strstr(err.msg, csv) || !strstr(err.msg, bc->where) ||
+	    (bc->col && !strstr(err.msg, bc->col)))
+		fail_msg("%s: message '%s'", bc->name, err.msg);
+	assert_false(fs_exists(dir));
+	assert_true(count_entries(parent) <= 0);
+	ff_free(parent);
+	ff_free(dir);
+	ff_free(csv);
+}
+
+static void test_bad_inputs(void **state)
+{
+	(void)state;
+	static const struct bad_case label_cases[] = {
+		{ "few.csv", "id,y,a,b\n1,0,1,2\n2,1,3\n", "row has 3 columns, expected 4", "line 3",
+		  "column 4 'b'" },
+		{ "many.csv", "id,y,a\n1,0,1\n2,1,3,4,5\n", "row has 5 columns, expected 3",
+		  "line 3", "column 4" },
+		{ "nonnum.csv", "id,y,x0,x1,x2\n1,0,1,2,3\n2,1,1,2,abc\n",
+		  "non-numeric feature value 'abc'", "line 3", "column 5 'x2'" },
+		{ "trail.csv", "id,y,a\n1,0,1.5x\n", "non-numeric feature value '1.5x'", "line 2",
+		  "column 3 'a'" },
+		{ "emptyval.csv", "id,y,a,b\n1,0,,2\n", "empty feature value", "line 2",
+		  "column 3 'a'" },
+		{ "badlabel.csv", "id,y,a\n1,yes,1\n", "non-numeric label value 'yes'", "line 2",
+		  "column 2 'y'" },
+		{ "intlabel.csv", "id,y,a\n1,0.5,1\n", "label value '0.5' is not an integer",
+		  "line 2", "column 2 'y'" },
+		{ "nan.csv", "id,y,a\n1,0,1\n2,0,NaN\n", "non-finite feature value 'NaN'", "line 3",
+		  "column 3 'a'" },
+		{ "inf.csv", "id,y,a\n1,0,-inf\n", "non-finite feature value '-inf'", "line 2",
+		  "column 3 'a'" },
+		{ "huge.csv", "id,y,a\n1,0,1e999\n", "non-finite feature value '1e999'", "line 2",
+		  "column 3 'a'" },
+		{ "hex.csv", "id,y,a\n1,0,0x1p3\n", "non-numeric feature value '0x1p3'", "line 2",
+		  "column 3 'a'" },
+		{ "nolabel.csv", "id,z,a\n1,0,1\n", "label column 'y' not in header", "line 1",
+		  "'y'" },
+		{ "empty.csv", "", "empty file", "line 1", NULL },
+		{ "headonly.csv", "id,y,a\n", "no data rows", "line 2", NULL },
+		{ "dupid.csv", "id,y,a\n7,0,1\n8,0,1\n7,1,2\n", "duplicate id '7' (first at line 2)",
+		  "line 4", "column 1 'id'" },
+		{ "emptyid.csv", "id,y,a\n,0,1\n", "empty id", "line 2", "column 1 'id'" },
+		{ "blank.csv", "id,y,a\n1,0,1\n\n2,0,1\n", "empty line", "line 3", NULL },
+		{ "duphead.csv", "id,y,a,a\n1,0,1,2\n", "duplicate column name 'a'", "line 1",
+		  "column 4" },
+		{ "emptyname.csv", "id,y,,b\n1,0,1,2\n", "empty column name", "line 1", "column 3" },
+	};
+	struct ff_csv_opts o;
+	for (size_t i = 0; i < FF_ARRAY_SIZE(label_cases); i++) {
+		ff_csv_opts_init(&o);
+		o.label_name = "y";
+		expect_bad(&label_cases[i], &o);
+	}
+	ff_csv_opts_init(&o);
+	o.match_id_name = "key";
+	expect_bad(&(struct bad_case){ "nomid.csv", "id,a\n1,2\n", "match id column 'key' not in "
+				       "header", "line 1", "'key'" }, &o);
+	ff_csv_opts_init(&o);
+	o.weight_name = "w";
+	expect_bad(&(struct bad_case){ "badw.csv", "id,w,a\n1,0.5,1\n2,heavy,1\n",
+				       "non-numeric weight value 'heavy'", "line 3",
+				       "column 2 'w'" }, &o);
+	expect_bad(&(struct bad_case){ "now.csv", "id,a\n1,1\n", "weight column 'w' not in header",
+				       "line 1", "'w'" }, &o);
+	ff_csv_opts_init(&o);
+	o.extend_sid = true;
+	expect_bad(&(struct bad_case){ "sidclash.csv", "id,sid\n1,1\n", "sample id name 'sid' "
+				       "already in header", "line 1", "column 2" }, &o);
+	ff_csv_opts_init(&o);
+	o.line_max = 32;
+	expect_bad(&(struct bad_case){ "long.csv", "id,a,b\n1,2,3\n2,0.1234567890,0.1234567890"
+				       "1234567890\n", "line longer than 32 bytes", "line 3",
+				       "column 3" }, &o);
+	expect_bad(&(struct bad_case){ "longlast.csv", "id,a\n1,2\n2,0.12345678901234567890123456"
+				       "7890", "line longer than 32 bytes", "line 3", NULL }, &o);
+
+	/* a failed import over an existing table leaves the old table */
+	ff_csv_opts_init(&o);
+	o.no_fsync = true;
+	char *good = write_file("good.csv", "id,a\n1,2\n", 9);
+	char *bad = write_file("bad2.csv", "id,a\n1,x\n", 9);
+	char *dir = tpath("keep/t");
+	struct ff_error err = FF_ERROR_INIT;
+	assert_int_equal(ff_csv_import(good, dir, &o, NULL, &err), FF_OK);
+	assert_int_equal(ff_csv_import(bad, dir, &o, NULL, &err), FF_EDATA);
+	struct ff_buf out;
+	export_all(dir, 0, &out);
+	assert_string_equal(out.buf, "id,a\n1,2\n");
+	ff_buf_release(&out);
+	char *parent = tpath("keep");
+	assert_int_equal(count_entries(parent), 1);
+	/* missing file, not a regular file */
+	char *missing = tpath("in/missing.csv");
+	assert_int_equal(ff_csv_import(missing, dir, &o, NULL, &err), FF_ENOFILE);
+	assert_non_null(strstr(err.msg, "missing.csv"));
+	assert_int_equal(ff_csv_import(parent, dir, &o, NULL, &err), FF_EPARAM);
+	o.delimiter = '.';
+	assert_int_equal(ff_csv_import(good, dir, &o, NULL, &err), FF_EPARAM);
+	ff_free(missing);
+	ff_free(parent);
+	ff_free(dir);
+	ff_free(good);
+	ff_free(bad);
+}
+
+static void test_opts_json(void **state)
+{
+	(void)state;
+	struct ff_csv_opts o;
+	struct ff_error err = FF_ERROR_INIT;
+	json_t *p = json_pack("{s:b, s:i, s:b, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s}}", "head", 0,
+			      "partitions", 4, "extend_sid", 1, "meta", "delimiter", ";",
+			      "label_name", "y", "label_type", "float64", "match_id_name", "id",
+			      "weight_name", "w", "sample_id_name", "sid2", "dtype", "float64");
+	assert_int_equal(ff_csv_opts_from_json(&o, p, &err), FF_OK);
+	assert_false(o.head);
+	assert_int_equal(o.partitions, 4);
+	assert_true(o.extend_sid);
+	assert_int_equal(o.delimiter, ';');
+	assert_string_equal(o.label_type, "float64");
+	assert_string_equal(o.weight_name, "w");
+	assert_string_equal(o.sample_id_name, "sid2");
+	json_decref(p);
+	/* FATE clients send strings for bools and numbers */
+	p = json_pack("{s:s, s:s}", "head", "False", "partitions", "8");
+	assert_int_equal(ff_csv_opts_from_json(&o, p, &err), FF_OK);
+	assert_false(o.head);
+	assert_int_equal(o.partitions, 8);
+	assert_int_equal(o.delimiter, ',');
+	json_decref(p);
+	static const char *bad[] = {
+		"{\"partitions\": 0}", "{\"partitions\": 5000}", "{\"head\": \"maybe\"}",
+		"{\"meta\": {\"delimiter\": \"ab\"}}", "{\"meta\": {\"input_format\": \"sparse\"}}",
+		"{\"meta\": {\"na_values\": [\"\"]}}", "{\"meta\": 3}", "{\"meta\": {\"label_name\": 1}}",
+		"[]",
+	};
+	for (size_t i = 0; i < FF_ARRAY_SIZE(bad); i++) {
+		p = json_loads(bad[i], 0, NULL);
+		assert_non_null(p);
+		if (ff_csv_opts_from_json(&o, p, &err) != FF_EPARAM)
+			fail_msg("accepted %s", bad[i]);
+		json_decref(p);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_breast_roundtrip),
+		cmocka_unit_test(test_all_datasets),
+		cmocka_unit_test(test_odd_files),
+		cmocka_unit_test(test_random_fixed),
+		cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_opts_json),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

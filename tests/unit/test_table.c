@@ -1,0 +1,780 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * test_table.c - unit tests of the standalone table engine (runtime/
+ * ff_table*.c, ff_schema.c): schema and meta round trip, shortest number
+ * text, exact number parsing, writer -> reader (batches, rows, dense load,
+ * columns, partitions), atomic commit/abort/replace, and refusal of
+ * truncated or corrupted files (every byte flipped in turn, never a crash).
+ */
+#include "ff_setup.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <float.h>
+#include <math.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "buf.h"
+#include "err.h"
+#include "fedflow/table.h"
+#include "fs.h"
+#include "mem.h"
+
+static char tmp_root[64];
+
+static int group_setup(void **state)
+{
+	(void)state;
+	snprintf(tmp_root, sizeof(tmp_root), "/tmp/ff-test-table-XXXXXX");
+	return mkdtemp(tmp_root) ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	return fs_rm_rf(tmp_root);
+}
+
+/* Owned path under the test root. */
+static char *tpath(const char *fmt, ...)
+{
+	char rel[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(rel, sizeof(rel), fmt, ap);
+	va_end(ap);
+	char *p = ff_asprintf("%s/%s", tmp_root, rel);
+	assert_non_null(p);
+	return p;
+}
+
+/* Number of entries in dir whose name starts with prefix. */
+static int count_entries(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    !strncmp(de->d_name, prefix, strlen(prefix)))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* ------------------------------------------------------------------ schema */
+
+static void make_schema(struct ff_schema *s, size_t d, bool label, bool weight, bool two_ids)
+{
+	ff_schema_init(s);
+	assert_int_equal(ff_schema_set(s, two_ids ? "sid" : "id", "id", label ? "y" : NULL,
+				       weight ? "w" : NULL), FF_OK);
+	for (size_t j = 0; j < d; j++) {
+		char name[16];
+		snprintf(name, sizeof(name), "x%zu", j);
+		assert_int_equal(ff_schema_add_feature(s, name), FF_OK);
+	}
+}
+
+static void test_schema_roundtrip(void **state)
+{
+	(void)state;
+	struct ff_schema s, back = FF_SCHEMA_INIT;
+	struct ff_error err = FF_ERROR_INIT;
+	make_schema(&s, 3, true, true, true);
+	assert_string_equal(s.label_type, "int32");
+	assert_string_equal(s.dtype, "float32");
+	assert_false(ff_schema_single_id(&s));
+	assert_int_equal(ff_schema_validate(&s, &err), FF_OK);
+	json_t *j = ff_schema_to_json(&s);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "label_name")), "y");
+	assert_int_equal(json_array_size(json_object_get(j, "feature_names")), 3);
+	assert_int_equal(ff_schema_from_json(&back, j, &err), FF_OK);
+	assert_true(ff_schema_equal(&s, &back));
+	assert_int_equal(ff_schema_feature_index(&back, "x2"), 2);
+	assert_int_equal(ff_schema_feature_index(&back, "nope"), -1);
+	json_decref(j);
+
+	/* no label or weight: null in JSON, NULL after */
+	struct ff_schema s2;
+	make_schema(&s2, 1, false, false, false);
+	assert_true(ff_schema_single_id(&s2));
+	j = ff_schema_to_json(&s2);
+	assert_true(json_is_null(json_object_get(j, "label_name")));
+	assert_int_equal(ff_schema_from_json(&back, j, &err), FF_OK);
+	assert_null(back.label_name);
+	assert_null(back.weight_name);
+	assert_true(ff_schema_equal(&s2, &back));
+	assert_false(ff_schema_equal(&s, &back));
+	json_decref(j);
+
+	/* invalid: duplicate names, empty names, bad label type, wrong types */
+	assert_int_equal(ff_schema_add_feature(&s2, "x0"), FF_OK);
+	assert_int_equal(ff_schema_validate(&s2, &err), FF_EINVAL);
+	assert_non_null(strstr(err.msg, "duplicate column name 'x0'"));
+	ff_free(s.label_type);
+	s.label_type = ff_strdup("string");
+	assert_int_equal(ff_schema_validate(&s, &err), FF_EINVAL);
+	assert_non_null(strstr(err.msg, "label type"));
+	j = json_pack("{s:s, s:s, s:[s, i]}", "sample_id_name", "id", "match_id_name", "id",
+		      "feature_names", "a", 3);
+	assert_int_equal(ff_schema_from_json(&back, j, &err), FF_EINVAL);
+	json_decref(j);
+	j = json_pack("{s:s, s:[]}", "sample_id_name", "", "feature_names");
+	assert_int_equal(ff_schema_from_json(&back, j, &err), FF_EINVAL);
+	json_decref(j);
+	assert_int_equal(ff_schema_from_json(&back, NULL, &err), FF_EINVAL);
+	ff_schema_release(&s);
+	ff_schema_release(&s2);
+	ff_schema_release(&back);
+}
+
+/* ----------------------------------------------------------------- numbers */
+
+static void check_text(double v, const char *want)
+{
+	char out[FF_DOUBLE_TEXT_MAX];
+	size_t n = ff_double_to_text(v, out);
+	assert_string_equal(out, want);
+	assert_int_equal(n, strlen(want));
+}
+
+static void test_shortest_text(void **state)
+{
+	(void)state;
+	check_text(0.1, "0.1");
+	check_text(-0.28757, "-0.28757");
+	check_text(1.0 / 3.0, "0.3333333333333333");
+	check_text(0.1 + 0.2, "0.30000000000000004");
+	check_text(2.0 / 3.0, "0.6666666666666666");
+	check_text(100.0, "100");
+	check_text(-0.0, "-0");
+	check_text(0.0, "0");
+	check_text(1e21, "1e+21");
+	check_text(1e-7, "1e-07");
+	check_text(123456789012345678.0, "1.2345678901234568e+17");
+	check_text(9007199254740993.0, "9007199254740992"); /* 2^53 + 1 is not a double */
+	check_text(DBL_MAX, "1.7976931348623157e+308");
+	check_text(-DBL_MAX, "-1.7976931348623157e+308");
+	check_text(DBL_MIN, "2.2250738585072014e-308");
+	check_text(5e-324, "4.94065645841247e-324");
+	check_text(0.20965599999999998, "0.20965599999999998");
+	check_text(NAN, "nan");
+	check_text(-INFINITY, "-inf");
+
+	/* random bit patterns: reads back exactly, and no shorter precision would */
+	uint64_t x = 0x243F6A8885A308D3ull;
+	for (int i = 0; i < 100000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		double v;
+		memcpy(&v, &x, 8);
+		if (!isfinite(v))
+			continue;
+		char out[FF_DOUBLE_TEXT_MAX], shorter[64];
+		ff_double_to_text(v, out);
+		double back = strtod(out, NULL);
+		assert_memory_equal(&back, &v, 8);
+		int prec = 0;
+		for (int p = 15; p <= 17; p++) {
+			snprintf(shorter, sizeof(shorter), "%.*g", p, v);
+			if (!strcmp(shorter, out)) {
+				prec = p;
+				break;
+			}
+		}
+		assert_true(prec >= 15);
+		if (prec > 15) {
+			snprintf(shorter, sizeof(shorter), "%.*g", prec - 1, v);
+			back = strtod(shorter, NULL);
+			assert_memory_not_equal(&back, &v, 8);
+		}
+	}
+}
+
+static void check_parse(const char *s)
+{
+	double a, b = strtod(s, NULL);
+	assert_int_equal(ff_text_to_double(s, strlen(s), &a), FF_OK);
+	if (memcmp(&a, &b, 8))
+		fail_msg("'%s': got %.17g, strtod %.17g", s, a, b);
+}
+
+static void test_parse_exact(void **state)
+{
+	(void)state;
+	const char *good[] = {
+		"0", "-0", "1", "-1", "0.1", "-0.287570", "0.254879", "18", "007", "1.", ".5",
+		"+3.25", "1e5", "1E-5", "-2.5e+3", "0.20965599999999998", "9007199254740993",
+		"9007199254740992", "123456789012345678901234567890", "0.000000000000000000001",
+		"2.2250738585072011e-308", "4.9406564584124654e-324", "1e-400",
+		"1.7976931348623157e308", "0.1000000000000000055511151231257827",
+		"3.14159265358979323846264338327950288", "1234567.1234567",
+	};
+	for (size_t i = 0; i < FF_ARRAY_SIZE(good); i++)
+		check_parse(good[i]);
+	double v;
+	const char *bad[] = { "", "-", "+", "abc", "1e", "1e+", "nan", "inf", "-inf", "0x10",
+			      "1.5x", " 1", "1 ", "1,5", "--1", "1e5.5", "." };
+	for (size_t i = 0; i < FF_ARRAY_SIZE(bad); i++)
+		if (ff_text_to_double(bad[i], strlen(bad[i]), &v) != FF_EINVAL)
+			fail_msg("'%s' accepted", bad[i]);
+	assert_int_equal(ff_text_to_double("1e999", 5, &v), FF_ERANGE);
+	assert_int_equal(ff_text_to_double("-1e400", 6, &v), FF_ERANGE);
+	/* length-bounded: only the first n bytes count */
+	assert_int_equal(ff_text_to_double("12345", 3, &v), FF_OK);
+	assert_true(v == 123.0);
+
+	/* random decimals in many shapes against strtod, bit for bit */
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+	char s[96];
+	for (int i = 0; i < 300000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		int ni = (int)(x % 12), nf = (int)((x >> 8) % 21), k = 0;
+		if (x & (1u << 20))
+			s[k++] = '-';
+		uint64_t y = x * 0x2545F4914F6CDD1Dull;
+		for (int d = 0; d < ni + 1; d++, y = y * 6364136223846793005ull + 1442695040888963407ull)
+			s[k++] = (char)('0' + (y >> 60) % 10);
+		if (nf) {
+			s[k++] = '.';
+			for (int d = 0; d < nf; d++, y = y * 6364136223846793005ull + 1)
+				s[k++] = (char)('0' + (y >> 59) % 10);
+		}
+		if ((x >> 24) % 5 == 0)
+			k += snprintf(s + k, sizeof(s) - (size_t)k, "e%d", (int)((x >> 32) % 60) - 30);
+		s[k] = '\0';
+		check_parse(s);
+	}
+}
+
+/* --------------------------------------------------------- writer / reader */
+
+static const char *test_sid(size_t i, char buf[32])
+{
+	snprintf(buf, 32, "s%05zu", i);
+	return buf;
+}
+
+/* Value of feature j of row i in make_table tables (not exactly decimal). */
+static double fval(size_t i, size_t j)
+{
+	return (double)i / 7.0 - (double)j * 1.25 + (j == 1 ? 1e-300 : 0);
+}
+
+/* Writes rows [0, n) of a table with d features, label, weight, two ids. */
+static void make_table(const char *dir, size_t n, size_t d, unsigned parts, uint64_t expected,
+		       bool commit)
+{
+	struct ff_schema s;
+	struct ff_error err = FF_ERROR_INIT;
+	struct ff_table_writer *w = NULL;
+	struct ff_table_writer_opts o = FF_TABLE_WRITER_OPTS_INIT;
+	o.partitions = parts;
+	o.expected_rows = expected;
+	o.no_fsync = true;
+	make_schema(&s, d, true, true, true);
+	assert_int_equal(ff_table_writer_create(&w, dir, &s, &o, &err), FF_OK);
+	double x[16];
+	for (size_t i = 0; i < n; i++) {
+		char sid[32], mid[32];
+		for (size_t j = 0; j < d; j++)
+			x[j] = fval(i, j);
+		snprintf(mid, sizeof(mid), "m%zu", i % 50);
+		struct ff_row_in r = { .sid = test_sid(i, sid), .sid_len = strlen(sid), .mid = mid,
+				       .mid_len = strlen(mid), .label = (double)(i % 2),
+				       .weight = 0.5 + (double)i, .x = x };
+		assert_int_equal(ff_table_writer_append(w, &r, &err), FF_OK);
+	}
+	assert_int_equal(ff_table_writer_count(w), n);
+	if (commit)
+		assert_int_equal(ff_table_writer_commit(w, &err), FF_OK);
+	ff_table_writer_free(w);
+	ff_schema_release(&s);
+}
+
+static void test_write_read(void **state)
+{
+	(void)state;
+	char *dir = tpath("ns/t1");
+	struct ff_error err = FF_ERROR_INIT;
+	struct ff_table *t = NULL;
+	const size_t n = 103, d = 6;
+	make_table(dir, n, d, 4, n, true);
+	assert_true(ff_table_exists(dir));
+	assert_int_equal(ff_table_open(&t, dir, 0, &err), FF_OK);
+	assert_int_equal(ff_table_count(t), n);
+	assert_int_equal(ff_table_partitions(t), 4);
+	assert_false(ff_table_has_text(t));
+	/* expected_rows cuts 103 rows into 26, 26, 26, 25 */
+	static const uint64_t want[4] = { 26, 26, 26, 25 };
+	for (unsigned p = 0; p < 4; p++) {
+		assert_int_equal(ff_table_partition_count(t, p), want[p]);
+		assert_int_equal(ff_table_partition_start(t, p), 26 * p);
+	}
+	const struct ff_schema *s = ff_table_schema(t);
+	assert_string_equal(s->sample_id_name, "sid");
+	assert_int_equal(s->n_features, d);
+	const json_t *m = ff_table_meta(t);
+	assert_string_equal(json_string_value(json_object_get(m, "engine")), "standalone");
+	assert_int_equal(json_integer_value(json_object_get(m, "format_version")), 1);
+	assert_int_equal(json_integer_value(json_object_get(m, "count")), n);
+
+	/* batches: global order, values, ids */
+	struct ff_table_iter it;
+	struct ff_batch b;
+	uint64_t next = 0;
+	assert_int_equal(ff_table_iter_init(&it, t, -1, FF_NEED_VALUES | FF_NEED_IDS, &err), FF_OK);
+	int r;
+	while ((r = ff_table_iter_next(&it, &b, &err)) > 0) {
+		assert_int_equal(b.row0, next);
+		assert_int_equal(b.d, d);
+		for (size_t i = 0; i < b.n; i++) {
+			size_t row = (size_t)b.row0 + i, len;
+			char sid[32];
+			const char *p = ff_batch_sid(&b, i, &len);
+			test_sid(row, sid);
+			assert_int_equal(len, strlen(sid));
+			assert_memory_equal(p, sid, len);
+			p = ff_batch_mid(&b, i, &len);
+			char mid[32];
+			snprintf(mid, sizeof(mid), "m%zu", row % 50);
+			assert_int_equal(len, strlen(mid));
+			assert_memory_equal(p, mid, len);
+			assert_true(b.label[i] == (double)(row % 2));
+			assert_true(b.weight[i] == 0.5 + (double)row);
+			for (size_t j = 0; j < d; j++)
+				assert_true(ff_batch_col(&b, j)[i] == fval(row, j));
+		}
+		next += b.n;
+	}
+	assert_int_equal(r, 0);
+	assert_int_equal(next, n);
+
+	/* one partition: exactly its row range */
+	assert_int_equal(ff_table_iter_init(&it, t, 2, FF_NEED_VALUES, &err), FF_OK);
+	next = 52;
+	while ((r = ff_table_iter_next(&it, &b, &err)) > 0) {
+		assert_int_equal(b.partition, 2);
+		assert_int_equal(b.row0, next);
+		next += b.n;
+	}
+	assert_int_equal(next, 78);
+	assert_int_equal(ff_table_iter_init(&it, t, 4, FF_NEED_VALUES, &err), FF_EINVAL);
+
+	/* rows */
+	struct ff_row_iter ri;
+	struct ff_row row;
+	assert_int_equal(ff_row_iter_init(&ri, t, -1, &err), FF_OK);
+	next = 0;
+	while ((r = ff_row_iter_next(&ri, &row, &err)) > 0) {
+		assert_int_equal(row.index, next);
+		assert_true(row.x[2] == fval(next, 2));
+		assert_true(row.weight == 0.5 + (double)next);
+		next++;
+	}
+	ff_row_iter_release(&ri);
+	assert_int_equal(r, 0);
+	assert_int_equal(next, n);
+
+	/* dense load, whole and one partition */
+	struct ff_dataset ds;
+	assert_int_equal(ff_table_load(t, -1, FF_NEED_VALUES | FF_NEED_IDS, &ds, &err), FF_OK);
+	assert_int_equal(ds.n, n);
+	assert_int_equal(ds.d, d);
+	for (size_t i = 0; i < n; i++) {
+		char sid[32];
+		assert_string_equal(ds.sid[i], test_sid(i, sid));
+		for (size_t j = 0; j < d; j++)
+			assert_true(ds.x[i * d + j] == fval(i, j));
+		assert_true(ds.label[i] == (double)(i % 2));
+	}
+	assert_ptr_not_equal(ds.mid, ds.sid);
+	assert_string_equal(ds.mid[77], "m27");
+	ff_dataset_release(&ds);
+	assert_int_equal(ff_table_load(t, 3, FF_NEED_VALUES, &ds, &err), FF_OK);
+	assert_int_equal(ds.n, 25);
+	assert_null(ds.sid);
+	assert_true(ds.x[0] == fval(78, 0));
+	ff_dataset_release(&ds);
+
+	/* columns */
+	int col;
+	double *c;
+	assert_int_equal(ff_table_column(t, "x1", &col), FF_OK);
+	assert_int_equal(col, 1);
+	assert_int_equal(ff_table_column(t, "y", &col), FF_OK);
+	assert_int_equal(col, FF_COL_LABEL);
+	assert_int_equal(ff_table_column(t, "w", &col), FF_OK);
+	assert_int_equal(col, FF_COL_WEIGHT);
+	assert_int_equal(ff_table_column(t, "zz", &col), FF_ENOENT);
+	assert_non_null(FF_ALLOC_ARRAY(c, n));
+	assert_int_equal(ff_table_read_column(t, 1, -1, c, &err), FF_OK);
+	for (size_t i = 0; i < n; i++)
+		assert_true(c[i] == fval(i, 1));
+	assert_int_equal(ff_table_read_column(t, FF_COL_WEIGHT, 1, c, &err), FF_OK);
+	assert_true(c[0] == 26.5);
+	assert_int_equal(ff_table_read_column(t, (int)d, -1, c, &err), FF_EINVAL);
+	ff_free(c);
+	ff_table_free(t);
+	ff_free(dir);
+}
+
+static void test_partitions_unknown_count(void **state)
+{
+	(void)state;
+	char *dir = tpath("ns/parts");
+	struct ff_schema s;
+	struct ff_error err = FF_ERROR_INIT;
+	struct ff_table_writer *w;
+	struct ff_table_writer_opts o = FF_TABLE_WRITER_OPTS_INIT;
+	o.partitions = 5;
+	o.no_fsync = true;
+	make_schema(&s, 1, false, false, false);
+	assert_int_equal(ff_table_writer_create(&w, dir, &s, &o, &err), FF_OK);
+	/* 3 rows, next, 0 rows, next, 4 rows; partitions 3 and 4 stay empty */
+	size_t counts[3] = { 3, 0, 4 }, row = 0;
+	for (int k = 0; k < 3; k++) {
+		for (size_t i = 0; i < counts[k]; i++, row++) {
+			char sid[32];
+			double x = (double)row;
+			struct ff_row_in r = { .sid = test_sid(row, sid), .sid_len = 6, .x = &x };
+			assert_int_equal(ff_table_writer_append(w, &r, &err), FF_OK);
+		}
+		if (k < 2)
+			assert_int_equal(ff_table_writer_next_partition(w, &err), FF_OK);
+	}
+	assert_int_equal(ff_table_writer_commit(w, &err), FF_OK);
+	ff_table_writer_free(w);
+	struct ff_table *t;
+	assert_int_equal(ff_table_open(&t, dir, 0, &err), FF_OK);
+	static const uint64_t want[5] = { 3, 0, 4, 0, 0 };
+	for (unsigned p = 0; p < 5; p++)
+		assert_int_equal(ff_table_partition_count(t, p), want[p]);
+	double col[7];
+	assert_int_equal(ff_table_read_column(t, 0, -1, col, &err), FF_OK);
+	for (int i = 0; i < 7; i++)
+		assert_true(col[i] == i);
+	/* rendering of computed doubles: shortest round trip */
+	struct ff_buf out = FF_BUF_INIT;
+	assert_int_equal(ff_csv_display(t, 2, 0, &out, &err), FF_OK);
+	assert_string_equal(out.buf, "id,x0\ns00000,0\ns00001,1\n");
+	ff_buf_release(&out);
+	ff_table_free(t);
+	ff_schema_release(&s);
+	ff_free(dir);
+}
+
+static void test_render_computed(void **state)
+{
+	(void)state;
+	char *dir = tpath("ns/render");
+	struct ff_error err = FF_ERROR_INIT;
+	make_table(dir, 3, 2, 2, 0, true);
+	struct ff_table *t;
+	assert_int_equal(ff_table_open(&t, dir, 0, &err), FF_OK);
+	struct ff_buf out = FF_BUF_INIT;
+	assert_int_equal(ff_csv_display(t, UINT64_MAX, 0, &out, &err), FF_OK);
+	assert_string_equal(out.buf, "id,y,w,x0,x1\n"
+				     "m0,0,0.5,0,-1.25\n"
+				     "m1,1,1.5,0.14285714285714285,-1.1071428571428572\n"
+				     "m2,0,2.5,0.2857142857142857,-0.9642857142857143\n");
+	ff_buf_reset(&out);
+	assert_int_equal(ff_csv_display(t, 1, FF_CSV_WITH_SID, &out, &err), FF_OK);
+	assert_string_equal(out.buf, "sid,id,y,w,x0,x1\ns00000,m0,0,0.5,0,-1.25\n");
+	ff_buf_reset(&out);
+	assert_int_equal(ff_csv_display(t, 1, FF_CSV_NO_HEADER, &out, &err), FF_OK);
+	assert_string_equal(out.buf, "m0,0,0.5,0,-1.25\n");
+	json_t *h = ff_csv_header_json(t, FF_CSV_WITH_SID);
+	assert_int_equal(json_array_size(h), 6);
+	assert_string_equal(json_string_value(json_array_get(h, 0)), "sid");
+	assert_string_equal(json_string_value(json_array_get(h, 5)), "x1");
+	json_decref(h);
+	ff_buf_release(&out);
+	ff_table_free(t);
+	ff_free(dir);
+}
+
+/* ------------------------------------------------------------- atomicity */
+
+static void test_atomic(void **state)
+{
+	(void)state;
+	char *parent = tpath("atomic");
+	char *dir = tpath("atomic/t");
+	struct ff_error err = FF_ERROR_INIT;
+	struct ff_table *t;
+
+	/* an aborted writer leaves nothing, not even its temporary directory */
+	make_table(dir, 10, 2, 2, 10, false);
+	assert_false(fs_exists(dir));
+	assert_int_equal(count_entries(parent, ""), 0);
+	assert_int_equal(ff_table_open(&t, dir, 0, &err), FF_ENOTABLE);
+
+	/* a committed table, then a second writer: the old one stays until commit */
+	make_table(dir, 10, 2, 2, 10, true);
+	struct ff_schema s;
+	struct ff_table_writer *w;
+	struct ff_table_writer_opts o = FF_TABLE_WRITER_OPTS_INIT;
+	o.no_fsync = true;
+	make_schema(&s, 1, false, false, false);
+	assert_int_equal(ff_table_writer_create(&w, dir, &s, &o, &err), FF_OK);
+	double x = 42;
+	struct ff_row_in r = { .sid = "only", .sid_len = 4, .x = &x };
+	assert_int_equal(ff_table_writer_append(w, &r, &err), FF_OK);
+	assert_int_equal(count_entries(parent, ".t.tmp-"), 1);
+	assert_int_equal(ff_table_open(&t, dir, 0, &err), FF_OK);
+	assert_int_equal(ff_table_count(t), 10);
+	ff_table_free(t);
+	ff_table_writer_free(w); /* abort */
+	assert_int_equal(ff_table_open(&t, dir, 0, &err), FF_OK);
+	assert_int_equal(ff_table_count(t), 10);
+
+	/* keep the old table open while a new one replaces it */
+	assert_int_equal(ff_table_writer_create(&w, dir, &s, &o, &err), FF_OK);
+	assert_int_equal(ff_table_writer_append(w, &r, &err), FF_OK);
+	assert_int_equal(ff_table_writer_commit(w, &err), FF_OK);
+	assert_int_equal(ff_table_writer_append(w, &r, &err), FF_EINVAL);
+	assert_int_equal(ff_table_writer_commit(w, &err), FF_EINVAL);
+	ff_table_writer_free(w);
+	struct ff_dataset ds;
+	assert_int_equal(ff_table_load(t, -1, FF_NEED_VALUES, &ds, &err), FF_OK);
+	assert_int_equal(ds.n, 10); /* the old mapping still reads */
+	ff_dataset_release(&ds);
+	ff_table_free(t);
+	assert_int_equal(ff_table_open(&t, dir, 0, &err), FF_OK);
+	assert_int_equal(ff_table_count(t), 1);
+	ff_table_free(t);
+	assert_int_equal(count_entries(parent, "."), 0);
+
+	/* a directory that is not a table is never replaced */
+	char *other = tpath("atomic/notatable");
+	char *keep = tpath("atomic/notatable/keep.txt");
+	assert_int_equal(fs_mkdirs(other, 0755, &err), FF_OK);
+	assert_int_equal(fs_write_atomic(keep, "x", 1, &err), FF_OK);
+	assert_int_equal(ff_table_writer_create(&w, other, &s, &o, &err), FF_OK);
+	assert_int_equal(ff_table_writer_append(w, &r, &err), FF_OK);
+	assert_int_equal(ff_table_writer_commit(w, &err), FF_EEXIST);
+	ff_table_writer_free(w);
+	assert_true(fs_exists(keep));
+	assert_int_equal(count_entries(parent, "."), 0);
+
+	/* stale temporary directories of dead writers are cleaned up */
+	char *stale = tpath("atomic/.t.tmp-999999999-abcdef12");
+	assert_int_equal(fs_mkdirs(stale, 0755, &err), FF_OK);
+	assert_int_equal(ff_table_writer_create(&w, dir, &s, &o, &err), FF_OK);
+	assert_false(fs_exists(stale));
+	ff_table_writer_free(w);
+
+	/* destroy */
+	assert_int_equal(ff_table_destroy(dir, &err), FF_OK);
+	assert_false(fs_exists(dir));
+	assert_int_equal(ff_table_destroy(dir, &err), FF_OK);
+	assert_int_equal(count_entries(parent, "."), 0);
+
+	/* bad arguments */
+	o.partitions = 0;
+	assert_int_equal(ff_table_writer_create(&w, dir, &s, &o, &err), FF_EINVAL);
+	o.partitions = FF_TABLE_PARTITIONS_MAX + 1;
+	assert_int_equal(ff_table_writer_create(&w, dir, &s, &o, &err), FF_EINVAL);
+	o.partitions = 1;
+	char *path;
+	assert_int_equal(ff_table_dir("/data", "ns", "name", &path, &err), FF_OK);
+	assert_string_equal(path, "/data/ns/name");
+	ff_free(path);
+	assert_int_equal(ff_table_dir("/data", "..", "name", &path, &err), FF_EINVAL);
+	assert_int_equal(ff_table_dir("/data", "ns", "a/b", &path, &err), FF_EINVAL);
+	assert_int_equal(ff_table_dir("/data", "ns", ".hidden", &path, &err), FF_EINVAL);
+	ff_schema_release(&s);
+	ff_free(stale);
+	ff_free(keep);
+	ff_free(other);
+	ff_free(dir);
+	ff_free(parent);
+}
+
+static void test_oom(void **state)
+{
+	(void)state;
+	/* every allocation of a write + open + load fails in turn: errors, never crashes */
+	char *dir = tpath("oom/t");
+	struct ff_error err = FF_ERROR_INIT;
+	for (unsigned long k = 1; k < 400; k++) {
+		struct ff_schema s;
+		make_schema(&s, 2, true, false, true);
+		struct ff_table_writer *w = NULL;
+		struct ff_table_writer_opts o = FF_TABLE_WRITER_OPTS_INIT;
+		o.no_fsync = true;
+		o.partitions = 2;
+		ff_mem_fail_after(k);
+		int ret = ff_table_writer_create(&w, dir, &s, &o, &err);
+		for (size_t i = 0; !ret && i < 5; i++) {
+			double x[2] = { 1, 2 };
+			struct ff_row_in r = { .sid = "a", .sid_len = 1, .mid = "b", .mid_len = 1,
+					       .x = x };
+			ret = ff_table_writer_append(w, &r, &err);
+		}
+		if (!ret)
+			ret = ff_table_writer_commit(w, &err);
+		ff_table_writer_free(w);
+		struct ff_table *t = NULL;
+		struct ff_dataset ds;
+		if (!ret && !(ret = ff_table_open(&t, dir, 0, &err))) {
+			if (!ff_table_load(t, -1, FF_NEED_VALUES | FF_NEED_IDS, &ds, &err))
+				ff_dataset_release(&ds);
+			ff_table_free(t);
+		}
+		ff_mem_fail_after(0);
+		ff_schema_release(&s);
+		ff_table_destroy(dir, NULL);
+	}
+	ff_free(dir);
+}
+
+/* ----------------------------------------------------------- corruption */
+
+static void copy_file(const char *from, const char *to)
+{
+	struct ff_buf b = FF_BUF_INIT;
+	assert_int_equal(fs_read_file(from, &b, NULL), FF_OK);
+	assert_int_equal(fs_write_atomic(to, b.buf, b.len, NULL), FF_OK);
+	ff_buf_release(&b);
+}
+
+/* Opens and reads everything; returns the first error (FF_OK when all fine). */
+static int read_all(const char *dir, unsigned flags, struct ff_error *err)
+{
+	struct ff_table *t;
+	int ret = ff_table_open(&t, dir, flags, err);
+	if (ret)
+		return ret;
+	struct ff_buf out = FF_BUF_INIT;
+	struct ff_dataset ds;
+	ret = ff_csv_display(t, UINT64_MAX, FF_CSV_WITH_SID, &out, err);
+	if (!ret && !(ret = ff_table_load(t, -1, FF_NEED_VALUES | FF_NEED_IDS, &ds, err)))
+		ff_dataset_release(&ds);
+	ff_buf_release(&out);
+	ff_table_free(t);
+	return ret;
+}
+
+static void test_corrupt(void **state)
+{
+	(void)state;
+	char *dir = tpath("bad/t");
+	char *part = tpath("bad/t/part-00001");
+	char *save = tpath("bad/saved");
+	char *meta = tpath("bad/t/meta.json");
+	struct ff_error err = FF_ERROR_INIT;
+	make_table(dir, 40, 2, 2, 40, true);
+	copy_file(part, save);
+	assert_int_equal(read_all(dir, 0, &err), FF_OK);
+
+	/* truncated */
+	assert_int_equal(truncate(part, 500), 0);
+	assert_int_equal(read_all(dir, 0, &err), FF_EDATA);
+	assert_non_null(strstr(err.msg, "part-00001"));
+	assert_non_null(strstr(err.msg, "truncated"));
+
+	/* every single byte flipped: refused or read, never a crash; a flip in
+	 * a checksummed section is always refused when verifying */
+	struct ff_buf orig = FF_BUF_INIT;
+	assert_int_equal(fs_read_file(save, &orig, NULL), FF_OK);
+	int refused = 0;
+	for (size_t i = 0; i < orig.len; i++) {
+		orig.buf[i] ^= 0x5a;
+		assert_int_equal(fs_write_atomic(part, orig.buf, orig.len, NULL), FF_OK);
+		int r1 = read_all(dir, 0, &err);
+		if (r1 != FF_OK) {
+			assert_int_equal(r1, FF_EDATA);
+			assert_non_null(strstr(err.msg, "corrupted table"));
+			refused++;
+		}
+		(void)read_all(dir, FF_TABLE_NO_VERIFY, &err);
+		orig.buf[i] ^= 0x5a;
+	}
+	/* headers, footer and payload are all under a checksum */
+	assert_int_equal(refused, (int)orig.len);
+	assert_int_equal(fs_write_atomic(part, orig.buf, orig.len, NULL), FF_OK);
+	assert_int_equal(read_all(dir, 0, &err), FF_OK);
+
+	/* a value flipped: checksum names the block */
+	size_t at = 64 + 64 + 8; /* first block, second label value */
+	orig.buf[at] ^= 1;
+	assert_int_equal(fs_write_atomic(part, orig.buf, orig.len, NULL), FF_OK);
+	assert_int_equal(read_all(dir, 0, &err), FF_EDATA);
+	assert_non_null(strstr(err.msg, "block 0: values checksum mismatch"));
+	assert_int_equal(read_all(dir, FF_TABLE_NO_VERIFY, &err), FF_OK);
+	orig.buf[at] ^= 1;
+
+	/* string offsets broken: refused even without checksums */
+	size_t n = 20, ncol = 4;
+	size_t sid_off = 64 + 64 + 8 * n * ncol;
+	uint32_t bogus = 0xFFFFFF;
+	memcpy(orig.buf + sid_off + 4 * 3, &bogus, 4);
+	assert_int_equal(fs_write_atomic(part, orig.buf, orig.len, NULL), FF_OK);
+	assert_int_equal(read_all(dir, FF_TABLE_NO_VERIFY, &err), FF_EDATA);
+	assert_non_null(strstr(err.msg, "bad string offsets"));
+	ff_buf_release(&orig);
+
+	/* missing partition file, garbage meta, unknown version, no table */
+	copy_file(save, part);
+	unlink(part);
+	assert_int_equal(read_all(dir, 0, &err), FF_EDATA);
+	assert_non_null(strstr(err.msg, "cannot open"));
+	copy_file(save, part);
+	struct ff_buf mb = FF_BUF_INIT;
+	assert_int_equal(fs_read_file(meta, &mb, NULL), FF_OK);
+	assert_int_equal(fs_write_atomic(meta, "{\"format\":", 10, NULL), FF_OK);
+	assert_int_equal(read_all(dir, 0, &err), FF_EDATA);
+	assert_non_null(strstr(err.msg, "corrupted table meta"));
+	char *v2 = ff_strdup(mb.buf);
+	char *pos = strstr(v2, "\"format_version\": 1");
+	assert_non_null(pos);
+	pos[strlen("\"format_version\": ")] = '7';
+	assert_int_equal(fs_write_atomic(meta, v2, strlen(v2), NULL), FF_OK);
+	assert_int_equal(read_all(dir, 0, &err), FF_EDATA);
+	assert_non_null(strstr(err.msg, "unsupported format version"));
+	ff_free(v2);
+	char *c2 = ff_strdup(mb.buf);
+	pos = strstr(c2, "\"count\": 40");
+	assert_non_null(pos);
+	pos[strlen("\"count\": ")] = '5';
+	assert_int_equal(fs_write_atomic(meta, c2, strlen(c2), NULL), FF_OK);
+	assert_int_equal(read_all(dir, 0, &err), FF_EDATA);
+	ff_free(c2);
+	assert_int_equal(fs_write_atomic(meta, mb.buf, mb.len, NULL), FF_OK);
+	assert_int_equal(read_all(dir, 0, &err), FF_OK);
+	ff_buf_release(&mb);
+	char *none = tpath("bad/none");
+	assert_int_equal(read_all(none, 0, &err), FF_ENOTABLE);
+	ff_free(none);
+	ff_free(dir);
+	ff_free(part);
+	ff_free(save);
+	ff_free(meta);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_schema_roundtrip),
+		cmocka_unit_test(test_shortest_text),
+		cmocka_unit_test(test_parse_exact),
+		cmocka_unit_test(test_write_read),
+		cmocka_unit_test(test_partitions_unknown_count),
+		cmocka_unit_test(test_render_computed),
+		cmocka_unit_test(test_atomic),
+		cmocka_unit_test(test_oom),
+		cmocka_unit_test(test_corrupt),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
