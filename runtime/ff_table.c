@@ -104,11 +104,12 @@ static const double fx_p10[FF__CODE_MAX + 1] = {
 
 /*
  * The decimal mantissa w of |v| written with `code` fraction digits. The
- * importer stores a code only after checking that this returns the digits
- * it parsed, and the exporter calls the very same function (noinline, so
- * both run one instruction sequence and floating-point contraction cannot
- * differ), hence the rebuilt text is the source text. UINT64_MAX when the
- * value cannot stand for such a mantissa (a corrupted file).
+ * importer stores a code only for a mantissa w < 2^50 that it parsed as
+ * v = w / 10^code with one correctly rounded division; then |v| * 10^code
+ * is within w * 2^-52 < 0.25 of w and this returns w, so the rebuilt text
+ * is the source text (test_csv checks it on random values). noinline keeps
+ * one instruction sequence for every caller. UINT64_MAX when v cannot
+ * stand for such a mantissa (a corrupted file).
  */
 __attribute__((noinline)) uint64_t ff__fixed_mantissa(double v, unsigned code)
 {

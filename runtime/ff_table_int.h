@@ -41,8 +41,6 @@ static const char ff__foot_magic[8] = { 'F', 'F', 'T', 'B', 'E', 'N', 'D', '1' }
 
 /* codes: 0..FF__CODE_MAX = fixed notation with that many fraction digits */
 #define FF__CODE_MAX 22
-/* largest mantissa a code may stand for (exactly rebuilt, see ff_table.c) */
-#define FF__CODE_WMAX ((uint64_t)1 << 52)
 
 /* layout entries (source column -> table column) */
 #define FF__COL_ID (-1)

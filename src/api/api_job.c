@@ -15,6 +15,7 @@
 #include "log.h"
 #include "mem.h"
 #include "provider/provider.h"
+#include "sched/sched.h"
 #include "site.h"
 #include "status.h"
 
@@ -82,7 +83,10 @@ static void api_job_submit(struct http_req *r)
 	const char *sch = jsonx_str(jsonx_path(schema, "dag.conf"), "scheduler_party_id");
 	provider_dag_ctx(s, &ctx, sch && !strcmp(sch, "0"));
 	int ret = dag_parse(schema, &ctx, &job, &err);
+	if (!ret)
+		ret = sched_check_local_cores(s, job, &err);
 	if (ret) {
+		dag_job_free(job);
 		api_fail_err(r, ret, &err);
 		return;
 	}
@@ -615,7 +619,12 @@ static json_t *api_load_dag(struct http_req *r, struct dag_job **job)
 		api_fail_code(r, 1001, "no found job");
 		return NULL;
 	}
-	struct dag_ctx ctx = { .local_party_id = "0" };
+	/* no provider or component checks here: the job exists already */
+	struct site *s = api_site(r);
+	struct dag_ctx ctx = { .local_party_id = "0",
+			       .default_provider_name = s->cfg.provider_name,
+			       .default_provider_version = s->cfg.provider_version,
+			       .default_provider_device = s->cfg.provider_device };
 	int ret = dag_parse(schema, &ctx, job, &err);
 	if (ret) {
 		json_decref(schema);

@@ -186,25 +186,79 @@ static int yaml_node(struct fy_node *fyn, json_t **out, struct ff_error *err,
 	return yaml_mark_err(fyn, err, "unknown node type");
 }
 
-static int yaml_diag_error(struct fy_diag *diag, struct ff_error *err)
+/* First diagnostic libfyaml printed ("<file>:L:C: error: text"). */
+struct yaml_diag_text {
+	char text[FF_ERROR_MSG_MAX];
+};
+
+static void yaml_diag_out(struct fy_diag *diag, void *user, const char *buf, size_t len)
 {
-	void *it = NULL;
-	struct fy_diag_error *de = diag ? fy_diag_errors_iterate(diag, &it) : NULL;
-	if (de)
-		return ff_error_set(err, FF_EINVAL,
-				    "malformed YAML at line %d, column %d: %s",
-				    de->line + 1, de->column + 1, de->msg ? de->msg : "syntax error");
-	return ff_error_set(err, FF_EINVAL, "malformed YAML or JSON document");
+	struct yaml_diag_text *d = user;
+	if (d->text[0] || !len)
+		return;
+	size_t n = len < sizeof(d->text) - 1 ? len : sizeof(d->text) - 1;
+	memcpy(d->text, buf, n);
+	d->text[n] = '\0';
+	char *nl = strchr(d->text, '\n');
+	if (nl)
+		*nl = '\0';
+}
+
+static int yaml_diag_error(const struct yaml_diag_text *d, struct ff_error *err)
+{
+	int line = 0, col = 0;
+	const char *msg = strstr(d->text, "error: ");
+	const char *p = d->text;
+	/* "<stdin>:3:5: error: ..." -> line 3, column 5 */
+	const char *c1 = strchr(p, ':');
+	if (c1 && sscanf(c1, ":%d:%d:", &line, &col) == 2 && msg)
+		return ff_error_set(err, FF_EINVAL, "malformed YAML at line %d, column %d: %s",
+				    line, col, msg + 7);
+	return ff_error_set(err, FF_EINVAL, "malformed YAML or JSON document%s%s",
+			    d->text[0] ? ": " : "", d->text);
+}
+
+/* libfyaml can hang on invalid UTF-8 in directives: refuse it up front. */
+static bool yaml_utf8_ok(const char *s, size_t n, size_t *bad)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = p[i];
+		size_t k = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 9;
+		if (k == 9 || (c >= 0xc0 && c < 0xc2) || i + k >= n + (k ? 0 : 1)) {
+			*bad = i;
+			return false;
+		}
+		for (size_t j = 1; j <= k; j++)
+			if ((p[i + j] >> 6) != 2) {
+				*bad = i;
+				return false;
+			}
+		if (c == 0 && i + 1 < n) {
+			*bad = i;
+			return false;
+		}
+		i += k + 1;
+	}
+	return true;
 }
 
 int yaml_load(const char *text, size_t len, json_t **out, struct ff_error *err)
 {
 	int ret = FF_OK;
+	size_t bad = 0;
+	*out = NULL;
+	if (!yaml_utf8_ok(text, len, &bad))
+		return ff_error_set(err, FF_EINVAL, "malformed document: invalid UTF-8 or NUL at "
+				    "byte %zu", bad);
+	struct yaml_diag_text dtext = { .text = "" };
 	struct fy_diag_cfg dcfg;
 	fy_diag_cfg_default(&dcfg);
 	dcfg.fp = NULL;
-	dcfg.output_fn = NULL;
+	dcfg.output_fn = yaml_diag_out;
+	dcfg.user = &dtext;
 	dcfg.colorize = false;
+	dcfg.level = FYET_ERROR;
 	struct fy_diag *diag = fy_diag_create(&dcfg);
 	struct fy_parse_cfg cfg = {
 		.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_RESOLVE_DOCUMENT |
@@ -212,13 +266,12 @@ int yaml_load(const char *text, size_t len, json_t **out, struct ff_error *err)
 		.diag = diag,
 	};
 	struct fy_document *fyd = NULL;
-	*out = NULL;
 	if (!diag)
 		return ff_error_set(err, FF_ENOMEM, "cannot create YAML parser");
 	/* fy_document_build_from_string keeps a pointer to the text. */
 	fyd = fy_document_build_from_string(&cfg, text, len);
 	if (!fyd || fy_diag_got_error(diag)) {
-		ret = yaml_diag_error(diag, err);
+		ret = yaml_diag_error(&dtext, err);
 		goto out;
 	}
 	ret = yaml_node(fy_document_root(fyd), out, err, 0);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * dag.c - dag_parse's driver, the job's lifecycle and lookups.
+ * dag.c - dag_parse's driver, the job's lifecycle, lookups, and the message
+ * and typed-access helpers every phase uses.
  *
  * dag_parse deep-copies the submitted schema and runs the phases of
  * dag_int.h over the copy in a fixed order; the order matters because each
@@ -11,8 +12,123 @@
  *   producers' providers) -> cores (need every party task).
  */
 #include "ff_setup.h"
+#include <stdarg.h>
 #include "dag_int.h"
+#include "jsonx.h"
 #include "mem.h"
+
+/* ---- messages, paths, typed access (shared through dag_int.h) ---- */
+
+int dag__fail(struct ff_error *err, const char *path, const char *fmt, ...)
+{
+	char msg[FF_ERROR_MSG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return ff_error_set(err, FF_EDAG, "%s: %s", path, msg);
+}
+
+static const char *dag_type_word(const json_t *v)
+{
+	return json_is_array(v) ? "list" : jsonx_type_name(v);
+}
+
+int dag__expected(struct ff_error *err, const char *path, const char *what,
+		  const json_t *got)
+{
+	if (!got)
+		return dag__fail(err, path, "missing required field (expected %s)", what);
+	return dag__fail(err, path, "expected %s, got %s", what, dag_type_word(got));
+}
+
+void dag__pathf(char *out, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(out, DAG_PATH_MAX, fmt, ap);
+	va_end(ap);
+}
+
+json_t *dag__get(const json_t *obj, const char *key)
+{
+	json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+	return json_is_null(v) ? NULL : v;
+}
+
+int dag__opt_object(const json_t *obj, const char *key, const char *path,
+		    json_t **out, struct ff_error *err)
+{
+	*out = dag__get(obj, key);
+	if (*out && !json_is_object(*out))
+		return dag__expected(err, path, "an object", *out);
+	return FF_OK;
+}
+
+int dag__opt_array(const json_t *obj, const char *key, const char *path,
+		   json_t **out, struct ff_error *err)
+{
+	*out = dag__get(obj, key);
+	if (*out && !json_is_array(*out))
+		return dag__expected(err, path, "a list", *out);
+	return FF_OK;
+}
+
+int dag__opt_string(const json_t *obj, const char *key, const char *path,
+		    const char **out, struct ff_error *err)
+{
+	json_t *v = dag__get(obj, key);
+	*out = NULL;
+	if (!v)
+		return FF_OK;
+	if (!json_is_string(v))
+		return dag__expected(err, path, "a string", v);
+	*out = json_string_value(v);
+	return FF_OK;
+}
+
+int dag__opt_int(const json_t *obj, const char *key, const char *path,
+		 long long min, long long *out, bool *set, struct ff_error *err)
+{
+	json_t *v = dag__get(obj, key);
+	*set = false;
+	if (!v)
+		return FF_OK;
+	if (!json_is_integer(v))
+		return dag__expected(err, path, "an integer", v);
+	long long n = json_integer_value(v);
+	if (n < min && min == 0)
+		return dag__fail(err, path, "must not be negative, got %lld", n);
+	if (n < min && min == 1)
+		return dag__fail(err, path, "must be positive, got %lld", n);
+	if (n < min)
+		return dag__fail(err, path, "must be >= %lld, got %lld", min, n);
+	*out = n;
+	*set = true;
+	return FF_OK;
+}
+
+int dag__opt_str_list(const json_t *obj, const char *key, const char *path,
+		      bool non_empty, struct ff_error *err)
+{
+	json_t *list, *v;
+	size_t i;
+	int ret = dag__opt_array(obj, key, path, &list, err);
+	if (ret || !list)
+		return ret;
+	if (non_empty && !json_array_size(list))
+		return dag__fail(err, path, "must not be empty");
+	json_array_foreach(list, i, v) {
+		if (!json_is_string(v)) {
+			char p[DAG_PATH_MAX];
+			dag__pathf(p, "%s[%zu]", path, i);
+			return dag__expected(err, p, "a string", v);
+		}
+	}
+	return FF_OK;
+}
+
+/* ---- dag_parse ---- */
 
 static const struct dag_ctx dag_empty_ctx;
 

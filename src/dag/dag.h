@@ -13,8 +13,24 @@
  * Errors: every validation failure returns FF_EDAG (API code 1000) with a
  * message that starts with the path of the offending value, e.g.
  *   "dag.tasks.lr_0.inputs.data.train_data: producer task 'scale_9' does not exist"
- * except job cores above the site's total, which is FF_ERESLIMIT (1006).
- * The first error found is reported. Nothing is allocated on failure.
+ * except job cores above the site's total, which is FF_ERESLIMIT (1006),
+ * and a malformed ctx->job_defaults, which is FF_EINVAL ("job_default_config.
+ * ..."). Wrong types read "<path>: expected an integer, got string". The
+ * first error found is reported. Nothing is allocated on failure.
+ *
+ * Beyond FATE's own checks (each would fail later, at run time, in FATE):
+ * an input key takes channels from one source only; a data_warehouse
+ * channel needs name+namespace or job_id+producer_task+output_artifact_key;
+ * a model_warehouse channel without model_id needs dag.conf.model_warehouse;
+ * a task_output_artifact channel whose parties name a party where the
+ * consumer runs needs the producer to run there too, and its key must be a
+ * data (model) output of the producer's component for a data (model)
+ * input; party_tasks.<s>.tasks.<t>.inputs is refused (not supported).
+ *
+ * Normalised in job->schema (what partners receive): integer party ids and
+ * model versions become text, a numeric schema_version becomes text ("2.0"),
+ * a missing kind becomes "fate", and dag.conf carries the resolved values
+ * listed at struct dag_job.
  *
  * Ownership: dag_parse returns an owned struct dag_job (free with
  * dag_job_free); every pointer inside it is owned by the job. json_t
@@ -50,9 +66,14 @@ struct dag_party_task {
 	 * sections are omitted; may be an empty object.
 	 */
 	json_t *inputs;
-	json_t *engine_run;    /* object: job default task_run ⊕ conf.engine_run */
+	/*
+	 * object: job default task_run ⊕ conf.engine_run; an arbiter runs
+	 * with cores 1 (spark: 1 executor x 1 core), spec §5.4
+	 */
+	json_t *engine_run;
 	long long timeout;     /* seconds: conf.timeout or job default task_timeout */
-	long long task_cores;  /* engine_run.cores (0 for arbiter) */
+	/* engine_run.cores (spark: num-executors x executor-cores); 0 for arbiter */
+	long long task_cores;
 	char launcher_name[DAG_ID_MAX]; /* "default" unless conf.launcher_name */
 };
 
@@ -76,8 +97,14 @@ struct dag_job {
 				     * ready tasks, DAG declaration order) */
 	size_t ntasks;
 
-	/* dag.conf, resolved with ctx defaults; also written back into
-	 * schema.dag.conf so partners see the same values */
+	/*
+	 * dag.conf, resolved with ctx defaults. priority, initiator_party_id,
+	 * scheduler_party_id, computing_partitions, sync_type, auto_retries and
+	 * model_version (and model_id, see dag_job_set_id) are also written
+	 * back into schema.dag.conf so partners see the same values. cores is
+	 * not: each party sizes its quota from dag.conf.cores or its own
+	 * job_cores default, as in FATE.
+	 */
 	long long priority;
 	char initiator_party_id[DAG_ID_MAX];
 	char scheduler_party_id[DAG_ID_MAX];
@@ -89,12 +116,22 @@ struct dag_job {
 	json_t *model_warehouse;           /* object or NULL */
 	json_t *inheritance;               /* object {job_id, task_list} or NULL */
 	long long job_cores;               /* conf.cores or default, >= task cores */
-	long long task_cores;              /* cores one task takes (non-arbiter) */
+	/* cores one task takes: the largest task_cores of any non-arbiter
+	 * party task (0 when only arbiters run) */
+	long long task_cores;
 };
 
-/* What the local site knows, borrowed for the duration of dag_parse. */
+/*
+ * What the local site knows, borrowed for the duration of dag_parse.
+ * dag_parse accepts ctx == NULL (every field zero/NULL).
+ */
 struct dag_ctx {
-	const char *local_party_id;   /* becomes initiator_party_id */
+	/*
+	 * Becomes initiator_party_id. NULL or "" keeps dag.conf.
+	 * initiator_party_id (a partner parsing the initiator's DAG), which is
+	 * then required.
+	 */
+	const char *local_party_id;
 	bool is_local_job;            /* upload-style job: scheduler party "0" */
 	/*
 	 * FATE's job_default_config as an object: job_cores, computing_partitions,
@@ -104,7 +141,11 @@ struct dag_ctx {
 	 */
 	const json_t *job_defaults;
 	const char *computing_engine; /* key under task_run, e.g. "standalone" */
-	/* default provider parts for "name:version@device" resolution */
+	/*
+	 * Default provider parts for "name:version@device" resolution; NULL
+	 * name/device mean "fate"/"local". With no default version, a task
+	 * whose provider leaves the version empty or "*" is refused.
+	 */
 	const char *default_provider_name;
 	const char *default_provider_version;
 	const char *default_provider_device;
@@ -155,7 +196,11 @@ bool dag_has_party(const struct dag_job *job, const char *role, const char *part
  * Builds /v2/job/dag/dependency's data for (role, party_id) (spec §1.3.1):
  * {"component_list": [...], "component_stage": {...}, "component_module":
  * {...}, "dependencies": {task: [{"type", "model_type", "component_name",
- * "up_output_info"}] | [{"up_output_info": []}]}}. New reference.
+ * "up_output_info"}] | [{"up_output_info": []}]}}. Tasks in job order, only
+ * those that run at the party; one entry per task_output_artifact channel
+ * that reaches the party ("type" = input key, "model_type" = "data" or
+ * "model", "up_output_info" = [output_artifact_key]). New reference; NULL
+ * on OOM or a NULL argument.
  */
 json_t *dag_dependency(const struct dag_job *job, const char *role,
 		       const char *party_id);

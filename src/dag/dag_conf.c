@@ -133,7 +133,7 @@ static int dag_check_provider(const json_t *conf, const char *path, struct ff_er
 	const char *s;
 	dag__pathf(p, "%s.provider", path);
 	int ret = dag__opt_string(conf, "provider", p, &s, err);
-	if (!ret && s && !dag__provider_split(s, n, v, d))
+	if (!ret && s && *s && !dag__provider_split(s, n, v, d))
 		ret = dag__fail(err, p, "provider '%.80s' must be name:version@device", s);
 	return ret;
 }
@@ -174,7 +174,8 @@ int dag__resolve_provider(const struct dag__st *st, const char *given, const cha
 	const struct dag_ctx *ctx = st->ctx;
 	char n[DAG_ID_MAX] = "", v[DAG_ID_MAX] = "", d[DAG_ID_MAX] = "";
 	*out = NULL;
-	if (given && !dag__provider_split(given, n, v, d))
+	/* FATE treats an empty provider like a missing one: all defaults */
+	if (given && *given && !dag__provider_split(given, n, v, d))
 		return dag__fail(st->err, path, "provider '%.80s' must be name:version@device", given);
 	dag_fill_part(n, ctx->default_provider_name ? ctx->default_provider_name : "fate");
 	dag_fill_part(v, ctx->default_provider_version);

@@ -2,8 +2,9 @@
 /*
  * dag_int.h - what the files of src/dag share; not for other modules.
  *
- * dag_parse runs in phases over a private deep copy of the DAGSchema
- * (job->schema), each phase in its own file:
+ * dag_parse (dag.c, with the message and typed-access helpers) runs in
+ * phases over a private deep copy of the DAGSchema (job->schema), each
+ * phase in its own file:
  *   dag_validate.c  top level, dag.parties, shape of tasks and party_tasks
  *   dag_conf.c      dag.conf with site defaults, TaskConfSpec checks,
  *                   providers, job and task cores
@@ -40,7 +41,7 @@ struct dag__st {
 	long long task_timeout;         /* default timeout, seconds */
 };
 
-/* ---- messages and paths (dag_validate.c) ---- */
+/* ---- messages and paths (dag.c) ---- */
 
 /* Sets "path: <formatted>" with FF_EDAG and returns FF_EDAG. */
 int dag__fail(struct ff_error *err, const char *path, const char *fmt, ...)
@@ -54,7 +55,7 @@ int dag__expected(struct ff_error *err, const char *path, const char *what,
 /* snprintf into out[DAG_PATH_MAX]; silently truncates. */
 void dag__pathf(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* ---- typed member access; JSON null counts as absent ---- */
+/* ---- typed member access, JSON null counts as absent (dag.c) ---- */
 
 /* obj[key], NULL when obj is not an object or the member is absent/null. */
 json_t *dag__get(const json_t *obj, const char *key);
@@ -71,6 +72,9 @@ int dag__opt_int(const json_t *obj, const char *key, const char *path,
 /* Optional list of strings. */
 int dag__opt_str_list(const json_t *obj, const char *key, const char *path,
 		      bool non_empty, struct ff_error *err);
+
+/* ---- scalars and names (dag_validate.c) ---- */
+
 /*
  * Scalar as text: strings as-is, integers in decimal, reals (only when
  * allow_real) in their shortest round-trip form ("2.0", "2.1"). Checks

@@ -160,6 +160,16 @@ static int exec_resolve_data(struct exec_proc *p, const json_t *ch, json_t *list
 	return FF_OK;
 }
 
+/* Model inputs come from the model store (issue: models); refuse clearly. */
+static int exec_resolve_model(struct exec_proc *p, const json_t *ch, json_t *list,
+			      struct ff_error *err)
+{
+	(void)list;
+	return ff_error_set(err, FF_ENOMODEL, "no model '%s' of task '%s' in the model store",
+			    jsonx_str(ch, "output_artifact_key") ? jsonx_str(ch, "output_artifact_key") : "?",
+			    jsonx_str(ch, "producer_task") ? jsonx_str(ch, "producer_task") : "?");
+}
+
 static bool exec_input_optional(struct exec_proc *p, const char *kind, const char *key)
 {
 	const json_t *spec = exec_io_spec(p);
@@ -176,30 +186,29 @@ static bool exec_input_multi(struct exec_proc *p, const char *kind, const char *
 	return json_is_true(json_object_get(k, "is_multi"));
 }
 
-/* Resolves every channel of one input key into out[key]. */
+/*
+ * Resolves every channel of one input key into out[key]. The plan holds,
+ * per key, one channel or a list (FATE's PreTaskConfigSpec: the source
+ * kind is implied by the channel's fields).
+ */
 static int exec_resolve_key(struct exec_proc *p, const char *kind, const char *key,
-			    const json_t *sources, json_t *out, struct ff_error *err)
+			    const json_t *chans, json_t *out, struct ff_error *err)
 {
 	json_t *list = json_array();
-	const char *src;
-	json_t *chs;
+	json_t *arr = json_is_array(chans) ? json_incref((json_t *)chans)
+					   : json_pack("[O]", chans);
 	int ret = FF_OK;
-	json_object_foreach((json_t *)sources, src, chs) {
-		json_t *arr = json_is_array(chs) ? json_incref(chs) : json_pack("[O]", chs);
-		size_t i;
-		json_t *ch;
-		json_array_foreach(arr, i, ch) {
-			if (!strcmp(kind, "model"))
-				ret = ff_error_set(err, FF_ENOMODEL, "model inputs need the model store");
-			else
-				ret = exec_resolve_data(p, ch, list, err);
-			if (ret)
-				break;
-		}
-		json_decref(arr);
+	size_t i;
+	json_t *ch;
+	json_array_foreach(arr, i, ch) {
+		if (!strcmp(kind, "model"))
+			ret = exec_resolve_model(p, ch, list, err);
+		else
+			ret = exec_resolve_data(p, ch, list, err);
 		if (ret)
 			break;
 	}
+	json_decref(arr);
 	if (ret && exec_input_optional(p, kind, key)) {
 		json_decref(list);
 		return FF_OK;

@@ -29,6 +29,7 @@
 #include "store.h"
 
 #define HTTP_MAX_HEADERS 8
+#define HTTP_DISCARD_MAX ((uint64_t)256 << 20)
 
 struct http_server {
 	struct MHD_Daemon *mhd;
@@ -49,6 +50,7 @@ struct http_req {
 	bool json_invalid;
 	bool too_big;
 	bool dispatched;
+	uint64_t discarded;     /* bytes of a refused body read and dropped */
 	atomic_bool finished;
 	int chunk_err;
 	struct ff_error chunk_msg;
@@ -301,7 +303,9 @@ static enum MHD_Result http_first_call(struct http_server *s, struct MHD_Connect
 	if (cl && !(r->route->flags & HTTP_RT_STREAM) &&
 	    strtoull(cl, NULL, 10) > s->cfg.max_body) {
 		r->too_big = true;
-		return http_dispatch(r);
+		/* huge: answer now and close; otherwise drop the body, then answer */
+		if (strtoull(cl, NULL, 10) > HTTP_DISCARD_MAX)
+			return http_dispatch(r);
 	}
 	return MHD_YES;
 }
@@ -325,8 +329,14 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
 	if (*upload_size) {
 		size_t n = *upload_size;
 		*upload_size = 0;
-		if (r->chunk_err || r->too_big)
+		if (r->chunk_err || r->too_big) {
+			/* read and drop the rest so the client gets a clean answer,
+			 * but not forever */
+			r->discarded += n;
+			if (r->discarded > HTTP_DISCARD_MAX)
+				return http_dispatch(r);
 			return MHD_YES;
+		}
 		if (r->route->flags & HTTP_RT_STREAM) {
 			r->chunk_err = r->route->on_chunk(r, upload_data, n);
 			if (r->chunk_err && !r->chunk_msg.msg[0])
@@ -334,7 +344,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
 					     ff_strerror(r->chunk_err));
 		} else if (ff_buf_add(&r->body, upload_data, n)) {
 			r->too_big = true;
-			return http_dispatch(r);
+			r->discarded = n;
 		}
 		return MHD_YES;
 	}

@@ -32,7 +32,7 @@ json_t *party_fail(int ret, const struct ff_error *err);
 
 /* Stops one task: kills its process group, sets party_status, kill_status. */
 int party_stop_task(struct site *s, const struct party_task_key *k, const char *status,
-		    struct ff_error *err);
+		    const char *reason, struct ff_error *err);
 /* Tells the scheduler about a party status change (callback mode). */
 void party_report(struct site *s, const struct party_task_key *k, const char *status);
 void party_notify_free(struct site *s);

@@ -287,7 +287,7 @@ json_t *party_job_stop(struct site *s, const json_t *body)
 			 " f_party_status = 'running'", a, 3, party_live_cb, live, NULL, &err);
 	int failures = 0;
 	for (size_t i = 0; !ret && i < live->n; i++)
-		if (party_stop_task(s, &live->keys[i], st, &err))
+		if (party_stop_task(s, &live->keys[i], st, jsonx_str(body, "reason"), &err))
 			failures++;
 	ff_free(live);
 	if (ret || failures)

@@ -211,14 +211,17 @@ json_t *party_task_status_update(struct site *s, const json_t *body)
 }
 
 int party_stop_task(struct site *s, const struct party_task_key *k, const char *status,
-		    struct ff_error *err)
+		    const char *reason, struct ff_error *err)
 {
 	bool changed = false;
 	int ret = exec_task_kill(s, k);
 	if (ret)
 		return ff_error_set(err, FF_ETASKKILL, "cannot kill task '%s' on %s %s", k->task_id,
 				    k->role, k->party_id);
-	ret = party_task_set_party_status(s, k, status, NULL, &changed, err);
+	char why[300];
+	snprintf(why, sizeof(why), "stopped (%s)%s%s", status, reason ? ": " : "",
+		 reason ? reason : "");
+	ret = party_task_set_party_status(s, k, status, why, &changed, err);
 	struct store_val a[] = { SV_INT(clock_now_ms()), SV_TEXT(k->job_id), SV_TEXT(k->task_id),
 				 SV_INT(k->version), SV_TEXT(k->role), SV_TEXT(k->party_id) };
 	store_exec(s->db, "UPDATE t_task SET f_kill_status = 1, f_update_time = ? WHERE"
@@ -244,7 +247,7 @@ json_t *party_task_stop(struct site *s, const json_t *body)
 	if (!ret && !status_is_task(status))
 		ret = ff_error_set(&err, FF_EPARAM, "invalid task status '%s'", status);
 	if (!ret)
-		ret = party_stop_task(s, &k, status, &err);
+		ret = party_stop_task(s, &k, status, jsonx_str(body, "reason"), &err);
 	return ret ? party_fail(ret == FF_EPARAM ? ret : FF_ETASKKILL, &err) : party_ok();
 }
 

@@ -42,6 +42,10 @@ void sched_command(struct site *s, const char *command, const json_t *body,
 void sched_kick(struct site *s, const char *job_id);
 void sched_queue_kick(struct site *s);
 
+/* FF_ERESLIMIT when the parties this daemon plays need more cores than it has. */
+struct dag_job;
+int sched_check_local_cores(struct site *s, const struct dag_job *d, struct ff_error *err);
+
 /* Re-steps every unfinished job (startup recovery and the safety sweep). */
 void sched_sweep(struct site *s);
 

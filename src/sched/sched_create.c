@@ -190,6 +190,25 @@ static void sched_create_parties_done(struct fed_call *call, void *arg)
 	json_decref(body);
 }
 
+/*
+ * Parties this daemon plays share its cores: in standalone mode a job whose
+ * parties together need more than the site has could never start.
+ */
+int sched_check_local_cores(struct site *s, const struct dag_job *d, struct ff_error *err)
+{
+	long long need = 0;
+	for (size_t i = 0; i < d->nparties; i++)
+		if (strcmp(d->parties[i].role, "arbiter") &&
+		    site_is_local_party(s, d->parties[i].party_id))
+			need += d->job_cores;
+	if (s->cfg.engine_cores > 0 && need > s->cfg.engine_cores)
+		return ff_error_set(err, FF_ERESLIMIT,
+				    "job needs %lld cores on this site (%lld per party) but the site "
+				    "has %lld: lower dag.conf.cores or raise computing.cores",
+				    need, d->job_cores, s->cfg.engine_cores);
+	return FF_OK;
+}
+
 static int sched_create_prepare(struct sched_create *c, const json_t *body,
 				struct ff_error *err)
 {
@@ -204,6 +223,9 @@ static int sched_create_prepare(struct sched_create *c, const json_t *body,
 		ctx.local_party_id = ini; /* keep the initiator the submit named */
 	int ret = dag_parse(schema, &ctx, &c->dag, err);
 	json_decref(schema);
+	if (ret)
+		return ret;
+	ret = sched_check_local_cores(c->site, c->dag, err);
 	if (ret)
 		return ret;
 	clock_job_id(c->job_id);

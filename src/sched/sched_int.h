@@ -88,6 +88,7 @@ void sched_send(struct sched_job *j, const char *command, json_t *body,
 		const struct fed_target *t, size_t n);
 
 /* sched_create.c */
+
 void sched_create_job(struct site *s, const json_t *body, fed_reply_fn reply, void *ctx);
 
 /* sched_queue.c */

@@ -182,8 +182,15 @@ static void sched_task_changed(struct sched_job *j, struct sched_task *t)
 	struct fed_target *live = ff_calloc(t->nparties, sizeof(*live));
 	size_t n = live ? sched_live_parties(t, live) : 0;
 	if (n) {
+		char reason[300] = "";
+		for (size_t i = 0; i < t->nparties && !reason[0]; i++)
+			if (status_is_interrupt(t->party_status[i]))
+				snprintf(reason, sizeof(reason), "task %s ended %s on %s %s", t->name,
+					 t->party_status[i], t->parties[i].role, t->parties[i].party_id);
 		b = sched_task_body(j->job_id, t);
 		json_object_set_new(b, "status", json_string(t->fed_status));
+		if (reason[0])
+			json_object_set_new(b, "reason", json_string(reason));
 		sched_send(j, "task/stop", b, live, n);
 	}
 	ff_free(live);
@@ -218,8 +225,7 @@ void sched_step(struct sched_job *j)
 		return;
 	}
 	if (strcmp(v.status, ST_RUNNING)) {
-		if (!strcmp(v.status, ST_WAITING))
-			sched_queue_kick(s);
+		/* waiting jobs belong to the queue, which cores given back wake */
 		sched_view_release(&v);
 		return;
 	}

@@ -62,7 +62,8 @@ static void sched_finish_synced(struct fed_call *call, void *arg)
 		return;
 	}
 	/* kill whatever may still run anywhere */
-	json_t *b = json_pack("{s:s,s:s}", "job_id", f->job->job_id, "stop_status", f->status);
+	json_t *b = json_pack("{s:s,s:s,s:s}", "job_id", f->job->job_id, "stop_status", f->status,
+			      "reason", "the job ended");
 	if (fed_partner_fanout(call->site, "job/stop", b, f->parties, f->nparties,
 			       sched_finish_stopped, f))
 		sched_finish_free(f);
@@ -321,7 +322,8 @@ void sched_stop_job(struct site *s, const json_t *body, fed_reply_fn reply, void
 		}
 		sched_queue_kick(s);
 	}
-	json_t *b = json_pack("{s:s,s:s}", "job_id", job_id, "stop_status", st);
+	json_t *b = json_pack("{s:s,s:s,s:s}", "job_id", job_id, "stop_status", st, "reason",
+			      "stop requested");
 	if (fed_partner_fanout(s, "job/stop", b, v.parties, v.nparties, sched_stop_done, sp)) {
 		sched_job_drop(j);
 		ff_free(sp);

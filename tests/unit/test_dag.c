@@ -449,6 +449,7 @@ static void test_provider_resolution(void **state)
 	check_provider("fate:2.2.0@*", "*:*@*", "fate:2.2.0@local", "fate:2.1.0@local");
 	check_provider(":2.2.0@local", "fate:2.2.0@", "fate:2.2.0@local", "fate:2.2.0@local");
 	check_provider("fate:2.1.0@local", "*:2.2.0@*", "fate:2.1.0@local", "fate:2.2.0@local");
+	check_provider("", "fate:2.2.0@local", "fate:2.1.0@local", "fate:2.2.0@local");
 
 	/* no provider anywhere: the site default; a local job on fate_flow */
 	struct dag_ctx ctx = test_ctx();
@@ -493,6 +494,20 @@ static void test_no_registry(void **state)
 	assert_string_equal(job->initiator_party_id, "4");
 	assert_string_equal(job->scheduler_party_id, "4");
 	assert_string_equal(ptask(job, "a", "host", "5")->provider, "p:1@local");
+	dag_job_free(job);
+}
+
+/* A component spec without output_artifacts cannot say which keys exist. */
+static void test_artifact_check_unknown_shape(void **state)
+{
+	(void)state;
+	struct dag_ctx ctx = test_ctx();
+	struct dag_job *job = parse_text(
+		"{schema_version: 2.0.0, dag: {parties: [{role: guest, party_id: ['9999']}],"
+		" tasks: {a: {component_ref: blank}, b: {component_ref: noop, inputs: {data:"
+		" {d: {task_output_artifact: {producer_task: a, output_artifact_key: any}}}}}}}}",
+		&ctx);
+	assert_deps(job, "b", ARR("a"));
 	dag_job_free(job);
 }
 
@@ -587,6 +602,28 @@ static void test_cores_site_defaults(void **state)
 		    "{\"num-executors\": 1, \"executor-cores\": 1}");
 	dag_job_free(job);
 	json_decref(defaults);
+
+	/* a broken site default is a configuration error, not a DAG error */
+	static const char *const broken[][2] = {
+		{ "{job_cores: many}", "job_default_config.job_cores: expected an integer >= 0" },
+		{ "{sync_type: push}", "job_default_config.sync_type: expected poll or callback" },
+		{ "{task_run: {standalone: 4}}",
+		  "job_default_config.task_run.standalone: expected an object" },
+	};
+	ctx.computing_engine = NULL;
+	for (size_t i = 0; i < FF_ARRAY_SIZE(broken); i++) {
+		struct ff_error err = FF_ERROR_INIT;
+		json_t *doc = load_text("{schema_version: 2.0.0, dag: {parties: [{role: guest,"
+					" party_id: ['9999']}], tasks: {a: {component_ref: noop}}}}");
+		defaults = load_text(broken[i][0]);
+		ctx.job_defaults = defaults;
+		job = NULL;
+		assert_int_equal(dag_parse(doc, &ctx, &job, &err), FF_EINVAL);
+		assert_null(job);
+		assert_string_equal(err.msg, broken[i][1]);
+		json_decref(defaults);
+		json_decref(doc);
+	}
 }
 
 static void test_cores_site_limit_code(void **state)
@@ -785,6 +822,7 @@ int main(void)
 		cmocka_unit_test(test_parameter_overrides),
 		cmocka_unit_test(test_provider_resolution),
 		cmocka_unit_test(test_no_registry),
+		cmocka_unit_test(test_artifact_check_unknown_shape),
 		cmocka_unit_test(test_schema_version_number),
 		cmocka_unit_test(test_cores),
 		cmocka_unit_test(test_cores_site_defaults),

@@ -1,0 +1,247 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Issue A: DAG jobs on one fedflowd playing every party (standalone)."""
+import os
+import signal
+import time
+
+from conftest import (GUEST_HOST, chain_dag, dag, parties, seven_task_dag, task)
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is gone for our purpose
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_one_task_job(daemon):
+    job_id, r = daemon.submit(dag({"n0": task()}))
+    assert len(job_id) == 21 and job_id.isdigit()
+    assert r["data"] == {"model_id": job_id, "model_version": "0"}
+    # queryable the moment submit returns
+    rows = daemon.jobs(job_id)
+    assert {(x["role"], x["party_id"]) for x in rows} == {("guest", "9999"), ("host", "9998")}
+    assert daemon.wait(job_id) == "success"
+    ts = daemon.tasks(job_id)
+    assert {(t["role"], t["status"], t["party_status"]) for t in ts} == {
+        ("guest", "success", "success"), ("host", "success", "success")}
+    for row in daemon.jobs(job_id):
+        assert row["progress"] == 100 and row["tag"] == "job_end"
+        assert row["end_time"] >= row["start_time"] > 0
+
+
+def test_three_task_chain(daemon):
+    job_id, _ = daemon.submit(chain_dag(3))
+    assert daemon.wait(job_id) == "success"
+    ts = daemon.tasks(job_id, role="guest")
+    by = {t["task_name"]: t for t in ts}
+    assert by["t0"]["end_time"] <= by["t1"]["start_time"]
+    assert by["t1"]["end_time"] <= by["t2"]["start_time"]
+
+
+def test_seven_task_dag(daemon):
+    job_id, _ = daemon.submit(seven_task_dag())
+    assert daemon.wait(job_id) == "success"
+    ts = daemon.tasks(job_id)
+    assert len(ts) == 14 and all(t["party_status"] == "success" for t in ts)
+    by = {t["task_name"]: t for t in ts if t["role"] == "guest"}
+    # every consumer starts after each of its producers ended
+    edges = {"b": "a", "c": "a", "d": "a", "e": "bc", "f": "de", "g": "f"}
+    for consumer, producers in edges.items():
+        for p in producers:
+            assert by[p]["end_time"] <= by[consumer]["start_time"], (p, consumer)
+    # data passed along the edges: e got b's and c's outputs
+    dep = daemon.get("/v2/job/dag/dependency", job_id=job_id, role="guest", party_id="9999")
+    assert dep["code"] == 0
+    assert sorted(d["component_name"] for d in dep["data"]["dependencies"]["e"]) == ["b", "c"]
+
+
+def test_stop_kills_processes(daemon):
+    job_id, _ = daemon.submit(dag({"s": task("sleep", params={"seconds": 60})}))
+    ts = daemon.wait_task(job_id, "s", "running")
+    pids = [t["run_pid"] for t in ts]
+    assert all(pid_alive(p) for p in pids)
+    r = daemon.post("/v2/job/stop", {"job_id": job_id})
+    assert r["code"] == 0, r
+    assert daemon.wait(job_id) == "canceled"
+    deadline = time.time() + 5
+    while any(pid_alive(p) for p in pids) and time.time() < deadline:
+        time.sleep(0.02)
+    assert not any(pid_alive(p) for p in pids)
+    assert {t["party_status"] for t in daemon.tasks(job_id)} == {"canceled"}
+    # cores came back
+    assert daemon.sql("SELECT f_remaining_cores, f_cores FROM t_engine_registry")[0] == (32, 32)
+
+
+def test_stop_or_rerun_unknown_or_ended(daemon):
+    assert daemon.post("/v2/job/stop", {"job_id": "0" * 21})["code"] == 1001
+    assert daemon.post("/v2/job/rerun", {"job_id": "0" * 21})["code"] == 1001
+    job_id, _ = daemon.submit(dag({"n": task()}))
+    assert daemon.wait(job_id) == "success"
+    r = daemon.post("/v2/job/stop", {"job_id": job_id})
+    assert r["code"] == 1003 and "already ended" in r["message"]
+    r = daemon.post("/v2/job/rerun", {"job_id": job_id})
+    assert r["code"] == 1003 and "no failed" in r["message"]
+
+
+def test_rerun_only_failed_and_dependents(daemon):
+    d = dag({
+        "a": task(),
+        "b": task("fail", ["a"], {"times": 1}),
+        "c": task("noop", ["b"]),
+        "x": task(),   # independent branch: must not run again
+    })
+    job_id, _ = daemon.submit(d)
+    assert daemon.wait(job_id) == "failed"
+    ts = {(t["task_name"], t["role"]): t for t in daemon.tasks(job_id)}
+    assert ts[("b", "guest")]["party_status"] == "failed"
+    # whichever party failed first; the other one was stopped because of it
+    assert any("failed on purpose" in ts[("b", r)]["error_report"] for r in ("guest", "host"))
+    assert ts[("c", "guest")]["party_status"] == "waiting"
+    a_start = ts[("a", "guest")]["start_time"]
+    r = daemon.post("/v2/job/rerun", {"job_id": job_id})
+    assert r["code"] == 0, r
+    assert daemon.wait(job_id) == "success"
+    ts = {(t["task_name"], t["role"]): t for t in daemon.tasks(job_id)}
+    assert ts[("b", "guest")]["task_version"] == 1
+    assert ts[("a", "guest")]["task_version"] == 0
+    assert ts[("a", "guest")]["start_time"] == a_start      # not run again
+    assert ts[("x", "guest")]["task_version"] == 0
+    assert ts[("c", "guest")]["task_version"] == 0 and ts[("c", "guest")]["party_status"] == "success"
+
+
+def test_auto_retries(daemon):
+    job_id, _ = daemon.submit(dag({"f": task("fail", params={"times": 2})},
+                                  conf={"auto_retries": 2}))
+    assert daemon.wait(job_id) == "success"
+    ts = daemon.tasks(job_id)
+    assert {t["task_version"] for t in ts} == {2}
+    # not enough retries: the job fails with the last version's error
+    job_id, _ = daemon.submit(dag({"f": task("fail", params={"times": 3})},
+                                  conf={"auto_retries": 1}))
+    assert daemon.wait(job_id) == "failed"
+    assert {t["task_version"] for t in daemon.tasks(job_id)} == {1}
+
+
+def test_task_timeout(daemon):
+    job_id, _ = daemon.submit(dag({"s": task("sleep", params={"seconds": 30},
+                                             conf={"timeout": 1})}))
+    t0 = time.time()
+    status = daemon.wait(job_id, timeout=30)
+    assert status in ("timeout", "failed")
+    assert time.time() - t0 < 10
+    ts = daemon.tasks(job_id)
+    assert {t["party_status"] for t in ts} == {"timeout"}
+    assert any("timeout of 1 s" in t["error_report"] for t in ts)
+
+
+def test_process_death_noticed(daemon):
+    for mode, text in (("crash", "signal 9"), ("exit", "exit status 3")):
+        job_id, _ = daemon.submit(dag({"f": task("fail", params={"mode": mode})}))
+        t0 = time.time()
+        assert daemon.wait(job_id) == "failed"
+        assert time.time() - t0 < 5
+        errs = [t["error_report"] for t in daemon.tasks(job_id)]
+        # each party either saw its own process die or was stopped because of the other
+        assert any(text in e for e in errs), errs
+        assert all(text in e or "ended failed on" in e for e in errs), errs
+
+
+def test_priority_when_cores_are_short(make_daemon):
+    # guest and host (4 cores each) share this site's 8: one job at a time
+    d = make_daemon(computing={"cores": 8})
+    blocker, _ = d.submit(dag({"s": task("sleep", params={"seconds": 1.5})}))
+    d.wait_task(blocker, "s", "running")
+    low, _ = d.submit(dag({"n": task()}, conf={"priority": 1}))
+    high, _ = d.submit(dag({"n": task()}, conf={"priority": 9}))
+    assert d.jobs(low)[0]["status"] == "waiting"
+    for j in (blocker, low, high):
+        assert d.wait(j) == "success"
+    start = {j: d.sql("SELECT f_start_time FROM t_schedule_job WHERE f_job_id='%s'" % j)[0][0]
+             for j in (blocker, low, high)}
+    assert start[high] < start[low]
+    assert d.sql("SELECT f_remaining_cores FROM t_engine_registry")[0][0] == 8
+
+
+def test_task_cores_limit_parallelism(make_daemon):
+    d = make_daemon()
+    # 4 job cores, 2 per task: at most 2 of the 3 parallel tasks at once
+    tasks = {"a": task("sleep", params={"seconds": 0.4}),
+             "b": task("sleep", params={"seconds": 0.4}),
+             "c": task("sleep", params={"seconds": 0.4})}
+    job_id, _ = d.submit(dag(tasks, conf={"cores": 4, "task": {"engine_run": {"cores": 2}}}))
+    assert d.wait(job_id) == "success"
+    spans = [(t["start_time"], t["end_time"]) for t in d.tasks(job_id, role="guest")]
+    for t0, _ in spans:
+        assert sum(1 for s, e in spans if s <= t0 < e) <= 2
+
+
+def test_logs(daemon):
+    job_id, _ = daemon.submit(dag({"n0": task()}))
+    assert daemon.wait(job_id) == "success"
+    r = daemon.get("/v2/log/count", log_type="schedule_info", job_id=job_id)
+    assert r["code"] == 0 and r["data"] >= 5
+    r = daemon.get("/v2/log/query", log_type="schedule_info", job_id=job_id, begin=1, end=2)
+    assert [x["line_num"] for x in r["data"]] == [1, 2]
+    r = daemon.get("/v2/log/query", log_type="task_info", job_id=job_id, role="guest",
+                   party_id="9999", task_name="n0")
+    assert r["code"] == 0 and any("noop n0" in x["content"] for x in r["data"])
+    r = daemon.get("/v2/log/query", log_type="task_info", job_id="../../etc", role="guest",
+                   party_id="9999")
+    assert r["code"] == 5001
+
+
+def test_list_and_task_list(daemon):
+    job_id, _ = daemon.submit(dag({"n0": task(), "n1": task()}))
+    daemon.wait(job_id)
+    r = daemon.get("/v2/job/list/query", job_id=job_id, limit=10)
+    assert r["code"] == 0 and r["data"]["count"] == 2
+    row = [x for x in r["data"]["data"] if x["role"] == "guest"][0]
+    assert row["partners"] == ["9998"]
+    r = daemon.get("/v2/job/task/list/query", job_id=job_id, limit=3)
+    assert r["data"]["count"] == 4 and len(r["data"]["data"]) == 3
+
+
+def test_queue_clean(make_daemon):
+    d = make_daemon(computing={"cores": 8})
+    blocker, _ = d.submit(dag({"s": task("sleep", params={"seconds": 30})}))
+    d.wait_task(blocker, "s", "running")
+    waiting, _ = d.submit(dag({"n": task()}))
+    r = d.post("/v2/job/queue/clean")
+    assert r["code"] == 0 and waiting in r["data"]
+    assert d.wait(waiting) == "canceled"
+    assert d.post("/v2/job/stop", {"job_id": blocker})["code"] == 0
+    assert d.wait(blocker) == "canceled"
+
+
+def test_job_clean(daemon):
+    job_id, _ = daemon.submit(dag({"n0": task()}))
+    daemon.wait(job_id)
+    assert daemon.post("/v2/job/clean", {"job_id": job_id})["code"] == 0
+    assert daemon.get("/v2/job/query", job_id=job_id)["code"] == 1001
+
+
+def test_notes(daemon):
+    job_id, _ = daemon.submit(dag({"n0": task()}))
+    daemon.wait(job_id)
+    r = daemon.post("/v2/job/notes/add", {"job_id": job_id, "role": "guest",
+                                           "party_id": "9999", "notes": "hello"})
+    assert r["code"] == 0
+    assert [x["description"] for x in daemon.jobs(job_id) if x["role"] == "guest"] == ["hello"]
+
+
+def test_restart_carries_on(make_daemon):
+    d = make_daemon()
+    job_id, _ = d.submit(chain_dag(3))
+    assert d.wait(job_id) == "success"
+    d.stop()
+    d.start()
+    assert d.jobs(job_id)[0]["status"] == "success"
+    job2, _ = d.submit(chain_dag(2))
+    assert d.wait(job2) == "success"
