@@ -4,8 +4,6 @@
  * meta and task logs for components.
  */
 #include "ff_setup.h"
-#include <fcntl.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <unistd.h>
 #include "fedflow/task.h"
@@ -19,7 +17,6 @@ struct ff_task {
 	json_t *cfg;
 	json_t *outputs;      /* {data: {key: artifact | [..]}, model: ..., metric: ...} */
 	char *meta_path;
-	char *log_root;       /* <task log dir>/root */
 	char *server;         /* http://host:port */
 	struct httpl http;
 	bool http_ready;
@@ -51,14 +48,6 @@ int ff_task_load(const char *config_path, const char *meta_path, struct ff_task 
 	}
 	t->outputs = json_pack("{s:{},s:{},s:{}}", "data", "model", "metric");
 	t->meta_path = ff_strdup(meta_path);
-	const char *dir = jsonx_str(t->cfg, "log_dir");
-	if (!dir)
-		dir = jsonx_str(jsonx_path(t->cfg, "conf.logger.metadata"), "dir");
-	if (dir) {
-		t->log_root = ff_asprintf("%s/root", dir);
-		if (t->log_root)
-			fs_mkdirs(t->log_root, 0755, NULL);
-	}
 	const json_t *mlmd = json_object_get(t->cfg, "mlmd");
 	const char *host = jsonx_str(mlmd, "host");
 	long long port = 0;
@@ -75,7 +64,6 @@ void ff_task_free(struct ff_task *t)
 	json_decref(t->cfg);
 	json_decref(t->outputs);
 	ff_free(t->meta_path);
-	ff_free(t->log_root);
 	ff_free(t->server);
 	if (t->http_ready)
 		httpl_release(&t->http);
@@ -213,39 +201,18 @@ int ff_task_finish(struct ff_task *t, int code, const char *message)
 	return (code || ret) ? 1 : 0;
 }
 
-static void ff_task_log_file(const struct ff_task *t, const char *name, int level,
-			     const char *fmt, va_list ap)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/%s", t->log_root, name);
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return;
-	ff_log_vwrite_fd(fd, level, fmt, ap);
-	close(fd);
-}
-
 void ff_task_log(struct ff_task *t, int level, const char *fmt, ...)
 {
-	/* FATE layout: each level file holds that level and the ones above */
-	static const struct { int level; const char *name; } files[] = {
-		{ FF_TASK_DEBUG, "DEBUG" }, { FF_TASK_INFO, "INFO" },
-		{ FF_TASK_WARN, "WARNING" }, { FF_TASK_ERROR, "ERROR" },
-	};
+	/*
+	 * fedflowd points the process's stdout and stderr at the task's log
+	 * file; the log API filters its records by level (task_info shows
+	 * INFO and above, as FATE's per-level files did).
+	 */
+	(void)t;
 	va_list ap;
-	if (!t->log_root) {
-		va_start(ap, fmt);
-		ff_log_vwrite_fd(2, level, fmt, ap);
-		va_end(ap);
-		return;
-	}
-	for (size_t i = 0; i < FF_ARRAY_SIZE(files); i++) {
-		if (level < files[i].level)
-			continue;
-		va_start(ap, fmt);
-		ff_task_log_file(t, files[i].name, level, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	ff_log_vwrite_fd(2, level, fmt, ap);
+	va_end(ap);
 }
 
 static const char *ff_task_metric_url(struct ff_task *t, char *buf, size_t n)

@@ -2,84 +2,125 @@
 /*
  * api_log.c - the /v2/log page (spec §1.3.6): line counts and line ranges
  * of a job's scheduler logs and its tasks' logs.
+ *
+ * Each party task writes one log file (its stdout and stderr, which is
+ * where libfedflow writes its records). FATE's per-level views are
+ * filters over it: task_error shows ERROR records, task_warning WARNING
+ * and above, task_info INFO and above, task_debug everything;
+ * task_stdout is the file as written. Lines that are not fedflow log
+ * records (a Python provider's prints) count as INFO. Without task_name
+ * the party's tasks are shown one after the other.
  */
 #include "ff_setup.h"
+#include <dirent.h>
 #include <limits.h>
 #include "api.h"
 #include "fs.h"
+#include "log.h"
 #include "mem.h"
 #include "site.h"
 
-/* log_type -> file under LOG_DIR/<job>/... ; FF_EPARAM when unknown. */
-static int api_log_path(struct http_req *r, char *out, size_t n)
+#define LOG_MAX_FILES 512
+
+struct log_src {
+	char *files[LOG_MAX_FILES];
+	size_t n;
+	int min_level;      /* -1: no filter */
+};
+
+static void log_src_release(struct log_src *src)
+{
+	for (size_t i = 0; i < src->n; i++)
+		ff_free(src->files[i]);
+}
+
+static int log_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every task log of (job, role, party), sorted by task name. */
+static void log_party_files(const char *dir, struct log_src *src)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d)) && src->n < LOG_MAX_FILES) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *f = ff_asprintf("%s/%s/task.log", dir, de->d_name);
+		if (f && fs_exists(f))
+			src->files[src->n++] = f;
+		else
+			ff_free(f);
+	}
+	if (d)
+		closedir(d);
+	qsort(src->files, src->n, sizeof(src->files[0]), log_cmp);
+}
+
+static int log_resolve(struct http_req *r, struct log_src *src)
 {
 	struct site *s = api_site(r);
 	const char *type = api_arg(r, "log_type"), *job = api_arg(r, "job_id");
 	const char *role = api_arg(r, "role"), *party = api_arg(r, "party_id");
 	const char *task = api_arg(r, "task_name");
+	memset(src, 0, sizeof(*src));
+	src->min_level = -1;
 	if (!type || !job || !fs_name_ok(job, 64))
 		return FF_EPARAM;
 	if (!strcmp(type, "schedule_info") || !strcmp(type, "schedule_error")) {
-		snprintf(out, n, "%s/%s/fate_flow_schedule%s.log", s->cfg.log_dir, job,
-			 strcmp(type, "schedule_info") ? "_error" : "");
+		src->files[src->n++] = ff_asprintf("%s/%s/fate_flow_schedule%s.log", s->cfg.log_dir,
+						   job, strcmp(type, "schedule_info") ? "_error" : "");
 		return FF_OK;
 	}
-	static const char *const types[][2] = {
-		{ "task_error", "ERROR" }, { "task_warning", "WARNING" },
-		{ "task_info", "INFO" }, { "task_debug", "DEBUG" }, { "task_stdout", "stdout" },
+	static const struct { const char *type; int level; } types[] = {
+		{ "task_error", FF_LOG_ERROR }, { "task_warning", FF_LOG_WARN },
+		{ "task_info", FF_LOG_INFO }, { "task_debug", 0 }, { "task_stdout", -1 },
 	};
 	for (size_t i = 0; i < FF_ARRAY_SIZE(types); i++) {
-		if (strcmp(type, types[i][0]))
+		if (strcmp(type, types[i].type))
 			continue;
 		if (!role || !party || !fs_name_ok(role, 64) || !fs_name_ok(party, 64) ||
 		    (task && !fs_name_ok(task, 64)))
 			return FF_EPARAM;
-		if (!strcmp(types[i][1], "stdout") && task)
-			snprintf(out, n, "%s/%s/%s/%s/%s/stdout/task_execute", s->cfg.log_dir, job, role,
-				 party, task);
-		else if (task)
-			snprintf(out, n, "%s/%s/%s/%s/%s/root/%s", s->cfg.log_dir, job, role, party,
-				 task, types[i][1]);
-		else
-			snprintf(out, n, "%s/%s/%s/%s/%s", s->cfg.log_dir, job, role, party, types[i][1]);
+		src->min_level = types[i].level;
+		if (task)
+			src->files[src->n++] = ff_asprintf("%s/%s/%s/%s/%s/task.log", s->cfg.log_dir,
+							   job, role, party, task);
+		else {
+			char dir[PATH_MAX];
+			snprintf(dir, sizeof(dir), "%s/%s/%s/%s", s->cfg.log_dir, job, role, party);
+			log_party_files(dir, src);
+		}
 		return FF_OK;
 	}
 	return FF_EPARAM;
 }
 
-static void api_log_count(struct http_req *r)
+/* Level of a fedflow record ("<time> LEVEL ..."); INFO for other lines. */
+static int log_line_level(const char *line)
 {
-	char path[PATH_MAX];
-	if (api_log_path(r, path, sizeof(path))) {
-		api_fail_code(r, 5001, "give log_type (schedule_info, schedule_error, task_info, "
-			      "task_error, task_warning, task_debug, task_stdout), job_id, and for "
-			      "task logs role and party_id");
-		return;
-	}
-	FILE *f = fopen(path, "r");
-	long long lines = 0;
-	if (f) {
-		char buf[65536];
-		size_t k;
-		while ((k = fread(buf, 1, sizeof(buf), f)) > 0)
-			for (size_t i = 0; i < k; i++)
-				lines += buf[i] == '\n';
-		fclose(f);
-	}
-	struct jw w;
-	api_ok_begin(r, &w);
-	jw_int(&w, lines);
-	api_ok_end(r, &w, NULL);
+	const char *sp = strchr(line, ' ');
+	if (!sp || sp - line != 24)
+		return FF_LOG_INFO;
+	static const struct { const char *name; int level; } lv[] = {
+		{ "DEBUG ", FF_LOG_DEBUG }, { "INFO ", FF_LOG_INFO },
+		{ "WARNING ", FF_LOG_WARN }, { "ERROR ", FF_LOG_ERROR },
+	};
+	for (size_t i = 0; i < FF_ARRAY_SIZE(lv); i++)
+		if (!strncmp(sp + 1, lv[i].name, strlen(lv[i].name)))
+			return lv[i].level;
+	return FF_LOG_INFO;
 }
 
 /* FATE hides IPv4 addresses in served logs. */
-static void api_log_mask_ip(char *line)
+static void log_mask_ip(char *line)
 {
 	for (char *p = line; *p; p++) {
 		int a, b, c, d, len = 0;
 		if ((p == line || !(p[-1] >= '0' && p[-1] <= '9')) &&
 		    sscanf(p, "%3d.%3d.%3d.%3d%n", &a, &b, &c, &d, &len) == 4 && len >= 7) {
-			const char mask[] = "xxx.xxx.xxx.xxx";
+			static const char mask[] = "xxx.xxx.xxx.xxx";
 			size_t ml = sizeof(mask) - 1;
 			if ((size_t)len >= ml) {
 				memcpy(p, mask, ml);
@@ -90,45 +131,98 @@ static void api_log_mask_ip(char *line)
 	}
 }
 
-static void api_log_query(struct http_req *r)
+typedef int (*log_line_cb)(void *arg, long long no, char *line);
+
+/* Visits the selected lines of every source file, numbered from 1. */
+static int log_visit(const struct log_src *src, log_line_cb cb, void *arg)
 {
-	char path[PATH_MAX];
-	long long begin = 1, end = 0;
-	if (api_log_path(r, path, sizeof(path)) || api_arg_int(r, "begin", 1, &begin) ||
-	    api_arg_int(r, "end", 0, &end)) {
-		api_fail_code(r, 5001, "give log_type, job_id, role and party_id (begin and end "
-			      "are line numbers)");
-		return;
-	}
-	if (begin < 1)
-		begin = 1;
-	struct jw w;
-	api_ok_begin(r, &w);
-	jw_arr(&w);
-	FILE *f = fopen(path, "r");
+	long long no = 0;
 	char *line = NULL;
 	size_t cap = 0;
-	long long no = 0;
-	ssize_t len;
-	while (f && (len = getline(&line, &cap, f)) >= 0) {
-		no++;
-		if (no < begin)
-			continue;
-		if (end > 0 && no > end)
-			break;
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = '\0';
-		api_log_mask_ip(line);
-		jw_obj(&w);
-		jw_kint(&w, "line_num", no);
-		jw_kstr(&w, "content", line);
-		jw_end(&w);
-		if (w.err)
-			break;
+	int ret = FF_OK;
+	for (size_t i = 0; i < src->n && !ret; i++) {
+		FILE *f = src->files[i] ? fopen(src->files[i], "r") : NULL;
+		ssize_t len;
+		while (f && !ret && (len = getline(&line, &cap, f)) >= 0) {
+			while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+				line[--len] = '\0';
+			if (src->min_level >= 0 && log_line_level(line) < src->min_level)
+				continue;
+			ret = cb(arg, ++no, line);
+		}
+		if (f)
+			fclose(f);
 	}
-	free(line); /* allocated by getline */
-	if (f)
-		fclose(f);
+	free(line); /* from getline */
+	return ret > 0 ? FF_OK : ret;
+}
+
+static int log_count_cb(void *arg, long long no, char *line)
+{
+	*(long long *)arg = no;
+	return FF_OK;
+}
+
+static void api_log_usage(struct http_req *r)
+{
+	api_fail_code(r, 5001, "give log_type (schedule_info, schedule_error, task_info, "
+		      "task_error, task_warning, task_debug, task_stdout), job_id, and for "
+		      "task logs role and party_id (task_name optional)");
+}
+
+static void api_log_count(struct http_req *r)
+{
+	struct log_src src;
+	long long n = 0;
+	if (log_resolve(r, &src)) {
+		log_src_release(&src);
+		api_log_usage(r);
+		return;
+	}
+	log_visit(&src, log_count_cb, &n);
+	log_src_release(&src);
+	struct jw w;
+	api_ok_begin(r, &w);
+	jw_int(&w, n);
+	api_ok_end(r, &w, NULL);
+}
+
+struct log_query {
+	struct jw *w;
+	long long begin, end;
+};
+
+static int log_query_cb(void *arg, long long no, char *line)
+{
+	struct log_query *q = arg;
+	if (no < q->begin)
+		return FF_OK;
+	if (q->end > 0 && no > q->end)
+		return 1; /* stop */
+	log_mask_ip(line);
+	jw_obj(q->w);
+	jw_kint(q->w, "line_num", no);
+	jw_kstr(q->w, "content", line);
+	jw_end(q->w);
+	return q->w->err;
+}
+
+static void api_log_query(struct http_req *r)
+{
+	struct log_src src;
+	struct log_query q = { .begin = 1 };
+	if (log_resolve(r, &src) || api_arg_int(r, "begin", 1, &q.begin) ||
+	    api_arg_int(r, "end", 0, &q.end)) {
+		log_src_release(&src);
+		api_log_usage(r);
+		return;
+	}
+	struct jw w;
+	q.w = &w;
+	api_ok_begin(r, &w);
+	jw_arr(&w);
+	log_visit(&src, log_query_cb, &q);
+	log_src_release(&src);
 	jw_end(&w);
 	api_ok_end(r, &w, NULL);
 }

@@ -75,6 +75,30 @@ out:
 	return ret;
 }
 
+int fs_write_file(const char *path, const void *data, size_t len, struct ff_error *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return ff_error_set(err, ff_from_errno(errno), "cannot create '%s': %s", path,
+				    strerror(errno));
+	const char *p = data;
+	int ret = FF_OK;
+	while (len && !ret) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			ret = ff_error_set(err, FF_EIO, "cannot write '%s': %s", path, strerror(errno));
+		else {
+			p += w;
+			len -= (size_t)w;
+		}
+	}
+	if (close(fd) && !ret)
+		ret = ff_error_set(err, FF_EIO, "cannot close '%s': %s", path, strerror(errno));
+	return ret;
+}
+
 int fs_read_file(const char *path, struct ff_buf *out, struct ff_error *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -18,9 +18,15 @@
 
 /* mkdir -p; existing directories are fine. */
 int fs_mkdirs(const char *path, mode_t mode, struct ff_error *err);
-/* Writes data atomically (temp file + fsync + rename). */
+/*
+ * Writes data atomically (temp file + rename): a reader sees the old or the
+ * new content, also after the writer is killed. No fsync: a power loss may
+ * lose the latest write (callers that need that call fsync themselves).
+ */
 int fs_write_atomic(const char *path, const void *data, size_t len,
 		    struct ff_error *err);
+/* Writes data to path directly (no temp file): for files nobody reads yet. */
+int fs_write_file(const char *path, const void *data, size_t len, struct ff_error *err);
 /* Appends the whole file to out (bounded by out->max). */
 int fs_read_file(const char *path, struct ff_buf *out, struct ff_error *err);
 /* rm -rf; a missing path is success. Does not follow symlinks. */

@@ -127,8 +127,7 @@ static int exec_spawn(struct exec_proc *p, struct ff_error *err)
 	int ret = FF_OK;
 	char **argv = exec_argv(p);
 	char **envp = exec_envp(p);
-	char *out = ff_asprintf("%s/stdout/%s", p->log_dir,
-				p->phase == EXEC_DEFINE ? "component_define" : "task_execute");
+	char *out = ff_asprintf("%s/task.log", p->log_dir);
 	posix_spawnattr_t attr;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_init(&attr);
@@ -265,7 +264,7 @@ static bool exec_define_done(struct exec_proc *p, int wstatus)
 	if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
 		exec_status_text(wstatus, st, sizeof(st));
 		ret = ff_error_set(&err, FF_ETASKRUN, "component artifact-type failed (%s): see "
-				   "the component_define log", st);
+				   "the task log (log_type task_info)", st);
 	} else {
 		ret = exec_define_load(p, &err);
 		if (!ret) {

@@ -150,7 +150,7 @@ int exec_collect(struct exec_proc *p, int wstatus, char **error)
 	ff_buf_release(&b);
 	if (ret) {
 		*error = ff_asprintf("component ended (%s) without a readable execution final meta:"
-				     " %s; see the task_execute log", exit_text ? exit_text : "?",
+				     " %s; see the task log (log_type task_info)", exit_text ? exit_text : "?",
 				     ff_error_msg(&err, ret));
 		ff_free(exit_text);
 		return FF_ENORESULT;

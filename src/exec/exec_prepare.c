@@ -16,25 +16,21 @@
 
 extern char **environ;
 
+/*
+ * One folder per task version for its config, result and file outputs, one
+ * per task for its log: every inode a task start creates costs time on
+ * the critical path, so there are as few as the layout allows.
+ */
 int exec_prepare_dirs(struct exec_proc *p, struct ff_error *err)
 {
-	char *in = ff_asprintf("%s/input", p->task_dir);
-	char *out = ff_asprintf("%s/output", p->task_dir);
-	char *so = ff_asprintf("%s/stdout", p->log_dir);
-	p->define_path = ff_asprintf("%s/output/define.yaml", p->task_dir);
-	p->config_path = ff_asprintf("%s/input/task_parameters.yaml", p->task_dir);
-	p->result_path = ff_asprintf("%s/output/task_result.yaml", p->task_dir);
-	int ret = FF_ENOMEM;
-	if (in && out && so && p->define_path && p->config_path && p->result_path) {
-		ret = fs_mkdirs(in, 0755, err);
-		if (!ret)
-			ret = fs_mkdirs(out, 0755, err);
-		if (!ret)
-			ret = fs_mkdirs(so, 0755, err);
-	}
-	ff_free(in);
-	ff_free(out);
-	ff_free(so);
+	p->define_path = ff_asprintf("%s/define.yaml", p->task_dir);
+	p->config_path = ff_asprintf("%s/task_parameters.yaml", p->task_dir);
+	p->result_path = ff_asprintf("%s/task_result.yaml", p->task_dir);
+	if (!p->define_path || !p->config_path || !p->result_path)
+		return FF_ENOMEM;
+	int ret = fs_mkdirs(p->task_dir, 0755, err);
+	if (!ret)
+		ret = fs_mkdirs(p->log_dir, 0755, err);
 	return ret;
 }
 
@@ -336,7 +332,8 @@ int exec_write_config(struct exec_proc *p, struct ff_error *err)
 		"execution_final_meta_path", p->result_path, "log_dir", p->log_dir);
 	char *text = cfg ? jsonx_dumps(cfg) : NULL;
 	json_decref(cfg);
-	ret = text ? fs_write_atomic(p->config_path, text, strlen(text), err) : FF_ENOMEM;
+	/* nobody reads it before the process starts: no temp file needed */
+	ret = text ? fs_write_file(p->config_path, text, strlen(text), err) : FF_ENOMEM;
 	ff_free(text);
 	return ret;
 }
