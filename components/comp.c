@@ -4,9 +4,22 @@
 #include "comp.h"
 #include "jsonx.h"
 
-const struct comp *const comp_all[] = {
-	&comp_noop, &comp_sleep, &comp_fail, NULL,
-};
+extern const struct comp *const __start_ff_comps[];
+extern const struct comp *const __stop_ff_comps[];
+
+const struct comp *const *comp_list_all(size_t *n)
+{
+	*n = (size_t)(__stop_ff_comps - __start_ff_comps);
+	return __start_ff_comps;
+}
+
+const struct comp *comp_find(const char *name)
+{
+	for (const struct comp *const *c = __start_ff_comps; c < __stop_ff_comps; c++)
+		if (!strcmp((*c)->name, name))
+			return *c;
+	return NULL;
+}
 
 /* "a,b,c" -> ["a","b","c"] */
 static json_t *comp_list(const char *csv)

@@ -23,10 +23,19 @@ struct comp {
 	int (*run)(struct ff_task *t, struct ff_error *err);
 };
 
-extern const struct comp comp_noop, comp_sleep, comp_fail;
+/*
+ * Components register themselves: after `const struct comp comp_x = {...};`
+ * a file writes COMP_REGISTER(comp_x); and comp_find/comp_foreach see it
+ * (linker section ff_comps). Adding a component touches no shared list.
+ */
+#define COMP_REGISTER(c)                                                      \
+	static const struct comp *const c##_ptr                                \
+		__attribute__((used, section("ff_comps"))) = &(c)
 
-/* All components (NULL-terminated). */
-extern const struct comp *const comp_all[];
+/* Component by name, NULL if the provider has none. */
+const struct comp *comp_find(const char *name);
+/* Every component, in no particular order (NULL-terminated array, static). */
+const struct comp *const *comp_list_all(size_t *n);
 
 /* Helpers for descriptions. */
 json_t *comp_artifact(const char *types, bool optional, bool is_multi, const char *roles);

@@ -39,6 +39,7 @@ static int noop_run(struct ff_task *t, struct ff_error *err)
 }
 
 const struct comp comp_noop = { "noop", noop_describe, noop_run };
+COMP_REGISTER(comp_noop);
 
 /* sleep: waits `seconds` (a number), then acts like noop. */
 static json_t *sleep_describe(void)
@@ -65,6 +66,7 @@ static int sleep_run(struct ff_task *t, struct ff_error *err)
 }
 
 const struct comp comp_sleep = { "sleep", sleep_describe, sleep_run };
+COMP_REGISTER(comp_sleep);
 
 /*
  * fail: fails its first `times` runs (task versions 0 .. times-1), then
@@ -105,3 +107,4 @@ static int fail_run(struct ff_task *t, struct ff_error *err)
 }
 
 const struct comp comp_fail = { "fail", fail_describe, fail_run };
+COMP_REGISTER(comp_fail);

@@ -17,14 +17,6 @@
 #include "jsonx.h"
 #include "mem.h"
 
-static const struct comp *comp_find(const char *name)
-{
-	for (const struct comp *const *c = comp_all; *c; c++)
-		if (!strcmp((*c)->name, name))
-			return *c;
-	return NULL;
-}
-
 static const char *opt(int argc, char **argv, const char *name)
 {
 	for (int i = 0; i + 1 < argc; i++)
@@ -47,8 +39,10 @@ static int usage(void)
 static int cmd_describe(void)
 {
 	json_t *all = json_object();
-	for (const struct comp *const *c = comp_all; *c; c++)
-		json_object_set_new(all, (*c)->name, (*c)->describe());
+	size_t n;
+	const struct comp *const *list = comp_list_all(&n);
+	for (size_t i = 0; i < n; i++)
+		json_object_set_new(all, list[i]->name, list[i]->describe());
 	json_t *out = json_pack("{s:s,s:s,s:o}", "provider", "fedflow", "version", FF_VERSION,
 				"components", all);
 	char *text = jsonx_dumps(out);

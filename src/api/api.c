@@ -191,24 +191,27 @@ void api_reply_json(struct http_req *r, const json_t *envelope)
 	http_req_finish(r);
 }
 
+extern const struct http_route_set *const __start_ff_routes[];
+extern const struct http_route_set *const __stop_ff_routes[];
+
 const struct http_route *api_routes(size_t *n)
 {
-	static struct http_route all[160];
+	static struct http_route all[256];
 	static size_t nall;
 	if (nall) {
 		*n = nall;
 		return all;
 	}
-	const struct http_route *(*pages[])(size_t *) = {
-		api_job_routes, api_log_routes, api_provider_routes, api_site_routes,
-		api_worker_routes, api_partner_routes, api_scheduler_routes,
-	};
-	for (size_t p = 0; p < FF_ARRAY_SIZE(pages); p++) {
-		size_t k;
-		const struct http_route *rt = pages[p](&k);
-		for (size_t i = 0; i < k && nall < FF_ARRAY_SIZE(all); i++)
-			all[nall++] = rt[i];
-	}
+	struct http_route tmp[256];
+	size_t k = 0;
+	for (const struct http_route_set *const *p = __start_ff_routes; p < __stop_ff_routes; p++)
+		for (size_t i = 0; i < (*p)->n && k < FF_ARRAY_SIZE(tmp); i++)
+			tmp[k++] = (*p)->routes[i];
+	/* exact routes before prefix routes, so a prefix never hides one */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < k; i++)
+			if (!!(tmp[i].flags & HTTP_RT_PREFIX) == pass)
+				all[nall++] = tmp[i];
 	*n = nall;
 	return all;
 }

@@ -66,14 +66,6 @@ void api_ok_msg(struct http_req *r, const char *message);
 /* Sends a whole envelope given as jansson (borrowed) and finishes. */
 void api_reply_json(struct http_req *r, const json_t *envelope);
 
-/* Page route tables. */
-const struct http_route *api_job_routes(size_t *n);
-const struct http_route *api_log_routes(size_t *n);
-const struct http_route *api_provider_routes(size_t *n);
-const struct http_route *api_site_routes(size_t *n);
-const struct http_route *api_worker_routes(size_t *n);
-const struct http_route *api_partner_routes(size_t *n);
-const struct http_route *api_scheduler_routes(size_t *n);
 
 #endif
 

@@ -50,14 +50,6 @@ static const struct http_route api_scheduler_table[] = {
 	{ "POST", "/v2/scheduler/", api_scheduler, HTTP_RT_CORE | HTTP_RT_PREFIX, NULL },
 };
 
-const struct http_route *api_partner_routes(size_t *n)
-{
-	*n = FF_ARRAY_SIZE(api_partner_table);
-	return api_partner_table;
-}
+HTTP_ROUTES(api_partner_table);
 
-const struct http_route *api_scheduler_routes(size_t *n)
-{
-	*n = FF_ARRAY_SIZE(api_scheduler_table);
-	return api_scheduler_table;
-}
+HTTP_ROUTES(api_scheduler_table);

@@ -704,8 +704,4 @@ static const struct http_route api_job_table[] = {
 	{ "GET", "/v2/job/data/view", api_job_data_view, HTTP_RT_READ, NULL },
 };
 
-const struct http_route *api_job_routes(size_t *n)
-{
-	*n = FF_ARRAY_SIZE(api_job_table);
-	return api_job_table;
-}
+HTTP_ROUTES(api_job_table);

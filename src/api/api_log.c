@@ -232,8 +232,4 @@ static const struct http_route api_log_table[] = {
 	{ "GET", "/v2/log/query", api_log_query, HTTP_RT_READ, NULL },
 };
 
-const struct http_route *api_log_routes(size_t *n)
-{
-	*n = FF_ARRAY_SIZE(api_log_table);
-	return api_log_table;
-}
+HTTP_ROUTES(api_log_table);

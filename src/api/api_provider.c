@@ -70,8 +70,4 @@ static const struct http_route api_provider_table[] = {
 	{ "POST", "/v2/provider/delete", api_provider_delete, HTTP_RT_CORE, NULL },
 };
 
-const struct http_route *api_provider_routes(size_t *n)
-{
-	*n = FF_ARRAY_SIZE(api_provider_table);
-	return api_provider_table;
-}
+HTTP_ROUTES(api_provider_table);

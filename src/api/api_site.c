@@ -2,6 +2,7 @@
 /* api_site.c - /v2/site and /v2/server pages (spec §1.3.9). */
 #include "ff_setup.h"
 #include "api.h"
+#include "auth/sign.h"
 #include "clock.h"
 #include "site.h"
 
@@ -14,6 +15,7 @@ static void api_site_info(struct http_req *r)
 	jw_kstr(&w, "party_id", s->cfg.party_id);
 	jw_kstr(&w, "mode", s->cfg.mode);
 	jw_kstr(&w, "url", s->cfg.advertise_url);
+	jw_kstr(&w, "public_key", s->key ? s->key->pk_b64 : NULL);
 	jw_end(&w);
 	api_ok_end(r, &w, NULL);
 }
@@ -77,8 +79,4 @@ static const struct http_route api_site_table[] = {
 	{ "GET", "/v2/server/query/all", api_server_all, HTTP_RT_READ, NULL },
 };
 
-const struct http_route *api_site_routes(size_t *n)
-{
-	*n = FF_ARRAY_SIZE(api_site_table);
-	return api_site_table;
-}
+HTTP_ROUTES(api_site_table);

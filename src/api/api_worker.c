@@ -185,8 +185,4 @@ static const struct http_route api_worker_table[] = {
 	{ "POST", "/v2/worker/data/tracking/save", api_worker_tracking_save, HTTP_RT_CORE, NULL },
 };
 
-const struct http_route *api_worker_routes(size_t *n)
-{
-	*n = FF_ARRAY_SIZE(api_worker_table);
-	return api_worker_table;
-}
+HTTP_ROUTES(api_worker_table);

@@ -23,6 +23,7 @@ struct exec;
 struct fed;
 struct provider_cache;
 struct detect;
+struct sign_key;
 
 struct site {
 	struct config cfg;
@@ -35,6 +36,7 @@ struct site {
 	struct fed *fed;
 	struct provider_cache *providers;
 	struct detect *detect;
+	struct sign_key *key;        /* this site's Ed25519 key pair (read-only) */
 	int64_t start_ms;
 };
 

@@ -51,6 +51,23 @@ struct http_route {
 	http_chunk_cb on_chunk;  /* HTTP_RT_STREAM only */
 };
 
+/*
+ * Route tables register themselves: a page file writes
+ *   HTTP_ROUTES(my_table);
+ * after its table and api_routes() finds it (linker section ff_routes), so
+ * adding a page never means editing a shared list. fedflowd links its
+ * library whole so no page is dropped.
+ */
+struct http_route_set {
+	const struct http_route *routes;
+	size_t n;
+};
+#define HTTP_ROUTES(table)                                                    \
+	static const struct http_route_set table##_set = { (table),             \
+							   FF_ARRAY_SIZE(table) }; \
+	static const struct http_route_set *const table##_ptr                  \
+		__attribute__((used, section("ff_routes"))) = &table##_set
+
 struct http_config {
 	const char *host;
 	int port;

@@ -17,6 +17,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include "api/api.h"
+#include "auth/sign.h"
 #include "clock.h"
 #include "exec/exec.h"
 #include "fed.h"
@@ -144,7 +145,14 @@ static int start_site(struct daemon *d, struct ff_error *err)
 	if (!s->cfg.component_bin)
 		return ff_error_set(err, FF_ENOENT, "cannot find fedflow-component next to fedflowd;"
 				    " set FEDFLOW_COMPONENT_BIN");
-	int ret = ev_loop_new(&s->loop);
+	s->key = ff_calloc(1, sizeof(*s->key));
+	if (!s->key)
+		return FF_ENOMEM;
+	int ret = sign_global_init();
+	if (!ret)
+		ret = sign_key_load_or_create(s->cfg.home, s->key, err);
+	if (!ret)
+		ret = ev_loop_new(&s->loop);
 	if (!ret)
 		ret = start_signals(d);
 	if (!ret)
@@ -186,6 +194,9 @@ static void stop_site(struct daemon *d)
 	if (d->sigfd >= 0)
 		close(d->sigfd);
 	ev_loop_free(s->loop);
+	if (s->key)
+		memset(s->key, 0, sizeof(*s->key));
+	ff_free(s->key);
 	config_release(&s->cfg);
 }
 
