@@ -249,6 +249,10 @@ struct sched_stop {
 	struct sched_job *job;
 	fed_reply_fn reply;
 	void *ctx;
+	char status[32];        /* the stop status */
+	bool end_now;           /* not admitted yet: end it here, not in a step */
+	struct fed_target *parties;
+	size_t nparties;
 };
 
 static void sched_stop_done(struct fed_call *call, void *arg)
@@ -264,8 +268,21 @@ static void sched_stop_done(struct fed_call *call, void *arg)
 		snprintf(full, sizeof(full), "stop failed on %s", msg);
 		env = sched_env(1004, full);
 	}
+	if (st->end_now) {
+		bool changed;
+		sched_set_job_status(st->site, st->job->job_id, ST_WAITING, st->status,
+				     "stopped before it was admitted", &changed);
+		if (changed) {
+			site_joblog(st->site, st->job->job_id, FF_LOG_INFO, "job %s while waiting",
+				    st->status);
+			json_t *b = json_pack("{s:s,s:s}", "job_id", st->job->job_id, "status",
+					      st->status);
+			sched_send(st->job, "job/status/update", b, st->parties, st->nparties);
+		}
+	}
 	st->reply(st->ctx, env);
 	sched_job_drop(st->job);
+	ff_free(st->parties);
 	ff_free(st);
 }
 
@@ -313,19 +330,18 @@ void sched_stop_job(struct site *s, const json_t *body, fed_reply_fn reply, void
 	sp->job = j;
 	sp->reply = reply;
 	sp->ctx = ctx;
+	snprintf(sp->status, sizeof(sp->status), "%s", st);
+	sp->end_now = !strcmp(v.status, ST_WAITING);
+	sp->parties = ff_calloc(v.nparties ? v.nparties : 1, sizeof(*sp->parties));
+	if (sp->parties)
+		memcpy(sp->parties, v.parties, v.nparties * sizeof(*sp->parties));
+	sp->nparties = sp->parties ? v.nparties : 0;
 	sched_job_hold(j);
-	if (strcmp(v.status, ST_RUNNING)) {
-		/* not admitted yet: the queue ends it as canceled */
-		if (strcmp(st, ST_CANCELED)) {
-			bool changed;
-			sched_set_job_status(s, job_id, v.status, st, "stopped before it ran", &changed);
-		}
-		sched_queue_kick(s);
-	}
 	json_t *b = json_pack("{s:s,s:s,s:s}", "job_id", job_id, "stop_status", st, "reason",
 			      "stop requested");
 	if (fed_partner_fanout(s, "job/stop", b, v.parties, v.nparties, sched_stop_done, sp)) {
 		sched_job_drop(j);
+		ff_free(sp->parties);
 		ff_free(sp);
 		reply(ctx, sched_env(6000, "out of memory"));
 	}
