@@ -5,19 +5,81 @@
  */
 #include "ff_setup.h"
 #include "api.h"
+#include "auth/sign.h"
+#include "clock.h"
+#include "jsonx.h"
+#include "log.h"
+#include "route.h"
 #include "fed.h"
 #include "party/party.h"
 #include "sched/sched.h"
 #include "site.h"
 
+/*
+ * Partner and scheduler commands come from other sites (in standalone mode
+ * they never arrive over HTTP): each must carry a valid signature of a
+ * party in this site's route table. A refused request changes nothing.
+ */
+static bool api_fed_verify(struct http_req *r)
+{
+	struct site *s = api_site(r);
+	struct ff_error err = FF_ERROR_INIT;
+	const char *party = http_req_header(r, "X-Fedflow-Party");
+	struct route rt;
+	int ret;
+	if (!party || !*party) {
+		ret = ff_error_set(&err, FF_EVERIFY, "request is not signed: site-to-site commands "
+				   "need the X-Fedflow-Party, -Timestamp, -Nonce and -Signature headers");
+	} else {
+		ret = route_get(s->db, party, &rt, &err);
+		if (ret)
+			ret = ff_error_set(&err, FF_EVERIFY, "party '%s' is not a partner of this "
+					   "site (not in its route table)", party);
+	}
+	if (!ret) {
+		unsigned char sha[32];
+		const struct ff_buf *b = http_req_body(r);
+		sign_sha256(b->buf, b->len, sha);
+		ret = sign_verify(rt.public_key, http_req_method(r), http_req_path(r), "",
+				  http_req_header(r, "X-Fedflow-Timestamp"),
+				  http_req_header(r, "X-Fedflow-Nonce"),
+				  http_req_header(r, "X-Fedflow-Signature"), sha, clock_now_ms(), &err);
+	}
+	if (ret) {
+		ff_log(FF_LOG_WARN, "refused %s from %s: %s", http_req_path(r), http_req_peer(r),
+		       ff_error_msg(&err, ret));
+		api_fail_err(r, ret, &err);
+		return false;
+	}
+	return true;
+}
+
+/* A partner command must be for a party this site plays. */
+static bool api_partner_target_ok(struct http_req *r, const json_t *body)
+{
+	struct site *s = api_site(r);
+	char party[64] = "";
+	jsonx_scalar_text(json_object_get(body, "party_id"), party, sizeof(party));
+	if (!party[0] || site_is_local_party(s, party))
+		return true;
+	char msg[200];
+	snprintf(msg, sizeof(msg), "this site is party %s, not %s", s->cfg.party_id, party);
+	api_fail_code(r, 5005, msg);
+	return false;
+}
+
 static void api_partner(struct http_req *r)
 {
-	if (api_reject_bad_json(r))
+	if (api_reject_bad_json(r) || !api_fed_verify(r))
 		return;
 	json_t *body = http_req_json(r);
 	json_t *empty = NULL;
 	if (!json_is_object(body))
 		body = empty = json_object();
+	if (!api_partner_target_ok(r, body)) {
+		json_decref(empty);
+		return;
+	}
 	json_t *env = party_command(api_site(r), http_req_path_tail(r), body);
 	api_reply_json(r, env);
 	json_decref(env);
@@ -32,7 +94,7 @@ static void api_scheduler_reply(void *ctx, json_t *env)
 
 static void api_scheduler(struct http_req *r)
 {
-	if (api_reject_bad_json(r))
+	if (api_reject_bad_json(r) || !api_fed_verify(r))
 		return;
 	json_t *body = http_req_json(r);
 	json_t *empty = NULL;

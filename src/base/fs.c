@@ -107,9 +107,17 @@ int fs_read_file(const char *path, struct ff_buf *out, struct ff_error *err)
 				    "cannot open '%s': %s", path, strerror(errno));
 	int ret = FF_OK;
 	for (;;) {
-		ret = ff_buf_grow(out, 65536);
+		size_t room = out->max - out->len;
+		if (room == 0) {
+			char probe;
+			ssize_t n = read(fd, &probe, 1);
+			if (n > 0)
+				ret = ff_error_set(err, FF_E2BIG, "cannot read '%s': file too large", path);
+			break;
+		}
+		ret = ff_buf_grow(out, room < 65536 ? room : 65536);
 		if (ret) {
-			ff_error_set(err, ret, "cannot read '%s': file too large", path);
+			ff_error_set(err, ret, "cannot read '%s': out of memory", path);
 			break;
 		}
 		ssize_t n = read(fd, out->buf + out->len, out->alloc - out->len - 1);

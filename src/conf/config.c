@@ -41,6 +41,7 @@ char *config_default_text(const char *party_id, const char *host, int port)
 "scheduler:\n"
 "  sweep_interval: 30000       # ms; safety net, scheduling is event-driven\n"
 "  poll_interval: 1000         # ms; sync_type poll\n"
+"  liveness_interval: 5000     # ms; callback mode: check tasks running at other sites\n"
 "  command_timeout: 10000      # ms per site-to-site command attempt\n"
 "job_default:                  # FATE's job_default_config\n"
 "  job_cores: 4\n"
@@ -238,6 +239,9 @@ static int config_apply(const json_t *root, const struct config_overrides *ov,
 		ret = config_int(root, "scheduler.poll_interval", &cfg->poll_interval_ms, 1000, 10, err);
 	if (!ret)
 		ret = config_int(root, "scheduler.command_timeout", &cfg->command_timeout_ms, 10000, 100, err);
+	if (!ret)
+		ret = config_int(root, "scheduler.liveness_interval", &cfg->liveness_interval_ms, 5000,
+				 50, err);
 	if (!ret)
 		ret = config_job_default(root, cfg, err);
 	return ret;

@@ -41,6 +41,8 @@ struct config {
 	json_t *job_default;     /* FATE's job_default_config, defaults filled */
 	long long sweep_interval_ms;  /* safety-net sweep of running jobs */
 	long long poll_interval_ms;   /* poll sync mode period */
+	long long liveness_interval_ms; /* callback mode: how often running tasks at
+					 * other sites are checked for a dead site */
 	long long command_timeout_ms; /* one site-to-site command attempt */
 	long long command_tries;      /* federated_command_trys */
 

@@ -24,6 +24,7 @@ struct fed;
 struct provider_cache;
 struct detect;
 struct sign_key;
+struct remote;
 
 struct site {
 	struct config cfg;
@@ -34,6 +35,7 @@ struct site {
 	struct party *party;
 	struct exec *exec;
 	struct fed *fed;
+	struct remote *remote;       /* commands to other sites (src/fed/remote.h) */
 	struct provider_cache *providers;
 	struct detect *detect;
 	struct sign_key *key;        /* this site's Ed25519 key pair (read-only) */

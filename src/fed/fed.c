@@ -8,6 +8,7 @@
 #include "jsonx.h"
 #include "log.h"
 #include "mem.h"
+#include "remote.h"
 #include "site.h"
 
 struct fed {
@@ -71,6 +72,33 @@ static void fed_set_result(struct fed_call *c, size_t i, json_t *env)
 		ev_defer(c->site->loop, &c->defer, fed_done_defer);
 }
 
+struct fed_remote_ctx {
+	struct fed_call *call;
+	size_t index;
+};
+
+static void fed_remote_done(void *arg, json_t *envelope)
+{
+	struct fed_remote_ctx *rc = arg;
+	fed_set_result(rc->call, rc->index, envelope);
+	ff_free(rc);
+}
+
+/* Result i of c comes from party_id over the signed command channel. */
+static void fed_send_remote(struct fed_call *c, size_t i, const char *party_id,
+			    const json_t *body)
+{
+	struct fed_remote_ctx *rc = ff_calloc(1, sizeof(*rc));
+	if (rc) {
+		rc->call = c;
+		rc->index = i;
+	}
+	if (!rc || remote_send(c->site, party_id, c->endpoint, body, fed_remote_done, rc)) {
+		ff_free(rc);
+		fed_set_result(c, i, json_pack("{s:i,s:s}", "code", 6000, "message", "out of memory"));
+	}
+}
+
 static struct fed_call *fed_call_new(struct site *s, const char *endpoint, size_t n,
 				     fed_done_cb cb, void *arg)
 {
@@ -108,22 +136,16 @@ int fed_partner_fanout(struct site *s, const char *command, const json_t *body,
 		json_t *b = body ? json_deep_copy(body) : json_object();
 		json_object_set_new(b, "role", json_string(targets[i].role));
 		json_object_set_new(b, "party_id", json_string(targets[i].party_id));
-		json_t *env;
-		if (site_is_local_party(s, targets[i].party_id))
-			env = s->fed->partner(s, command, b);
-		else
-			env = json_pack("{s:i,s:s}", "code", 104, "message",
-					"Federated schedule error: remote parties are not "
-					"configured on this site");
+		if (site_is_local_party(s, targets[i].party_id)) {
+			json_t *env = s->fed->partner(s, command, b);
+			fed_set_result(c, i, env);
+		} else {
+			fed_send_remote(c, i, targets[i].party_id, b);
+		}
 		json_decref(b);
-		fed_set_result(c, i, env);
 	}
 	return FF_OK;
 }
-
-struct fed_sched_ctx {
-	struct fed_call *call;
-};
 
 static void fed_sched_reply(void *ctx, json_t *envelope)
 {
@@ -145,9 +167,7 @@ int fed_scheduler_send(struct site *s, const char *scheduler_party_id,
 	if (site_is_local_party(s, scheduler_party_id)) {
 		s->fed->sched(s, command, body, fed_sched_reply, c);
 	} else {
-		fed_set_result(c, 0, json_pack("{s:i,s:s}", "code", 104, "message",
-					       "Federated schedule error: remote parties are "
-					       "not configured on this site"));
+		fed_send_remote(c, 0, scheduler_party_id, body);
 	}
 	return FF_OK;
 }

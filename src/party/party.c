@@ -153,8 +153,8 @@ int party_task_set_party_status(struct site *s, const struct party_task_key *k,
 }
 
 int party_job_set_status(struct site *s, const char *job_id, const char *role,
-			 const char *party_id, const char *status, bool *changed,
-			 struct ff_error *err)
+			 const char *party_id, const char *status, const char *reason,
+			 bool *changed, struct ff_error *err)
 {
 	char old[32];
 	struct store_val key[] = { SV_TEXT(job_id), SV_TEXT(role), SV_TEXT(party_id) };
@@ -172,8 +172,8 @@ int party_job_set_status(struct site *s, const char *job_id, const char *role,
 	bool start = !strcmp(status, ST_RUNNING);
 	struct store_val a[] = {
 		SV_TEXT(status), SV_INT(now), SV_INT(end), SV_INT(now), SV_INT(end), SV_INT(now),
-		SV_INT(end), SV_INT(start), SV_INT(now), SV_TEXT(job_id), SV_TEXT(role),
-		SV_TEXT(party_id), SV_TEXT(old),
+		SV_INT(end), SV_INT(start), SV_INT(now), SV_TEXT(reason), SV_TEXT(job_id),
+		SV_TEXT(role), SV_TEXT(party_id), SV_TEXT(old),
 	};
 	ret = store_exec(s->db,
 		"UPDATE t_job SET f_status = ?, f_update_time = ?,"
@@ -181,7 +181,8 @@ int party_job_set_status(struct site *s, const char *job_id, const char *role,
 		" f_elapsed = CASE WHEN ? = 1 AND f_start_time IS NOT NULL THEN ? - f_start_time"
 		" ELSE f_elapsed END,"
 		" f_tag = CASE WHEN ? = 1 THEN 'job_end' ELSE f_tag END,"
-		" f_start_time = CASE WHEN ? = 1 AND f_start_time IS NULL THEN ? ELSE f_start_time END"
+		" f_start_time = CASE WHEN ? = 1 AND f_start_time IS NULL THEN ? ELSE f_start_time END,"
+		" f_error_report = COALESCE(?, f_error_report)"
 		" WHERE f_job_id = ? AND f_role = ? AND f_party_id = ? AND f_status = ?",
 		a, FF_ARRAY_SIZE(a), NULL, NULL, &ch, err);
 	*changed = !ret && ch == 1;
@@ -198,6 +199,12 @@ struct party_report_ctx {
 static void party_report_done(struct fed_call *c, void *arg)
 {
 	struct party_report_ctx *r = arg;
+	json_t *d = json_object_get(c->res[0].resp, "data");
+	if (json_is_true(json_object_get(d, "stop"))) {
+		const char *st = jsonx_str(d, "status");
+		party_stop_task(c->site, &r->k, st ? st : ST_CANCELED,
+				"the job ended while this site was out of reach", NULL);
+	}
 	if (!fed_all_ok(c)) {
 		char msg[300];
 		fed_first_error(c, msg, sizeof(msg));
@@ -211,6 +218,7 @@ static void party_report_done(struct fed_call *c, void *arg)
 struct party_sched_info {
 	char scheduler[64];
 	char sync_type[16];
+	char error[512];
 };
 
 static int party_sched_info_cb(void *arg, const struct store_row *row)
@@ -220,6 +228,8 @@ static int party_sched_info_cb(void *arg, const struct store_row *row)
 	const char *st = store_col_text(row, "f_sync_type");
 	snprintf(i->scheduler, sizeof(i->scheduler), "%s", sp ? sp : "");
 	snprintf(i->sync_type, sizeof(i->sync_type), "%s", st ? st : "callback");
+	const char *e = store_col_text(row, "f_error_report");
+	snprintf(i->error, sizeof(i->error), "%s", e ? e : "");
 	return FF_OK;
 }
 
@@ -228,7 +238,8 @@ void party_report(struct site *s, const struct party_task_key *k, const char *st
 	struct party_sched_info info = { 0 };
 	struct store_val a[] = { SV_TEXT(k->job_id), SV_TEXT(k->task_id), SV_INT(k->version),
 				 SV_TEXT(k->role), SV_TEXT(k->party_id) };
-	store_exec(s->db, "SELECT f_scheduler_party_id, f_sync_type FROM t_task WHERE f_job_id = ?"
+	store_exec(s->db, "SELECT f_scheduler_party_id, f_sync_type, f_error_report FROM t_task"
+		   " WHERE f_job_id = ?"
 		   " AND f_task_id = ? AND f_task_version = ? AND f_role = ? AND f_party_id = ?",
 		   a, 5, party_sched_info_cb, &info, NULL, NULL);
 	if (!info.scheduler[0] || strcmp(info.sync_type, "callback"))
@@ -237,6 +248,8 @@ void party_report(struct site *s, const struct party_task_key *k, const char *st
 	json_t *body = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "job_id", k->job_id, "role",
 				 k->role, "party_id", k->party_id, "task_id", k->task_id,
 				 "task_version", (json_int_t)k->version, "status", status);
+	if (body && info.error[0] && status_is_interrupt(status))
+		json_object_set_new(body, "error", json_string(info.error));
 	if (r && body) {
 		r->k = *k;
 		snprintf(r->status, sizeof(r->status), "%s", status);

@@ -67,8 +67,8 @@ int party_task_set_party_status(struct site *s, const struct party_task_key *k,
 				struct ff_error *err);
 /* Moves t_job.f_status (transition-checked); end statuses return cores. */
 int party_job_set_status(struct site *s, const char *job_id, const char *role,
-			 const char *party_id, const char *status, bool *changed,
-			 struct ff_error *err);
+			 const char *party_id, const char *status, const char *reason,
+			 bool *changed, struct ff_error *err);
 
 /* Fills a key from a command body (job_id, task_id, task_version, role, party_id). */
 int party_key_from_json(const json_t *body, struct party_task_key *k, struct ff_error *err);

@@ -191,8 +191,8 @@ json_t *party_job_status_update(struct site *s, const json_t *body)
 	if (!ret && !status_is_job(status))
 		ret = ff_error_set(&err, FF_EPARAM, "invalid job status '%s'", status ? status : "");
 	if (!ret)
-		ret = party_job_set_status(s, ids.job_id, ids.role, ids.party_id, status, &changed,
-					   &err);
+		ret = party_job_set_status(s, ids.job_id, ids.role, ids.party_id, status,
+					   jsonx_str(body, "reason"), &changed, &err);
 	if (ret)
 		return party_fail(ret == FF_EPARAM || ret == FF_ENOJOB ? ret : FF_EJOBUPDATE, &err);
 	return party_ok();
@@ -244,7 +244,7 @@ json_t *party_job_start(struct site *s, const json_t *body)
 	bool changed;
 	int ret = party_ids_get(body, &ids, &err);
 	if (!ret)
-		ret = party_job_set_status(s, ids.job_id, ids.role, ids.party_id, ST_RUNNING,
+		ret = party_job_set_status(s, ids.job_id, ids.role, ids.party_id, ST_RUNNING, NULL,
 					   &changed, &err);
 	return ret ? party_fail(ret, &err) : party_ok();
 }

@@ -75,7 +75,8 @@ void sched_kick(struct site *s, const char *job_id)
 	struct sched_job *j = sched_job_get(s->sched, job_id);
 	if (!j)
 		return;
-	j->res_blocked = false; /* something happened: cores may be free again */
+	j->events++; /* something happened: cores may be free again */
+	j->single_failed = false;
 	if (j->inflight > 0) {
 		j->dirty = true;
 		return;
@@ -144,14 +145,29 @@ static void sched_task_report(struct site *s, const json_t *body, fed_reply_fn r
 		ret = ff_error_set(&err, FF_EPARAM, "invalid task status '%s'", status ? status : "");
 	if (!ret)
 		ret = sched_set_party_status(s, k.job_id, k.task_id, k.version, k.role, k.party_id,
-					     status, false);
+					     status, jsonx_str(body, "error"), false);
 	if (ret) {
 		reply(ctx, sched_env(ff_api_code(ret == FF_EPARAM ? ret : FF_ETASKUPDATE),
 				     ff_error_msg(&err, ret)));
 		return;
 	}
+	/* a party that was cut off reports a task of a job that ended meanwhile:
+	 * tell it to stop that task */
+	char *job_status = NULL;
+	struct store_val a[] = { SV_TEXT(k.job_id) };
+	store_get_text(s->db, "SELECT f_status FROM t_schedule_job WHERE f_job_id = ?", a, 1,
+		       &job_status, NULL);
+	json_t *env = sched_env(0, "success");
+	if (job_status && status_is_end(job_status) && !status_is_end(status)) {
+		json_object_set_new(env, "data", json_pack("{s:b,s:s}", "stop", 1, "status",
+							   status_is_interrupt(job_status) ? job_status
+											   : ST_CANCELED));
+		site_joblog(s, k.job_id, FF_LOG_WARN, "%s %s reported task %s %s after the job ended "
+			    "(%s): told to stop it", k.role, k.party_id, k.task_id, status, job_status);
+	}
+	ff_free(job_status);
 	sched_kick(s, k.job_id);
-	reply(ctx, sched_env(0, "success"));
+	reply(ctx, env);
 }
 
 void sched_command(struct site *s, const char *command, const json_t *body,

@@ -21,6 +21,10 @@ struct sched_job {
 	struct ev_timer poll_timer; /* poll sync mode */
 	bool poll_active;
 	bool res_blocked;           /* a task start found no cores: wait for an event */
+	uint64_t events;            /* kicks so far (events from outside) */
+	uint64_t blocked_epoch;     /* events when the start that found no cores began */
+	bool single_start;          /* starting one task at a time after contention */
+	bool single_failed;         /* ... and even that found no cores */
 };
 
 struct sched {
@@ -82,7 +86,9 @@ int sched_set_task_status(struct site *s, const char *job_id, const char *task_i
 			  long long version, const char *from, const char *to, bool *changed);
 int sched_set_party_status(struct site *s, const char *job_id, const char *task_id,
 			   long long version, const char *role, const char *party_id,
-			   const char *status, bool force);
+			   const char *status, const char *error, bool force);
+/* "task b failed on host 10000: <error>" for the first interrupted party task. */
+void sched_failure_reason(struct site *s, const char *job_id, char *out, size_t n);
 /* Fire-and-forget partner fan-out that holds the job while in flight. */
 void sched_send(struct sched_job *j, const char *command, json_t *body,
 		const struct fed_target *t, size_t n);

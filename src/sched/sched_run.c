@@ -32,6 +32,7 @@ static json_t *sched_task_body(const char *job_id, const struct sched_task *t)
 struct sched_start {
 	struct sched_job *job;
 	struct sched_task t;        /* copy: name, id, version, parties */
+	uint64_t epoch;             /* job events when this start began */
 };
 
 static void sched_start_free(struct sched_start *st)
@@ -51,7 +52,7 @@ static void sched_start_started(struct fed_call *call, void *arg)
 			continue;
 		/* the party could not start it: its part of the task failed */
 		sched_set_party_status(s, st->job->job_id, st->t.task_id, st->t.version,
-				       r->target.role, r->target.party_id, ST_FAILED, true);
+				       r->target.role, r->target.party_id, ST_FAILED, r->message, true);
 		site_joblog(s, st->job->job_id, FF_LOG_ERROR, "task %s cannot start on %s %s: %s",
 			    st->t.name, r->target.role, r->target.party_id, r->message);
 	}
@@ -79,6 +80,9 @@ static void sched_start_applied(struct fed_call *call, void *arg)
 	struct site *s = call->site;
 	if (fed_all_ok(call)) {
 		bool changed;
+		st->job->res_blocked = false; /* cores were there: start freely again */
+		st->job->single_start = false;
+		st->job->single_failed = false;
 		sched_set_task_status(s, st->job->job_id, st->t.task_id, st->t.version, ST_WAITING,
 				      ST_RUNNING, &changed);
 		json_t *b = sched_task_body(st->job->job_id, &st->t);
@@ -97,10 +101,15 @@ static void sched_start_applied(struct fed_call *call, void *arg)
 			if (back)
 				back[nback++] = r->target;
 		} else if (r->code == 2004) {
-			st->job->res_blocked = true; /* wait for cores */
+			/* wait for cores, unless an event came in since this start began */
+			st->job->res_blocked = true;
+			st->job->blocked_epoch = st->epoch;
+			if (st->job->single_start)
+				st->job->single_failed = true;
 		} else {
 			sched_set_party_status(s, st->job->job_id, st->t.task_id, st->t.version,
-					       r->target.role, r->target.party_id, ST_FAILED, true);
+					       r->target.role, r->target.party_id, ST_FAILED, r->message,
+					       true);
 			site_joblog(s, st->job->job_id, FF_LOG_ERROR,
 				    "task %s cannot get cores on %s %s: %s", st->t.name,
 				    r->target.role, r->target.party_id, r->message);
@@ -129,6 +138,7 @@ static void sched_start_task(struct sched_job *j, const struct sched_task *t)
 	}
 	memcpy(st->t.parties, t->parties, t->nparties * sizeof(*t->parties));
 	st->job = j;
+	st->epoch = j->events;
 	sched_job_hold(j);
 	json_t *b = sched_task_body(j->job_id, t);
 	if (fed_partner_fanout(j->sched->site, "task/resource/apply", b, st->t.parties,
@@ -254,6 +264,21 @@ void sched_step(struct sched_job *j)
 		interrupt |= status_is_interrupt(t->fed_status);
 		fed[i] = t->fed_status;
 	}
+	/*
+	 * Ready tasks start together unless starts of this job found no free
+	 * task cores: then nothing starts until an event came in, and after
+	 * it one task at a time, so two tasks can never each hold the cores
+	 * of one party and both fail (FATE starts one task at a time always).
+	 */
+	bool running = false;
+	for (size_t i = 0; fed && i < v.ntasks; i++)
+		running |= !strcmp(v.tasks[i].fed_status, ST_RUNNING);
+	/* waiting only helps when a running task will end and give cores back;
+	 * otherwise the starts only got in each other's way: go one by one now.
+	 * A single start that still finds no cores waits for the sweep. */
+	bool blocked = j->res_blocked && j->blocked_epoch == j->events &&
+		       (running || j->single_failed);
+	bool single = j->res_blocked;
 	enum status_sched_code code = STATUS_SCHED_NO_NEXT;
 	for (size_t i = 0; fed && !v.cancel && !interrupt && i < v.ntasks; i++) {
 		struct sched_task *t = &v.tasks[i];
@@ -261,47 +286,87 @@ void sched_step(struct sched_job *j)
 		    !sched_deps_done(&v, t))
 			continue;
 		code = STATUS_SCHED_HAVE_NEXT;
-		if (!j->res_blocked)
-			sched_start_task(j, t);
+		if (blocked)
+			continue;
+		sched_start_task(j, t);
+		if (single) {
+			blocked = true; /* one at a time */
+			j->single_start = true;
+		}
 	}
 	const char *job_status = fed ? status_job_from_tasks(fed, v.ntasks, code, v.cancel) : NULL;
 	sched_progress(j, &v);
-	if (job_status && status_is_end(job_status))
-		sched_finish_job(j, &v, job_status, NULL);
-	else if (poll && !j->poll_active) {
+	bool remote = false;
+	for (size_t i = 0; i < v.ntasks && !remote; i++)
+		for (size_t k = 0; k < v.tasks[i].nparties && !strcmp(v.tasks[i].status, ST_RUNNING);
+		     k++)
+			remote |= !site_is_local_party(s, v.tasks[i].parties[k].party_id);
+	if (job_status && status_is_end(job_status)) {
+		char reason[600] = "";
+		if (status_is_interrupt(job_status))
+			sched_failure_reason(s, j->job_id, reason, sizeof(reason));
+		sched_finish_job(j, &v, job_status, reason[0] ? reason : NULL);
+	}
+	else if ((poll || remote) && !j->poll_active) {
+		/* poll mode collects statuses; callback mode still checks that the
+		 * other sites are alive, so a vanished site fails the job */
 		j->poll_active = true;
-		ev_timer_start(s->loop, &j->poll_timer, s->cfg.poll_interval_ms);
+		ev_timer_start(s->loop, &j->poll_timer,
+			       poll ? s->cfg.poll_interval_ms : s->cfg.liveness_interval_ms);
 	}
 	ff_free(fed);
 	sched_view_release(&v);
 }
 
-/* ---- poll sync mode: ask every party for its task statuses ---- */
+/* ---- poll sync mode, and liveness of other sites in callback mode ---- */
 
 struct sched_poll {
 	struct sched_job *job;
 	size_t pending;
 };
 
+struct sched_poll_task {
+	struct sched_poll *poll;
+	char task_id[128];
+	long long version;
+};
+
+static void sched_poll_release(struct sched_poll *p)
+{
+	if (--p->pending)
+		return;
+	sched_job_drop(p->job);
+	ff_free(p);
+}
+
 static void sched_poll_done(struct fed_call *call, void *arg)
 {
-	struct sched_poll *p = arg;
+	struct sched_poll_task *pt = arg;
+	struct sched_poll *p = pt->poll;
 	for (size_t i = 0; i < call->n; i++) {
 		const struct fed_result *r = &call->res[i];
 		json_t *d = json_object_get(r->resp, "data");
 		const char *st = jsonx_str(d, "party_status");
-		long long ver = 0;
-		if (r->code || !st || !jsonx_as_int(json_object_get(d, "task_version"), &ver))
+		if (r->code == 104) {
+			/* the site is gone: its part of the task failed */
+			sched_set_party_status(call->site, p->job->job_id, pt->task_id, pt->version,
+					       r->target.role, r->target.party_id, ST_FAILED, r->message,
+					       true);
+			site_joblog(call->site, p->job->job_id, FF_LOG_ERROR, "%s", r->message);
 			continue;
-		sched_set_party_status(call->site, p->job->job_id, jsonx_str(d, "task_id"), ver,
-				       r->target.role, r->target.party_id, st, false);
+		}
+		if (r->code || !st)
+			continue;
+		sched_set_party_status(call->site, p->job->job_id, pt->task_id, pt->version,
+				       r->target.role, r->target.party_id, st,
+				       jsonx_str(d, "error_report"), false);
 	}
-	if (--p->pending == 0) {
-		sched_job_drop(p->job);
-		ff_free(p);
-	}
+	ff_free(pt);
+	sched_poll_release(p);
 }
 
+/* Collects the statuses of the running tasks (poll mode: every party;
+ * callback mode: only parties at other sites, to notice a dead site). */
 void sched_poll_start(struct sched_job *j)
 {
 	struct site *s = j->sched->site;
@@ -309,27 +374,39 @@ void sched_poll_start(struct sched_job *j)
 	if (sched_view_load(s, j->job_id, &v, NULL))
 		return;
 	struct sched_poll *p = ff_calloc(1, sizeof(*p));
-	if (p && !strcmp(v.status, ST_RUNNING)) {
-		p->job = j;
-		p->pending = 1; /* guard until every fan-out is issued */
-		sched_job_hold(j);
-		for (size_t i = 0; i < v.ntasks; i++) {
-			struct sched_task *t = &v.tasks[i];
-			if (strcmp(t->status, ST_RUNNING))
-				continue;
+	if (!p || strcmp(v.status, ST_RUNNING)) {
+		ff_free(p);
+		sched_view_release(&v);
+		return;
+	}
+	p->job = j;
+	p->pending = 1; /* guard until every fan-out is issued */
+	sched_job_hold(j);
+	for (size_t i = 0; i < v.ntasks; i++) {
+		struct sched_task *t = &v.tasks[i];
+		if (strcmp(t->status, ST_RUNNING))
+			continue;
+		bool poll = !strcmp(t->sync_type, "poll");
+		struct fed_target *tg = ff_calloc(t->nparties ? t->nparties : 1, sizeof(*tg));
+		size_t n = 0;
+		for (size_t k = 0; tg && k < t->nparties; k++)
+			if (poll || !site_is_local_party(s, t->parties[k].party_id))
+				tg[n++] = t->parties[k];
+		struct sched_poll_task *pt = n ? ff_calloc(1, sizeof(*pt)) : NULL;
+		if (pt) {
+			pt->poll = p;
+			snprintf(pt->task_id, sizeof(pt->task_id), "%s", t->task_id);
+			pt->version = t->version;
 			json_t *b = sched_task_body(j->job_id, t);
 			p->pending++;
-			if (fed_partner_fanout(s, "task/collect", b, t->parties, t->nparties,
-					       sched_poll_done, p))
+			if (fed_partner_fanout(s, "task/collect", b, tg, n, sched_poll_done, pt)) {
 				p->pending--;
+				ff_free(pt);
+			}
 			json_decref(b);
 		}
-		if (--p->pending == 0) {
-			sched_job_drop(j);
-			ff_free(p);
-		}
-	} else {
-		ff_free(p);
+		ff_free(tg);
 	}
+	sched_poll_release(p);
 	sched_view_release(&v);
 }

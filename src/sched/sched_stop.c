@@ -24,6 +24,7 @@
 struct sched_finish {
 	struct sched_job *job;
 	char status[32];
+	char reason[600];
 	struct fed_target *parties;
 	size_t nparties;
 };
@@ -85,6 +86,7 @@ void sched_finish_job(struct sched_job *j, const struct sched_view *v, const cha
 		return;
 	f->job = j;
 	snprintf(f->status, sizeof(f->status), "%s", status);
+	snprintf(f->reason, sizeof(f->reason), "%s", reason ? reason : "");
 	f->parties = ff_calloc(v->nparties ? v->nparties : 1, sizeof(*f->parties));
 	if (!f->parties) {
 		ff_free(f);
@@ -94,6 +96,8 @@ void sched_finish_job(struct sched_job *j, const struct sched_view *v, const cha
 	f->nparties = v->nparties;
 	sched_job_hold(j);
 	json_t *b = json_pack("{s:s,s:s}", "job_id", j->job_id, "status", status);
+	if (reason)
+		json_object_set_new(b, "reason", json_string(reason));
 	if (fed_partner_fanout(s, "job/status/update", b, f->parties, f->nparties,
 			       sched_finish_synced, f))
 		sched_finish_free(f);
@@ -363,6 +367,15 @@ struct sched_rerun {
 	void *ctx;
 };
 
+/* Every party is waiting again: let the queue admit it (after the drop,
+ * so the job is no longer busy when the queue looks). */
+static void sched_rerun_waiting(struct fed_call *call, void *arg)
+{
+	struct sched_job *j = arg;
+	sched_queue_kick(j->sched->site);
+	sched_job_drop(j);
+}
+
 static void sched_rerun_finish(struct sched_rerun *r)
 {
 	struct site *s = r->site;
@@ -377,8 +390,11 @@ static void sched_rerun_finish(struct sched_rerun *r)
 			bool changed;
 			sched_set_job_status(s, r->job->job_id, r->job_status, ST_WAITING, NULL, &changed);
 			json_t *b = json_pack("{s:s,s:s}", "job_id", r->job->job_id, "status", ST_WAITING);
-			sched_send(r->job, "job/status/update", b, r->parties, r->nparties);
-			sched_queue_kick(s);
+			sched_job_hold(r->job);
+			if (fed_partner_fanout(s, "job/status/update", b, r->parties, r->nparties,
+					       sched_rerun_waiting, r->job))
+				sched_rerun_waiting(NULL, r->job);
+			json_decref(b);
 		}
 		site_joblog(s, r->job->job_id, FF_LOG_INFO, "job rerun requested");
 		r->reply(r->ctx, sched_env(0, "success"));

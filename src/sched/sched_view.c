@@ -192,7 +192,7 @@ int sched_set_task_status(struct site *s, const char *job_id, const char *task_i
 
 int sched_set_party_status(struct site *s, const char *job_id, const char *task_id,
 			   long long version, const char *role, const char *party_id,
-			   const char *status, bool force)
+			   const char *status, const char *error, bool force)
 {
 	char *old = NULL;
 	struct store_val k[] = { SV_TEXT(job_id), SV_TEXT(task_id), SV_INT(version), SV_TEXT(role),
@@ -211,14 +211,44 @@ int sched_set_party_status(struct site *s, const char *job_id, const char *task_
 	int64_t now = clock_now_ms();
 	bool end = status_is_end(status), start = !strcmp(status, ST_RUNNING);
 	struct store_val a[] = { SV_TEXT(status), SV_INT(now), SV_INT(start), SV_INT(now),
-				 SV_INT(end), SV_INT(now), SV_TEXT(job_id), SV_TEXT(task_id),
-				 SV_INT(version), SV_TEXT(role), SV_TEXT(party_id), SV_TEXT(old) };
+				 SV_INT(end), SV_INT(now), SV_TEXT(error), SV_TEXT(job_id),
+				 SV_TEXT(task_id), SV_INT(version), SV_TEXT(role), SV_TEXT(party_id),
+				 SV_TEXT(old) };
 	ret = store_exec(s->db, "UPDATE t_schedule_task SET f_status = ?, f_update_time = ?,"
 			 " f_start_time = CASE WHEN ? = 1 THEN ? ELSE f_start_time END,"
-			 " f_end_time = CASE WHEN ? = 1 THEN ? ELSE f_end_time END"
+			 " f_end_time = CASE WHEN ? = 1 THEN ? ELSE f_end_time END,"
+			 " f_error_report = COALESCE(?, f_error_report)"
 			 " WHERE f_job_id = ? AND f_task_id = ? AND f_task_version = ? AND"
 			 " f_role = ? AND f_party_id = ? AND f_status = ?", a, FF_ARRAY_SIZE(a),
 			 NULL, NULL, NULL, NULL);
 	ff_free(old);
 	return ret;
+}
+
+struct sched_reason {
+	char *out;
+	size_t n;
+};
+
+static int sched_reason_cb(void *arg, const struct store_row *row)
+{
+	struct sched_reason *r = arg;
+	const char *e = store_col_text(row, "f_error_report");
+	snprintf(r->out, r->n, "task %s %s on %s %s%s%s", store_col_text(row, "f_task_name"),
+		 store_col_text(row, "f_status"), store_col_text(row, "f_role"),
+		 store_col_text(row, "f_party_id"), e && *e ? ": " : "", e && *e ? e : "");
+	return FF_OK;
+}
+
+void sched_failure_reason(struct site *s, const char *job_id, char *out, size_t n)
+{
+	struct sched_reason r = { out, n };
+	out[0] = '\0';
+	struct store_val a[] = { SV_TEXT(job_id) };
+	/* prefer a party that failed by itself over one stopped because of it */
+	store_exec(s->db, "SELECT f_task_name, f_role, f_party_id, f_status, f_error_report FROM"
+		   " t_schedule_task WHERE f_job_id = ? AND f_status IN ('failed', 'timeout',"
+		   " 'canceled') ORDER BY (f_error_report LIKE 'stopped%') ,"
+		   " (f_error_report IS NULL OR f_error_report = ''), f_update_time LIMIT 1",
+		   a, 1, sched_reason_cb, &r, NULL, NULL);
 }

@@ -28,7 +28,9 @@
 #include "mem.h"
 #include "party/party.h"
 #include "provider/provider.h"
+#include "partner_cli.h"
 #include "recover.h"
+#include "remote.h"
 #include "sched/sched.h"
 #include "site.h"
 #include "store.h"
@@ -42,7 +44,9 @@ struct daemon {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: fedflowd --home DIR [--port N] [--host ADDR] [--party-id ID] "
-		"[--config FILE]\n\n"
+		"[--config FILE]\n"
+		"       fedflowd partner add --home DIR --party-id ID --url URL --public-key KEY\n"
+		"       fedflowd partner list --home DIR\n\n"
 		"Runs one fedflow site. A new DIR gets a default fedflow.yaml, a SQLite\n"
 		"database and data, jobs, logs and model folders; an existing one is reused.\n");
 }
@@ -160,6 +164,8 @@ static int start_site(struct daemon *d, struct ff_error *err)
 	if (!ret)
 		ret = fed_init(s, err);
 	if (!ret)
+		ret = remote_init(s, err);
+	if (!ret)
 		ret = party_init(s, err);
 	if (!ret)
 		ret = exec_init(s, party_task_ended, err);
@@ -189,6 +195,7 @@ static void stop_site(struct daemon *d)
 	provider_release(s);
 	exec_release(s);
 	party_release(s);
+	remote_release(s);
 	fed_release(s);
 	store_close(s->db);
 	if (d->sigfd >= 0)
@@ -206,6 +213,8 @@ int main(int argc, char **argv)
 	struct config_overrides ov = { 0 };
 	struct ff_error err = FF_ERROR_INIT;
 	const char *home = NULL;
+	if (argc > 1 && !strcmp(argv[1], "partner"))
+		return partner_cli(argc - 1, argv + 1);
 	int rc = parse_args(argc, argv, &home, &ov);
 	if (rc)
 		return rc == 1 ? 0 : rc;

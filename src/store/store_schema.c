@@ -21,7 +21,7 @@ static const char schema_v1[] =
 " f_protocol TEXT NOT NULL DEFAULT 'fate', f_flow_id TEXT DEFAULT '',"
 " f_user_name TEXT DEFAULT '', f_description TEXT DEFAULT '', f_tag TEXT DEFAULT '',"
 " f_dag TEXT, f_parties TEXT, f_initiator_party_id TEXT, f_scheduler_party_id TEXT,"
-" f_status TEXT NOT NULL, f_status_code INTEGER, f_inheritance TEXT,"
+" f_status TEXT NOT NULL, f_status_code INTEGER, f_inheritance TEXT, f_error_report TEXT DEFAULT '',"
 " f_progress INTEGER NOT NULL DEFAULT 0, f_model_id TEXT, f_model_version TEXT,"
 " f_engine_name TEXT, f_cores INTEGER NOT NULL DEFAULT 0, f_memory INTEGER NOT NULL DEFAULT 0,"
 " f_remaining_cores INTEGER NOT NULL DEFAULT 0, f_remaining_memory INTEGER NOT NULL DEFAULT 0,"

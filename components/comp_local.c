@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * comp_local.c - fedflow-algo-local: runs the party tasks of ONE federated
+ * task (e.g. lr_0 at guest, host and arbiter) as threads of one process,
+ * connected by the in-process channel (comp_memnet.h) instead of fedflowd's
+ * federation. Each party gets a FATE TaskConfigSpec file and a final-meta
+ * path, exactly as `fedflow-component component execute` does.
+ *
+ *   fedflow-algo-local [--metrics FILE] [--timeout-ms N]
+ *                      [--fault TAGPREFIX:ROLE:truncate|garble|empty]
+ *                      --party CONFIG META [--party CONFIG META ...]
+ *
+ * Used by the quality tests and for debugging a component without a
+ * daemon. When one party fails, the others are woken (their receives fail
+ * with "canceled") so the run never hangs. Exit status 0 when every party
+ * succeeded, 1 otherwise, 2 on usage errors. Metrics the tasks log are
+ * written as a JSON array to FILE.
+ */
+#include "ff_setup.h"
+#include <pthread.h>
+#include "comp.h"
+#include "comp_memnet.h"
+#include "fs.h"
+#include "jsonx.h"
+#include "mem.h"
+
+#define LOCAL_MAX_PARTIES 16
+
+struct local_party {
+	const char *config, *meta;
+	struct ff_task *t;
+	struct comp_memhub *hub;
+	pthread_t th;
+	int ret;
+	struct ff_error err;
+};
+
+static void *local_run(void *arg)
+{
+	struct local_party *p = arg;
+	const struct comp *c = comp_find(ff_task_component(p->t));
+	if (!c)
+		p->ret = ff_error_set(&p->err, FF_EINVAL, "component '%s' is not in the fedflow "
+				      "provider", ff_task_component(p->t));
+	else
+		p->ret = c->run(p->t, &p->err);
+	if (p->ret) {
+		char why[300];
+		snprintf(why, sizeof(why), "%s %s failed: %s", ff_task_role(p->t),
+			 ff_task_party_id(p->t), ff_error_msg(&p->err, p->ret));
+		comp_memhub_abort(p->hub, why);
+	}
+	return NULL;
+}
+
+static int local_usage(void)
+{
+	fprintf(stderr, "usage: fedflow-algo-local [--metrics FILE] [--timeout-ms N] "
+		"[--fault PREFIX:ROLE:KIND] --party CONFIG META [--party CONFIG META ...]\n");
+	return 2;
+}
+
+static int local_fault(struct comp_memhub *hub, const char *spec)
+{
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", spec);
+	char *a = strchr(buf, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+	if (!a || !b)
+		return -1;
+	*a++ = 0;
+	*b++ = 0;
+	enum comp_memhub_fault f = !strcmp(b, "truncate") ? COMP_FAULT_TRUNCATE :
+				   !strcmp(b, "garble") ? COMP_FAULT_GARBLE :
+				   !strcmp(b, "empty") ? COMP_FAULT_EMPTY : COMP_FAULT_NONE;
+	if (f == COMP_FAULT_NONE)
+		return -1;
+	comp_memhub_fault(hub, buf, a, f);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct local_party ps[LOCAL_MAX_PARTIES];
+	size_t np = 0;
+	const char *metrics = NULL, *fault = NULL;
+	long long timeout = 600000;
+	memset(ps, 0, sizeof(ps));
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--party") && i + 2 < argc && np < LOCAL_MAX_PARTIES) {
+			ps[np].config = argv[i + 1];
+			ps[np].meta = argv[i + 2];
+			np++;
+			i += 2;
+		} else if (!strcmp(argv[i], "--metrics") && i + 1 < argc) {
+			metrics = argv[++i];
+		} else if (!strcmp(argv[i], "--timeout-ms") && i + 1 < argc) {
+			char *end;
+			timeout = strtoll(argv[++i], &end, 10);
+			if (*end || timeout < 0)
+				return local_usage();
+		} else if (!strcmp(argv[i], "--fault") && i + 1 < argc) {
+			fault = argv[++i];
+		} else {
+			return local_usage();
+		}
+	}
+	if (!np)
+		return local_usage();
+	struct comp_memhub *hub = NULL;
+	if (comp_memhub_new(&hub))
+		return 1;
+	comp_memhub_set_timeout(hub, timeout);
+	if (fault && local_fault(hub, fault)) {
+		comp_memhub_free(hub);
+		return local_usage();
+	}
+	int status = 0;
+	for (size_t i = 0; i < np; i++) {
+		struct ff_error err = FF_ERROR_INIT;
+		int ret = ff_task_load(ps[i].config, ps[i].meta, &ps[i].t, &err);
+		if (ret) {
+			fprintf(stderr, "fedflow-algo-local: %s: %s\n", ps[i].config,
+				ff_error_msg(&err, ret));
+			status = 1;
+			goto out;
+		}
+		ps[i].hub = hub;
+		comp_memhub_add(hub, ff_task_role(ps[i].t), ff_task_party_id(ps[i].t));
+	}
+	comp_memhub_install_hooks(hub);
+	for (size_t i = 0; i < np; i++)
+		if (pthread_create(&ps[i].th, NULL, local_run, &ps[i])) {
+			fprintf(stderr, "fedflow-algo-local: cannot start a thread\n");
+			comp_memhub_abort(hub, "cannot start a thread");
+			for (size_t j = 0; j < i; j++)
+				pthread_join(ps[j].th, NULL);
+			status = 1;
+			goto out;
+		}
+	for (size_t i = 0; i < np; i++)
+		pthread_join(ps[i].th, NULL);
+	for (size_t i = 0; i < np; i++) {
+		const char *msg = ps[i].ret ? ff_error_msg(&ps[i].err, ps[i].ret) : NULL;
+		if (ff_task_finish(ps[i].t, ps[i].ret, msg))
+			status = 1;
+		fprintf(stderr, "fedflow-algo-local: %s %s %s: %s\n", ff_task_name(ps[i].t),
+			ff_task_role(ps[i].t), ff_task_party_id(ps[i].t), msg ? msg : "success");
+	}
+	if (metrics) {
+		char *text = jsonx_dumps(comp_memhub_metrics(hub));
+		if (!text || fs_write_atomic(metrics, text, strlen(text), NULL))
+			status = 1;
+		ff_free(text);
+	}
+out:
+	comp_hooks_set(NULL);
+	for (size_t i = 0; i < np; i++)
+		ff_task_free(ps[i].t);
+	comp_memhub_free(hub);
+	return status;
+}

@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * api_gateway.c - the /v2/gateway routes: a local task sends (push) and
+ * receives (pull) a message, a partner's gateway delivers one (deliver),
+ * and counters (stats). docs/internals/gateway.md is the protocol.
+ *
+ * Uploads (push, deliver) are streamed: libmicrohttpd hands the body to
+ * the chunk callbacks on its worker thread, which write it to memory or a
+ * spill file as it comes, so no message is ever held whole. The first
+ * chunk checks the request and reserves the key, so a duplicate or a
+ * forged delivery stores nothing; a refused upload's remaining bytes are
+ * read and dropped and the handler then answers with the reason (the
+ * chunk callback cannot carry a message of its own).
+ */
+#include "ff_setup.h"
+#include "api.h"
+#include "auth/sign.h"
+#include "clock.h"
+#include "gw_int.h"
+#include "log.h"
+#include "mem.h"
+#include "route.h"
+#include "site.h"
+
+#define API_GW_WAIT_DEFAULT_MS 30000
+#define API_GW_WAIT_MAX_MS 120000
+
+/* One upload (push or deliver) in progress; the request's user slot. */
+struct api_gw_up {
+	struct gateway *gw;
+	struct gw_key key;
+	uint64_t id;
+	bool reserved;        /* the key is ours until commit or cancel */
+	bool committed;
+	bool remote;          /* push to another site's party */
+	bool again;           /* a partner's retry of a stored message: drop the bytes */
+	int ret;              /* refusal, answered by the handler */
+	struct ff_error err;
+	struct gw_body *body;
+	unsigned char claimed[32];
+	char msg_id[GW_MSG_ID_LEN + 1];
+};
+
+static void api_gw_up_free(void *p)
+{
+	struct api_gw_up *up = p;
+	if (up->reserved && !up->committed)
+		gw_store_cancel(up->gw->store, &up->key, up->id);
+	gw_body_free(up->body);
+	ff_free(up);
+}
+
+static int api_gw_field(struct http_req *r, const char *name, char *out, size_t n,
+			struct ff_error *err)
+{
+	const char *v = http_req_arg(r, name);
+	if (!v || !*v)
+		return ff_error_set(err, FF_EPARAM, "missing required parameter '%s'", name);
+	if (strlen(v) >= n)
+		return ff_error_set(err, FF_EPARAM, "parameter '%s' is longer than %zu characters",
+				    name, n - 1);
+	snprintf(out, n, "%s", v);
+	return FF_OK;
+}
+
+static int api_gw_key(struct http_req *r, struct gw_key *k, struct ff_error *err)
+{
+	int ret = api_gw_field(r, "session", k->session, sizeof(k->session), err);
+	if (!ret)
+		ret = api_gw_field(r, "tag", k->tag, sizeof(k->tag), err);
+	if (!ret)
+		ret = api_gw_field(r, "src_role", k->src_role, sizeof(k->src_role), err);
+	if (!ret)
+		ret = api_gw_field(r, "src_party", k->src_party, sizeof(k->src_party), err);
+	if (!ret)
+		ret = api_gw_field(r, "dst_role", k->dst_role, sizeof(k->dst_role), err);
+	if (!ret)
+		ret = api_gw_field(r, "dst_party", k->dst_party, sizeof(k->dst_party), err);
+	if (!ret)
+		ret = gw_key_check(k, err);
+	return ret;
+}
+
+static int api_gw_local(struct site *s, const char *party, const char *what,
+			struct ff_error *err)
+{
+	if (site_is_local_party(s, party))
+		return FF_OK;
+	return ff_error_set(err, FF_EPARAM, "party '%s' is not run by this site (party %s): %s",
+			    party, s->cfg.party_id, what);
+}
+
+static uint64_t api_gw_length(struct http_req *r)
+{
+	const char *cl = http_req_header(r, "Content-Length");
+	char *end;
+	if (!cl || !*cl)
+		return UINT64_MAX;
+	errno = 0;
+	unsigned long long v = strtoull(cl, &end, 10);
+	return (*end || errno) ? UINT64_MAX : (uint64_t)v;
+}
+
+static int api_gw_hex32(const char *hex, unsigned char out[32])
+{
+	if (!hex || strlen(hex) != 64)
+		return FF_EINVAL;
+	for (size_t i = 0; i < 32; i++) {
+		unsigned v = 0;
+		for (size_t j = 0; j < 2; j++) {
+			char c = hex[2 * i + j];
+			unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+				   : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+				   : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10) : 16u;
+			if (d > 15)
+				return FF_EINVAL;
+			v = v * 16 + d;
+		}
+		out[i] = (unsigned char)v;
+	}
+	return FF_OK;
+}
+
+/*
+ * A delivery must be signed by a partner in the route table, over the
+ * canonical query and the announced SHA-256 of the body (checked against
+ * the bytes at the end), and may only carry that partner's own messages.
+ */
+static int api_gw_verify(struct http_req *r, struct api_gw_up *up, struct ff_error *err)
+{
+	const char *party = http_req_header(r, "X-Fedflow-Party");
+	struct ff_buf query = FF_BUF_INIT_MAX(4096);
+	struct route rt;
+	int ret;
+	if (!party || !*party)
+		return ff_error_set(err, FF_EVERIFY, "request is not signed: a delivery needs the "
+				    "X-Fedflow-Party, -Timestamp, -Nonce and -Signature headers");
+	struct store *db = http_req_db(r, err);
+	if (!db)
+		return err->code ? err->code : FF_EIO;
+	ret = route_get(db, party, &rt, err);
+	if (ret == FF_ENOTFOUND)
+		return ff_error_set(err, FF_EVERIFY, "party '%.64s' is not a partner of this site "
+				    "(not in its route table)", party);
+	if (ret)
+		return ret;
+	if (api_gw_hex32(http_req_header(r, "X-Fedflow-Content-Sha256"), up->claimed))
+		return ff_error_set(err, FF_EVERIFY, "verify failed: missing or malformed "
+				    "X-Fedflow-Content-Sha256 header");
+	if (gw_key_query(&up->key, up->msg_id, &query))
+		return ff_error_set(err, FF_ENOMEM, "out of memory");
+	ret = sign_verify(rt.public_key, http_req_method(r), http_req_path(r), query.buf,
+			  http_req_header(r, "X-Fedflow-Timestamp"),
+			  http_req_header(r, "X-Fedflow-Nonce"),
+			  http_req_header(r, "X-Fedflow-Signature"), up->claimed, clock_now_ms(), err);
+	ff_buf_release(&query);
+	if (!ret && strcmp(party, up->key.src_party))
+		ret = ff_error_set(err, FF_EVERIFY, "party '%s' cannot deliver messages of party '%s'",
+				   party, up->key.src_party);
+	return ret;
+}
+
+/* Checks the request and reserves its key (first chunk, or the handler). */
+static int api_gw_start(struct http_req *r, struct api_gw_up *up, bool deliver)
+{
+	struct site *s = api_site(r);
+	struct ff_error *err = &up->err;
+	int ret = api_gw_key(r, &up->key, err);
+	if (!ret && deliver) {
+		const char *id = http_req_arg(r, "msg_id");
+		if (!id || strlen(id) != GW_MSG_ID_LEN || !gw_name_ok(id, GW_MSG_ID_LEN))
+			ret = ff_error_set(err, FF_EVERIFY, "a delivery needs a 'msg_id' of %d characters",
+					   GW_MSG_ID_LEN);
+		else
+			snprintf(up->msg_id, sizeof(up->msg_id), "%s", id);
+		if (!ret)
+			ret = api_gw_verify(r, up, err);
+		if (!ret)
+			ret = api_gw_local(s, up->key.dst_party, "deliver to the destination's site",
+					   err);
+	} else if (!ret) {
+		ret = api_gw_local(s, up->key.src_party, "a task sends through its own site", err);
+		up->remote = !site_is_local_party(s, up->key.dst_party);
+	}
+	if (!ret) {
+		up->id = gateway_next_id(up->gw);
+		ret = gw_store_reserve(up->gw->store, &up->key, up->id, deliver ? up->msg_id : NULL,
+				       &up->again, err);
+		up->reserved = !ret && !up->again;
+	}
+	if (!ret && !up->again) {
+		up->body = gw_body_new(up->gw->dir, api_gw_length(r), deliver || up->remote, err);
+		if (!up->body)
+			ret = err->code ? err->code : FF_ENOMEM;
+	}
+	if (ret && deliver)
+		ff_log(FF_LOG_WARN, "gateway: refused delivery from %s (party %.64s): %s",
+		       http_req_peer(r), http_req_header(r, "X-Fedflow-Party") ?
+		       http_req_header(r, "X-Fedflow-Party") : "-", ff_error_msg(err, ret));
+	return ret;
+}
+
+/* The upload state of r, made and started on first use. */
+static struct api_gw_up *api_gw_up(struct http_req *r, bool deliver)
+{
+	struct api_gw_up *up = http_req_user(r);
+	if (up)
+		return up;
+	up = ff_calloc(1, sizeof(*up));
+	if (!up)
+		return NULL;
+	http_req_set_user(r, up, api_gw_up_free);
+	up->gw = gateway_get(api_site(r), &up->err);
+	up->ret = up->gw ? api_gw_start(r, up, deliver)
+			 : (up->err.code ? up->err.code : FF_ENOMEM);
+	return up;
+}
+
+static int api_gw_chunk(struct http_req *r, const char *data, size_t n, bool deliver)
+{
+	struct api_gw_up *up = api_gw_up(r, deliver);
+	if (!up)
+		return FF_ENOMEM;
+	if (up->ret || up->again)
+		return FF_OK; /* read and dropped; the handler answers */
+	up->ret = gw_body_write(up->body, data, n, &up->err);
+	return FF_OK;
+}
+
+static int api_gw_push_chunk(struct http_req *r, const char *data, size_t n)
+{
+	return api_gw_chunk(r, data, n, false);
+}
+
+static int api_gw_deliver_chunk(struct http_req *r, const char *data, size_t n)
+{
+	return api_gw_chunk(r, data, n, true);
+}
+
+static void api_gw_ok_size(struct http_req *r, uint64_t size, bool again)
+{
+	json_t *data = json_pack("{s:I,s:b}", "size", (json_int_t)size, "again", again);
+	api_ok_json(r, data, NULL);
+	json_decref(data);
+}
+
+/* Stores a complete local message or hands it to its waiting receiver. */
+static int api_gw_commit_local(struct api_gw_up *up)
+{
+	void *waiter = NULL;
+	int ret = gw_store_commit(up->gw->store, &up->key, up->id, &up->body, false, &waiter,
+				  &up->err);
+	if (ret)
+		return ret;
+	up->committed = true;
+	if (waiter) {
+		gateway_hand_over(up->gw, waiter, up->body);
+		up->body = NULL;
+	}
+	return FF_OK;
+}
+
+/* Core thread: a local task's message is complete. */
+static void api_gw_push(struct http_req *r)
+{
+	struct api_gw_up *up = api_gw_up(r, false);
+	if (!up) {
+		api_fail(r, FF_ENOMEM, NULL);
+		return;
+	}
+	if (up->ret) {
+		api_fail_err(r, up->ret, &up->err);
+		return;
+	}
+	uint64_t size = up->body->size;
+	if (!up->remote) {
+		int ret = api_gw_commit_local(up);
+		if (ret)
+			api_fail_err(r, ret, &up->err);
+		else
+			api_gw_ok_size(r, size, false);
+		return;
+	}
+	struct site *s = api_site(r);
+	struct route rt;
+	unsigned char sha[32];
+	gw_body_sha(up->body, sha);
+	int ret = route_get(s->db, up->key.dst_party, &rt, &up->err);
+	if (ret == FF_ENOTFOUND)
+		ret = ff_error_set(&up->err, FF_ENOROUTE, "cannot send message '%s' to %s %s: party "
+				   "'%s' is not in this site's route table; add it with 'fedflowd "
+				   "partner add'", up->key.tag, up->key.dst_role, up->key.dst_party,
+				   up->key.dst_party);
+	void *none = NULL;
+	if (!ret)
+		ret = gw_store_commit(up->gw->store, &up->key, up->id, &up->body, true, &none,
+				      &up->err);
+	if (ret) {
+		api_fail_err(r, ret, &up->err);
+		return;
+	}
+	up->committed = true;
+	struct gw_body *b = up->body;
+	up->body = NULL;
+	gateway_forward(up->gw, r, &up->key, up->id, b, sha, rt.url);
+}
+
+/* Worker thread: a partner's delivery is complete. */
+static void api_gw_deliver(struct http_req *r)
+{
+	struct api_gw_up *up = api_gw_up(r, true);
+	if (!up) {
+		api_fail(r, FF_ENOMEM, NULL);
+		return;
+	}
+	if (up->ret) {
+		api_fail_err(r, up->ret, &up->err);
+		return;
+	}
+	if (up->again) {
+		api_gw_ok_size(r, api_gw_length(r), true);
+		return;
+	}
+	unsigned char sha[32];
+	gw_body_sha(up->body, sha);
+	uint64_t size = up->body->size;
+	int ret;
+	if (memcmp(sha, up->claimed, 32)) {
+		char what[400];
+		ret = ff_error_set(&up->err, FF_EVERIFY, "verify failed: the body of %s does not "
+				   "match its signed SHA-256", gw_key_text(&up->key, what, sizeof(what)));
+		ff_log(FF_LOG_WARN, "gateway: refused delivery from %s: %s", http_req_peer(r),
+		       up->err.msg);
+	} else {
+		ret = api_gw_commit_local(up);
+	}
+	if (ret)
+		api_fail_err(r, ret, &up->err);
+	else
+		api_gw_ok_size(r, size, false);
+}
+
+/* Core thread: a local task asks for a message (long poll). */
+static void api_gw_pull(struct http_req *r)
+{
+	struct ff_error err = FF_ERROR_INIT;
+	struct gw_key k;
+	struct site *s = api_site(r);
+	long long wait = API_GW_WAIT_DEFAULT_MS;
+	const char *w = http_req_arg(r, "wait");
+	int ret = api_gw_key(r, &k, &err);
+	if (!ret)
+		ret = api_gw_local(s, k.dst_party, "a task receives at its own site", &err);
+	if (!ret && w && *w) {
+		char *end;
+		wait = strtoll(w, &end, 10);
+		if (*end || wait < 0)
+			ret = ff_error_set(&err, FF_EPARAM, "parameter 'wait' must be milliseconds >= 0");
+		if (wait > API_GW_WAIT_MAX_MS)
+			wait = API_GW_WAIT_MAX_MS;
+	}
+	struct gateway *gw = ret ? NULL : gateway_get(s, &err);
+	if (!ret && !gw)
+		ret = err.code ? err.code : FF_ENOMEM;
+	if (ret) {
+		api_fail_err(r, ret, &err);
+		return;
+	}
+	gateway_pull(gw, r, &k, wait);
+}
+
+static void api_gw_stats(struct http_req *r)
+{
+	struct ff_error err = FF_ERROR_INIT;
+	struct gateway_stats st;
+	int ret = gateway_stats(api_site(r), &st, &err);
+	if (ret) {
+		api_fail_err(r, ret, &err);
+		return;
+	}
+	json_t *data = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+				 "messages", (json_int_t)st.messages, "ready", (json_int_t)st.ready,
+				 "receiving", (json_int_t)st.receiving,
+				 "waiting", (json_int_t)st.waiting,
+				 "forwarding", (json_int_t)st.forwarding, "done", (json_int_t)st.done,
+				 "dropped", (json_int_t)st.dropped,
+				 "mem_bytes", (json_int_t)st.mem_bytes,
+				 "spill_bytes", (json_int_t)st.spill_bytes,
+				 "spill_files", (json_int_t)st.spill_files);
+	api_ok_json(r, data, NULL);
+	json_decref(data);
+}
+
+static const struct http_route api_gateway_table[] = {
+	{ "POST", "/v2/gateway/push", api_gw_push, HTTP_RT_CORE | HTTP_RT_STREAM,
+	  api_gw_push_chunk },
+	{ "GET", "/v2/gateway/pull", api_gw_pull, HTTP_RT_CORE, NULL },
+	{ "POST", "/v2/gateway/deliver", api_gw_deliver, HTTP_RT_READ | HTTP_RT_STREAM,
+	  api_gw_deliver_chunk },
+	{ "GET", "/v2/gateway/stats", api_gw_stats, HTTP_RT_READ, NULL },
+};
+
+HTTP_ROUTES(api_gateway_table);

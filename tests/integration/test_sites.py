@@ -1,0 +1,199 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Issue B: one fedflowd per site, signed commands between them."""
+import os
+import time
+
+import pytest
+import requests
+
+from conftest import dag, parties, seven_task_dag, task
+from sites import Federation, signed_post
+
+THREE = parties(("guest", "9999"), ("host", "10000"), ("arbiter", "10001"))
+
+
+@pytest.fixture(scope="module")
+def fed():
+    f = Federation()
+    yield f
+    out = f.down()
+    assert "did not stop" not in out, out
+
+
+def end_status(fed, job_id, timeout=60):
+    """Waits until every site's rows of the job ended; asserts they agree."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        rows = []
+        for d in fed.sites.values():
+            rows += d.jobs(job_id)
+        if rows and all(r["status"] in ("success", "failed", "canceled", "timeout")
+                        for r in rows) and len(rows) == 3:
+            st = {r["status"] for r in rows}
+            assert len(st) == 1, rows
+            return st.pop(), rows
+        time.sleep(0.05)
+    raise AssertionError("job did not end on every site")
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_seven_task_dag_across_three_sites(fed):
+    g = fed.sites["9999"]
+    d = seven_task_dag()
+    d["dag"]["parties"] = THREE
+    job_id, _ = g.submit(d)
+    st, rows = end_status(fed, job_id)
+    assert st == "success"
+    for pid, d_ in fed.sites.items():
+        ts = d_.tasks(job_id)
+        assert len(ts) == 7 and all(t["party_status"] == "success" for t in ts), (pid, ts)
+        assert all(t["status"] == "success" for t in ts)
+
+
+@pytest.mark.parametrize("sync_type", ["callback", "poll"])
+def test_sync_types(fed, sync_type):
+    g = fed.sites["9999"]
+    job_id, _ = g.submit(dag({"a": task(), "b": task("noop", ["a"])}, THREE,
+                             conf={"sync_type": sync_type}))
+    st, _ = end_status(fed, job_id)
+    assert st == "success"
+    assert {t["sync_type"] for t in fed.sites["10000"].tasks(job_id)} == {sync_type}
+
+
+def test_stop_from_another_site(fed):
+    g, h = fed.sites["9999"], fed.sites["10000"]
+    job_id, _ = g.submit(dag({"s": task("sleep", params={"seconds": 60})}, THREE))
+    deadline = time.time() + 20
+    pids = []
+    while time.time() < deadline:
+        pids = [t["run_pid"] for d in fed.sites.values() for t in d.tasks(job_id)
+                if t["party_status"] == "running"]
+        if len(pids) == 3:
+            break
+        time.sleep(0.05)
+    assert len(pids) == 3
+    r = h.post("/v2/job/stop", {"job_id": job_id})
+    assert r["code"] == 0, r
+    st, _ = end_status(fed, job_id)
+    assert st == "canceled"
+    deadline = time.time() + 5
+    while any(pid_alive(p) for p in pids) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not any(pid_alive(p) for p in pids)
+
+
+def test_rerun_across_sites(fed):
+    g = fed.sites["9999"]
+    d = dag({"a": task(), "f": task("fail", ["a"], {"times": 1},
+                                    parties=parties(("host", "10000"))),
+             "c": task("noop", ["a"])}, THREE)
+    job_id, _ = g.submit(d)
+    st, rows = end_status(fed, job_id)
+    assert st == "failed"
+    assert any("failed on purpose" in (r.get("error_report") or "") for r in rows), rows
+    assert g.post("/v2/job/rerun", {"job_id": job_id})["code"] == 0
+    st, _ = end_status(fed, job_id)
+    assert st == "success"
+    (t,) = fed.sites["10000"].tasks(job_id, task_name="f")
+    assert t["task_version"] == 1
+
+
+def counts(d):
+    return (d.sql("SELECT COUNT(*) FROM t_job")[0][0], d.sql("SELECT COUNT(*) FROM t_task")[0][0])
+
+
+def test_signature_checks(fed):
+    g = fed.sites["9999"]
+    key = fed.site_key("10000")
+    before = counts(g)
+    path = "/v2/partner/task/collect"
+    body = {"job_id": "1", "task_id": "1_a", "task_version": 0, "role": "guest",
+            "party_id": "9999"}
+    # a correctly signed command passes the check (and finds no such task)
+    r, headers, raw = signed_post(g.url, path, body, "10000", key)
+    assert r["code"] == 2000, r
+    # the same request again: replayed nonce
+    r = requests.post(g.url + path, data=raw, headers=headers).json()
+    assert r["code"] == 5003 and "nonce" in r["message"]
+    # signed with another site's key
+    r, _, _ = signed_post(g.url, path, body, "10000", fed.site_key("10001"))
+    assert r["code"] == 5003 and "signature" in r["message"]
+    # expired timestamp
+    r, _, _ = signed_post(g.url, path, body, "10000", key, ts=int(time.time() * 1000) - 120000)
+    assert r["code"] == 5000
+    # unknown party
+    r, _, _ = signed_post(g.url, path, body, "55555", key)
+    assert r["code"] == 5003 and "55555" in r["message"]
+    # no signature at all
+    r = requests.post(g.url + "/v2/partner/job/create", json={"job_id": "x"}).json()
+    assert r["code"] == 5003
+    # a body changed after signing
+    r, headers, raw = signed_post(g.url, path, body, "10000", key)
+    h2 = dict(headers, **{"X-Fedflow-Nonce": os.urandom(16).hex()})
+    r = requests.post(g.url + path, data=raw.replace(b"9999", b"9998"), headers=h2).json()
+    assert r["code"] == 5003
+    assert counts(g) == before
+
+
+def test_site_info(fed):
+    r = fed.sites["10000"].get("/v2/site/info/query")
+    pub = open(os.path.join(fed.sites["10000"].home, "site.pub")).read().strip()
+    assert r["data"]["party_id"] == "10000" and r["data"]["public_key"] == pub
+
+
+def test_partner_killed_mid_job():
+    fed = Federation()
+    try:
+        g = fed.sites["9999"]
+        job_id, _ = g.submit(dag({"s": task("sleep", params={"seconds": 30})}, THREE))
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            ts = fed.sites["10000"].tasks(job_id)
+            if ts and ts[0]["party_status"] == "running":
+                break
+            time.sleep(0.05)
+        survivors = [t["run_pid"] for pid in ("9999", "10001")
+                     for t in fed.sites[pid].tasks(job_id)]
+        fed.kill_site("10000")
+        t0 = time.time()
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            rows = g.jobs(job_id) + fed.sites["10001"].jobs(job_id)
+            if all(r["status"] == "failed" for r in rows):
+                break
+            time.sleep(0.05)
+        assert all(r["status"] == "failed" for r in rows), rows
+        assert time.time() - t0 < 15
+        reason = [r["error_report"] for r in g.jobs(job_id)][0]
+        assert "10000" in reason, reason
+        # the other sites gave everything back
+        for pid in ("9999", "10001"):
+            d = fed.sites[pid]
+            assert d.sql("SELECT f_remaining_cores, f_cores FROM t_engine_registry")[0] == (32, 32)
+        deadline = time.time() + 5
+        while any(pid_alive(p) for p in survivors) and time.time() < deadline:
+            time.sleep(0.05)
+        assert not any(pid_alive(p) for p in survivors)
+        # the host comes back: its task of the ended job is ended too
+        fed.restart("10000")
+        h = fed.sites["10000"]
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            ts = h.tasks(job_id)
+            if ts and ts[0]["party_status"] != "running":
+                break
+            time.sleep(0.05)
+        assert h.tasks(job_id)[0]["party_status"] in ("failed", "canceled")
+    finally:
+        fed.down()
