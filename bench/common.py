@@ -18,6 +18,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 os.environ.setdefault("FEDFLOW_BUILD", os.path.join(ROOT, "build"))
 
 from conftest import Daemon, base_config, free_port, dag, task, chain_dag, seven_task_dag  # noqa
+# release build for benchmarks, and quiet daemons
+os.environ.setdefault("FEDFLOW_BENCH", "1")
 
 
 def proc_cpu_seconds(pid):
