@@ -820,7 +820,7 @@ static void lr_fail_peers(struct comp_net *net, const char *role, const char *wh
 	}
 }
 
-static int lr_train(struct ff_task *t, struct ff_error *err)
+static int lr_run_train(struct ff_task *t, struct ff_error *err)
 {
 	struct comp_lr_params p;
 	struct comp_frame f = COMP_FRAME_INIT;
@@ -901,7 +901,7 @@ out:
 	return ret;
 }
 
-static int lr_predict(struct ff_task *t, struct ff_error *err)
+static int lr_run_predict(struct ff_task *t, struct ff_error *err)
 {
 	struct comp_frame f = COMP_FRAME_INIT;
 	struct comp_net *net = NULL;
@@ -955,10 +955,10 @@ static int lr_run(struct ff_task *t, struct ff_error *err)
 	if (!strcmp(stage, "predict")) {
 		if (!strcmp(role, "arbiter"))
 			return FF_OK; /* FATE: the predict stage has no arbiter work */
-		return lr_predict(t, err);
+		return lr_run_predict(t, err);
 	}
 	if (!strcmp(stage, "train") || !strcmp(stage, "default"))
-		return lr_train(t, err);
+		return lr_run_train(t, err);
 	return ff_error_set(err, FF_EINVAL, "coordinated_lr has no stage '%s' (cross_validation "
 			    "is not implemented)", stage);
 }
