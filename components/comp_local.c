@@ -15,6 +15,11 @@
  * with "canceled") so the run never hangs. Exit status 0 when every party
  * succeeded, 1 otherwise, 2 on usage errors. Metrics the tasks log are
  * written as a JSON array to FILE.
+ *
+ *   fedflow-algo-local import FILE DIR [--label NAME] [--match-id NAME]
+ *                      [--sample-id NAME] [--extend-sid]
+ * imports a CSV into a table directory (ff_csv_import), for tests that
+ * need tables without a daemon.
  */
 #include "ff_setup.h"
 #include <pthread.h>
@@ -56,7 +61,9 @@ static void *local_run(void *arg)
 static int local_usage(void)
 {
 	fprintf(stderr, "usage: fedflow-algo-local [--metrics FILE] [--timeout-ms N] "
-		"[--fault PREFIX:ROLE:KIND] --party CONFIG META [--party CONFIG META ...]\n");
+		"[--fault PREFIX:ROLE:KIND] --party CONFIG META [--party CONFIG META ...]\n"
+		"       fedflow-algo-local import FILE DIR [--label NAME] [--match-id NAME] "
+		"[--sample-id NAME] [--extend-sid]\n");
 	return 2;
 }
 
@@ -78,8 +85,40 @@ static int local_fault(struct comp_memhub *hub, const char *spec)
 	return 0;
 }
 
+static int local_import(int argc, char **argv)
+{
+	struct ff_csv_opts o;
+	ff_csv_opts_init(&o);
+	o.partitions = 4;
+	o.no_fsync = true;
+	o.match_id_name = "id";
+	for (int i = 4; i < argc; i++) {
+		if (!strcmp(argv[i], "--label") && i + 1 < argc)
+			o.label_name = argv[++i];
+		else if (!strcmp(argv[i], "--match-id") && i + 1 < argc)
+			o.match_id_name = argv[++i];
+		else if (!strcmp(argv[i], "--sample-id") && i + 1 < argc)
+			o.sample_id_name = argv[++i];
+		else if (!strcmp(argv[i], "--extend-sid"))
+			o.extend_sid = true;
+		else
+			return local_usage();
+	}
+	struct ff_error err = FF_ERROR_INIT;
+	struct ff_csv_result res;
+	int ret = ff_csv_import(argv[2], argv[3], &o, &res, &err);
+	if (ret) {
+		fprintf(stderr, "fedflow-algo-local: %s\n", ff_error_msg(&err, ret));
+		return 1;
+	}
+	printf("%llu\n", (unsigned long long)res.count);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 4 && !strcmp(argv[1], "import"))
+		return local_import(argc, argv);
 	struct local_party ps[LOCAL_MAX_PARTIES];
 	size_t np = 0;
 	const char *metrics = NULL, *fault = NULL;

@@ -4,8 +4,12 @@
  * rerun, list, clean, queue clean, tasks, notes, dependency, data view.
  */
 #include "ff_setup.h"
+#include <archive.h>
+#include <archive_entry.h>
 #include <dirent.h>
 #include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "api.h"
 #include "clock.h"
 #include "dag/dag.h"
@@ -63,6 +67,46 @@ static void api_submit_done(struct fed_call *call, void *arg)
 	ff_free(a);
 }
 
+/* Submit-time check of dag.conf.inheritance (spec §4.9): 1007 when the
+ * source job or one of its tasks is missing here or did not succeed. */
+static int api_check_inheritance(struct site *s, const json_t *inh, struct ff_error *err)
+{
+	if (!inh)
+		return FF_OK;
+	const char *src = jsonx_str(inh, "job_id");
+	const json_t *list = json_object_get(inh, "task_list");
+	if (!src || !json_array_size(list))
+		return ff_error_set(err, FF_EINHERIT, "dag.conf.inheritance needs job_id and a "
+				    "non-empty task_list");
+	int64_t n = 0;
+	struct store_val a[] = { SV_TEXT(src) };
+	store_get_int(s->db, "SELECT COUNT(*) FROM t_job WHERE f_job_id = ?", a, 1, &n, NULL);
+	if (n == 0)
+		return ff_error_set(err, FF_EINHERIT, "dag.conf.inheritance.job_id: no job '%s' on "
+				    "this site", src);
+	size_t i;
+	json_t *name;
+	json_array_foreach(list, i, name) {
+		const char *tn = json_string_value(name);
+		int64_t ok = 0, all = 0;
+		struct store_val b[] = { SV_TEXT(src), SV_TEXT(tn) };
+		store_get_int(s->db, "SELECT COUNT(*) FROM t_task t WHERE f_job_id = ? AND"
+			      " f_task_name = ?", b, 2, &all, NULL);
+		store_get_int(s->db, "SELECT COUNT(*) FROM t_task t WHERE f_job_id = ? AND"
+			      " f_task_name = ? AND f_party_status IN ('success', 'pass') AND"
+			      " f_task_version = (SELECT MAX(f_task_version) FROM t_task x WHERE"
+			      " x.f_job_id = t.f_job_id AND x.f_task_name = t.f_task_name AND"
+			      " x.f_role = t.f_role AND x.f_party_id = t.f_party_id)", b, 2, &ok, NULL);
+		if (!tn || all == 0)
+			return ff_error_set(err, FF_EINHERIT, "dag.conf.inheritance.task_list: job "
+					    "'%s' has no task '%s'", src, tn ? tn : "?");
+		if (ok == 0)
+			return ff_error_set(err, FF_EINHERIT, "dag.conf.inheritance.task_list: task "
+					    "'%s' of job '%s' did not succeed", tn, src);
+	}
+	return FF_OK;
+}
+
 static void api_job_submit(struct http_req *r)
 {
 	struct site *s = api_site(r);
@@ -85,6 +129,8 @@ static void api_job_submit(struct http_req *r)
 	int ret = dag_parse(schema, &ctx, &job, &err);
 	if (!ret)
 		ret = sched_check_local_cores(s, job, &err);
+	if (!ret)
+		ret = api_check_inheritance(s, job->inheritance, &err);
 	if (ret) {
 		dag_job_free(job);
 		api_fail_err(r, ret, &err);
@@ -689,6 +735,99 @@ static void api_job_data_view(struct http_req *r)
 	json_decref(schema);
 }
 
+/* ---- log download: tar.gz of LOG_DIR/<job_id>/ ---- */
+
+static int api_tar_add_tree(struct archive *a, const char *root, const char *rel,
+			    struct ff_error *err)
+{
+	char *path = rel[0] ? ff_asprintf("%s/%s", root, rel) : ff_strdup(root);
+	DIR *d = path ? opendir(path) : NULL;
+	int ret = path ? FF_OK : FF_ENOMEM;
+	struct dirent *de;
+	while (!ret && d && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char *r2 = rel[0] ? ff_asprintf("%s/%s", rel, de->d_name) : ff_strdup(de->d_name);
+		char *full = r2 ? ff_asprintf("%s/%s", root, r2) : NULL;
+		struct stat st;
+		if (!full || lstat(full, &st)) {
+			ff_free(r2);
+			ff_free(full);
+			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			ret = api_tar_add_tree(a, root, r2, err);
+		} else if (S_ISREG(st.st_mode)) {
+			struct archive_entry *e = archive_entry_new();
+			archive_entry_set_pathname(e, r2);
+			archive_entry_set_size(e, st.st_size);
+			archive_entry_set_filetype(e, AE_IFREG);
+			archive_entry_set_perm(e, 0644);
+			archive_entry_set_mtime(e, st.st_mtime, 0);
+			FILE *f = fopen(full, "rb");
+			if (archive_write_header(a, e) != ARCHIVE_OK || !f) {
+				ret = ff_error_set(err, FF_EIO, "cannot archive '%s'", r2);
+			} else {
+				char buf[65536];
+				size_t n;
+				while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+					if (archive_write_data(a, buf, n) < 0)
+						break;
+			}
+			if (f)
+				fclose(f);
+			archive_entry_free(e);
+		}
+		ff_free(r2);
+		ff_free(full);
+	}
+	if (d)
+		closedir(d);
+	ff_free(path);
+	return ret;
+}
+
+static void api_job_log_download(struct http_req *r)
+{
+	struct site *s = api_site(r);
+	struct ff_error err = FF_ERROR_INIT;
+	static const char *const req[] = { "job_id", NULL };
+	if (!api_require(r, req))
+		return;
+	const char *job_id = api_arg(r, "job_id");
+	char dir[PATH_MAX], tmpl[PATH_MAX], name[128];
+	snprintf(dir, sizeof(dir), "%s/%s", s->cfg.log_dir, job_id);
+	if (!fs_name_ok(job_id, 64) || !fs_is_dir(dir)) {
+		api_fail_code(r, 8001, "no found file or dir: this site has no logs of that job");
+		return;
+	}
+	snprintf(tmpl, sizeof(tmpl), "%s/joblog.XXXXXX", s->cfg.temp_dir);
+	int fd = mkstemp(tmpl);
+	if (fd < 0) {
+		api_fail_code(r, 6000, "cannot create a temporary file in the site's temps folder");
+		return;
+	}
+	unlink(tmpl); /* the open descriptor keeps it until it is sent */
+	struct archive *a = archive_write_new();
+	archive_write_add_filter_gzip(a);
+	archive_write_set_format_pax_restricted(a);
+	int ret = archive_write_open_fd(a, fd) == ARCHIVE_OK ? FF_OK
+		  : ff_error_set(&err, FF_EIO, "cannot write the archive");
+	if (!ret)
+		ret = api_tar_add_tree(a, dir, "", &err);
+	archive_write_close(a);
+	archive_write_free(a);
+	struct stat st;
+	if (ret || fstat(fd, &st) || lseek(fd, 0, SEEK_SET) < 0) {
+		close(fd);
+		api_fail_err(r, ret ? ret : FF_EIO, &err);
+		return;
+	}
+	snprintf(name, sizeof(name), "job_%s_log.tar.gz", job_id);
+	http_req_send_fd(r, fd, (uint64_t)st.st_size, "application/gzip", name);
+	http_req_finish(r);
+}
+
 static const struct http_route api_job_table[] = {
 	{ "POST", "/v2/job/submit", api_job_submit, HTTP_RT_CORE, NULL },
 	{ "GET", "/v2/job/query", api_job_query, HTTP_RT_READ, NULL },
@@ -700,6 +839,7 @@ static const struct http_route api_job_table[] = {
 	{ "POST", "/v2/job/queue/clean", api_job_queue_clean, HTTP_RT_CORE, NULL },
 	{ "POST", "/v2/job/notes/add", api_job_notes, HTTP_RT_CORE, NULL },
 	{ "POST", "/v2/job/clean", api_job_clean, HTTP_RT_CORE, NULL },
+	{ "POST", "/v2/job/log/download", api_job_log_download, HTTP_RT_READ, NULL },
 	{ "GET", "/v2/job/dag/dependency", api_job_dependency, HTTP_RT_READ, NULL },
 	{ "GET", "/v2/job/data/view", api_job_data_view, HTTP_RT_READ, NULL },
 };

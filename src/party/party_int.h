@@ -36,5 +36,8 @@ int party_stop_task(struct site *s, const struct party_task_key *k, const char *
 /* Tells the scheduler about a party status change (callback mode). */
 void party_report(struct site *s, const struct party_task_key *k, const char *status);
 void party_notify_free(struct site *s);
+/* Inherits the listed finished tasks of an earlier job (party_inherit.c). */
+int party_inherit(struct site *s, const char *job_id, const char *role, const char *party_id,
+		  const json_t *inheritance, struct ff_error *err);
 
 #endif

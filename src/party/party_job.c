@@ -237,15 +237,41 @@ json_t *party_job_return(struct site *s, const json_t *body)
 	return ret ? party_fail(ret == FF_EPARAM ? ret : FF_ERESOURCE, &err) : party_ok();
 }
 
+static int party_inherit_cb(void *arg, const struct store_row *row)
+{
+	char **out = arg;
+	const char *v = store_col_text(row, "f_inheritance");
+	*out = v ? ff_strdup(v) : NULL;
+	return FF_OK;
+}
+
 json_t *party_job_start(struct site *s, const json_t *body)
 {
 	struct ff_error err = FF_ERROR_INIT;
 	struct party_ids ids;
 	bool changed;
+	char *inh = NULL;
 	int ret = party_ids_get(body, &ids, &err);
+	struct store_val a[] = { SV_TEXT(ids.job_id), SV_TEXT(ids.role), SV_TEXT(ids.party_id) };
+	if (!ret)
+		ret = store_exec(s->db, "SELECT f_inheritance FROM t_job WHERE f_job_id = ? AND"
+				 " f_role = ? AND f_party_id = ?", a, 3, party_inherit_cb, &inh,
+				 NULL, &err);
 	if (!ret)
 		ret = party_job_set_status(s, ids.job_id, ids.role, ids.party_id, ST_RUNNING, NULL,
 					   &changed, &err);
+	json_t *inheritance = inh ? json_loads(inh, 0, NULL) : NULL;
+	if (!ret && json_is_object(inheritance)) {
+		ret = party_inherit(s, ids.job_id, ids.role, ids.party_id, inheritance, &err);
+		if (ret) {
+			site_joblog(s, ids.job_id, FF_LOG_ERROR, "inheritance failed on %s %s: %s",
+				    ids.role, ids.party_id, ff_error_msg(&err, ret));
+			party_job_set_status(s, ids.job_id, ids.role, ids.party_id, ST_FAILED,
+					     ff_error_msg(&err, ret), &changed, NULL);
+		}
+	}
+	json_decref(inheritance);
+	ff_free(inh);
 	return ret ? party_fail(ret, &err) : party_ok();
 }
 

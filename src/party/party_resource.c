@@ -162,6 +162,7 @@ struct party_task_res {
 	int64_t cores;
 	int64_t in_use;
 	bool found;
+	bool ended;     /* already ended (e.g. inherited): takes no cores */
 };
 
 static int party_task_res_cb(void *arg, const struct store_row *row)
@@ -170,6 +171,9 @@ static int party_task_res_cb(void *arg, const struct store_row *row)
 	t->found = true;
 	t->cores = store_col_int(row, "f_task_cores");
 	t->in_use = store_col_int(row, "f_resource_in_use");
+	const char *ps = store_col_text(row, "f_party_status");
+	t->ended = ps && (!strcmp(ps, "success") || !strcmp(ps, "pass") || !strcmp(ps, "failed") ||
+			  !strcmp(ps, "canceled") || !strcmp(ps, "timeout"));
 	return FF_OK;
 }
 
@@ -178,7 +182,8 @@ static int party_task_res_load(struct site *s, const struct party_task_key *k,
 {
 	struct store_val a[] = { SV_TEXT(k->job_id), SV_TEXT(k->task_id), SV_INT(k->version),
 				 SV_TEXT(k->role), SV_TEXT(k->party_id) };
-	int ret = store_exec(s->db, "SELECT f_task_cores, f_resource_in_use FROM t_task WHERE"
+	int ret = store_exec(s->db, "SELECT f_task_cores, f_resource_in_use, f_party_status FROM"
+			     " t_task WHERE"
 			     " f_job_id = ? AND f_task_id = ? AND f_task_version = ? AND"
 			     " f_role = ? AND f_party_id = ?", a, 5, party_task_res_cb, t, NULL, err);
 	if (!ret && !t->found)
@@ -229,7 +234,7 @@ int party_task_resource_apply(struct site *s, const struct party_task_key *k,
 {
 	struct party_task_res t = { 0 };
 	int ret = party_task_res_load(s, k, &t, err);
-	if (ret || t.in_use)
+	if (ret || t.in_use || t.ended)
 		return ret;
 	return party_task_res_move(s, k, &t, true, err);
 }

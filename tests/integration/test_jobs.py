@@ -245,3 +245,42 @@ def test_restart_carries_on(make_daemon):
     assert d.jobs(job_id)[0]["status"] == "success"
     job2, _ = d.submit(chain_dag(2))
     assert d.wait(job2) == "success"
+
+
+def test_log_download(daemon, tmp_path):
+    import io
+    import tarfile
+    import requests
+    job_id, _ = daemon.submit(dag({"n0": task()}))
+    daemon.wait(job_id)
+    r = requests.post(daemon.url + "/v2/job/log/download", json={"job_id": job_id})
+    assert r.headers["Content-Type"] == "application/gzip"
+    assert job_id in r.headers["Content-Disposition"]
+    names = tarfile.open(fileobj=io.BytesIO(r.content), mode="r:gz").getnames()
+    assert "fate_flow_schedule.log" in names
+    assert "guest/9999/n0/task.log" in names
+    r = requests.post(daemon.url + "/v2/job/log/download", json={"job_id": "1" * 21})
+    assert r.headers["Content-Type"] == "application/json" and r.json()["code"] == 8001
+
+
+def test_inheritance(daemon):
+    d = dag({"a": task(), "b": task("fail", ["a"], {"times": 1}), "c": task("noop", ["b"])})
+    src, _ = daemon.submit(d)
+    assert daemon.wait(src) == "failed"
+    a_pid = [t["run_pid"] for t in daemon.tasks(src, task_name="a")]
+    d["dag"]["conf"] = {"inheritance": {"job_id": src, "task_list": ["a"]}}
+    job_id, _ = daemon.submit(d)
+    # b fails again on its first run (version 0 of the new job): that is fine,
+    # what matters is that a was not run again
+    daemon.wait(job_id)
+    ts = {(t["task_name"], t["role"]): t for t in daemon.tasks(job_id)}
+    assert ts[("a", "guest")]["party_status"] == "success"
+    assert ts[("a", "guest")]["run_pid"] is None            # never started
+    assert ts[("b", "guest")]["run_pid"] not in a_pid
+    # bad inheritance is refused at submit with 1007
+    for inh, code, text in (({"job_id": "1" * 21, "task_list": ["a"]}, 1007, "no job"),
+                            ({"job_id": src, "task_list": ["b"]}, 1007, "did not succeed"),
+                            ({"job_id": src, "task_list": ["zz"]}, 1000, "'zz'")):
+        d["dag"]["conf"] = {"inheritance": inh}
+        r = daemon.post("/v2/job/submit", {"dag_schema": d})
+        assert r["code"] == code and text in r["message"], r
