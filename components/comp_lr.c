@@ -549,9 +549,21 @@ int comp_lr_recv_pub(struct comp_net *net, struct paillier_pub *pub, struct ff_e
 	return ret;
 }
 
-int comp_lr_recv_setup(struct comp_net *net, const struct comp_lr_params *p,
-		       struct comp_lr_setup *s, struct ff_error *err)
+void comp_lr_key_digest(const struct paillier_pub *pub, unsigned char out[32])
 {
+	unsigned char buf[PAILLIER_MAX_BITS / 8 + 8];
+	size_t n = paillier_pub_size(pub);
+	memset(out, 0, 32);
+	if (n <= sizeof(buf) && !paillier_pub_to_bytes(pub, buf, sizeof(buf), NULL))
+		crypto_generichash(out, 32, buf, n, NULL, 0);
+}
+
+int comp_lr_recv_setup(struct comp_net *net, const struct comp_lr_params *p,
+		       const struct paillier_pub *pub, struct comp_lr_setup *s,
+		       struct ff_error *err)
+{
+	const unsigned char *kd = NULL;
+	size_t kl = 0;
 	size_t ng;
 	const char *const *g = comp_net_parties(net, "guest", &ng);
 	if (ng != 1)
@@ -575,6 +587,17 @@ int comp_lr_recv_setup(struct comp_net *net, const struct comp_lr_params *p,
 		ret = ff_error_set(err, FF_EPROTO, "malformed message 'lr.setup' from guest %s", g[0]);
 	if (!ret)
 		memcpy(s->digest, dg, 32);
+	if (!ret)
+		ret = comp_msgr_bytes(&r, &kd, &kl, 32, err);
+	if (!ret && kl == 32) {
+		unsigned char mine[32];
+		comp_lr_key_digest(pub, mine);
+		if (memcmp(mine, kd, 32))
+			ret = ff_error_set(err, FF_EPROTO, "the guest and this party received different "
+					   "public keys from the arbiter (corrupted 'lr.pubkey')");
+	} else if (!ret) {
+		ret = ff_error_set(err, FF_EPROTO, "malformed message 'lr.setup' from guest %s", g[0]);
+	}
 	if (!ret)
 		ret = comp_msgr_end(&r, err);
 	comp_msgr_release(&r);

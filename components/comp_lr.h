@@ -11,7 +11,8 @@
  * Setup:
  *   arbiter -> guest, hosts  lr.pubkey          Paillier public key
  *   guest -> hosts, arbiter  lr.setup           rows, batch size, epochs,
- *                                               sample-id digest (hosts)
+ *                                               hosts, sample-id digest,
+ *                                               digest of the key it got
  * Per epoch e, batch b (h rows), tags "lr.e<e>.b<b>.<name>":
  *   host  -> guest   xw      E(u_h/4) per row (u_h = X_h w_h); with a single
  *                            host also E(sum u_h^2 / 8), E(host penalty)
@@ -188,7 +189,11 @@ struct comp_lr_setup {
 	uint64_t n, batch_size, epochs, nhosts;
 	unsigned char digest[32];
 };
+/* BLAKE2b-256 of the public key bytes (both ends check they got the same key). */
+void comp_lr_key_digest(const struct paillier_pub *pub, unsigned char out[32]);
+/* Receives lr.setup; checks epochs and that the guest has the same key as pub. */
 int comp_lr_recv_setup(struct comp_net *net, const struct comp_lr_params *p,
-		       struct comp_lr_setup *s, struct ff_error *err);
+		       const struct paillier_pub *pub, struct comp_lr_setup *s,
+		       struct ff_error *err);
 
 #endif

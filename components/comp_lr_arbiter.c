@@ -150,7 +150,7 @@ int comp_lr_arbiter_train(struct comp_net *net, const struct comp_lr_params *p,
 	else
 		comp_msgw_release(&w2);
 	if (!ret)
-		ret = comp_lr_recv_setup(net, p, &s, err);
+		ret = comp_lr_recv_setup(net, p, &priv.pub, &s, err);
 	if (!ret && s.nhosts != nh)
 		ret = ff_error_set(err, FF_EINVAL, "the guest sees %llu hosts, the arbiter %zu",
 				   (unsigned long long)s.nhosts, nh);

@@ -47,6 +47,9 @@ static int lr_guest_setup(struct lr_guest *g, const unsigned char digest[32], si
 	comp_msgw_u64(&w, g->p->epochs);
 	comp_msgw_u64(&w, g->nhosts);
 	comp_msgw_bytes(&w, digest, 32);
+	unsigned char kd[32];
+	comp_lr_key_digest(&g->pub, kd);
+	comp_msgw_bytes(&w, kd, 32);
 	struct comp_msgw w2 = w;
 	w2.buf = ff_malloc(w.len ? w.len : 1);
 	if (!w2.buf) {

@@ -132,7 +132,7 @@ int comp_lr_host_train(struct comp_net *net, const struct comp_lr_params *p, con
 	hs.loss_mode = nhosts == 1;
 	ret = comp_lr_recv_pub(net, &hs.pub, err);
 	if (!ret)
-		ret = comp_lr_recv_setup(net, p, &s, err);
+		ret = comp_lr_recv_setup(net, p, &hs.pub, &s, err);
 	if (ret)
 		goto out;
 	started = true;

@@ -194,7 +194,7 @@ static void memhub_apply_fault(struct comp_memhub *h, struct memhub_msg *m)
 		m->len /= 2;
 		break;
 	case COMP_FAULT_GARBLE:
-		for (size_t i = 5; i < m->len; i += 7)
+		for (size_t i = m->len / 2 > 5 ? m->len / 2 : 5; i < m->len; i += 7)
 			((unsigned char *)m->data)[i] ^= 0xA5;
 		break;
 	case COMP_FAULT_EMPTY:

@@ -26,7 +26,7 @@ struct comp_memhub;
 enum comp_memhub_fault {
 	COMP_FAULT_NONE,
 	COMP_FAULT_TRUNCATE, /* drop the second half of the message */
-	COMP_FAULT_GARBLE,   /* flip bytes after the header */
+	COMP_FAULT_GARBLE,   /* flip every 7th byte of the second half */
 	COMP_FAULT_EMPTY,    /* deliver zero bytes */
 };
 

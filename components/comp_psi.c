@@ -5,6 +5,7 @@
  * party writes its rows of the intersection, aligned, as output_data.
  */
 #include "ff_setup.h"
+#include <sodium.h>
 #include "comp.h"
 #include "comp_psi.h"
 #include "jsonx.h"
@@ -125,6 +126,11 @@ static int psi_guest_host(struct comp_net *net, const struct psi_secret *a, cons
 		ret = psi_reblind_peer(a, hb, nh, nthreads, PSI_TAG_H1, "host", host, err);
 	if (!ret)
 		ret = psi_recv_points(net, PSI_TAG_G2, "host", host, ng, &ga, &n2, err);
+	/* double-blinded values are only compared, so check they are points */
+	for (size_t i = 0; !ret && i < n2; i++)
+		if (!crypto_core_ristretto255_is_valid_point(ga + i * PSI_BYTES))
+			ret = ff_error_set(err, FF_EPROTO, "malformed message '%s' from host %s: "
+					   "invalid point at index %zu", PSI_TAG_G2, host, i);
 	if (ret)
 		goto out;
 	struct ff_error e2 = FF_ERROR_INIT;

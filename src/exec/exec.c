@@ -13,6 +13,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/epoll.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,18 +28,23 @@
 
 extern char **environ;
 
-int exec_init(struct site *s, exec_end_cb on_end, struct ff_error *err)
+int exec_init(struct site *s, exec_end_cb on_end, exec_pid_cb on_pid, struct ff_error *err)
 {
 	s->exec = ff_calloc(1, sizeof(*s->exec));
 	if (!s->exec)
 		return ff_error_set(err, FF_ENOMEM, "out of memory");
 	s->exec->on_end = on_end;
+	s->exec->on_pid = on_pid;
 	s->exec->define_cache = json_object();
 	return FF_OK;
 }
 
 static void exec_proc_free(struct exec_proc *p)
 {
+	if (p->pidfd >= 0 && p->site) {
+		ev_io_stop(p->site->loop, &p->pidfd_io);
+		close(p->pidfd);
+	}
 	provider_info_release(&p->provider);
 	json_decref(p->plan);
 	ff_free(p->task_dir);
@@ -122,6 +129,31 @@ char *exec_task_log_dir(const struct site *s, const struct party_task_key *k,
 			   task_name);
 }
 
+/* Start time of a process in clock ticks since boot (field 22 of stat). */
+static long long exec_start_ticks(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');
+	if (!p)
+		return -1;
+	/* after ") " come fields 3..; the start time is field 22 */
+	long long v = -1;
+	int field = 3;
+	for (p += 2; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	if (field == 22 && sscanf(p, "%lld", &v) != 1)
+		v = -1;
+	return v;
+}
+
 static int exec_spawn(struct exec_proc *p, struct ff_error *err)
 {
 	int ret = FF_OK;
@@ -157,6 +189,9 @@ static int exec_spawn(struct exec_proc *p, struct ff_error *err)
 		goto out;
 	}
 	p->pid = pid;
+	p->start_ticks = exec_start_ticks(pid);
+	if (p->site->exec->on_pid)
+		p->site->exec->on_pid(p->site, &p->key, pid, p->start_ticks);
 out:
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
@@ -182,6 +217,7 @@ static int exec_proc_init(struct site *s, const struct exec_task_spec *spec,
 			  struct exec_proc *p, struct ff_error *err)
 {
 	p->site = s;
+	p->pidfd = -1;
 	p->key = spec->key;
 	snprintf(p->task_name, sizeof(p->task_name), "%s", spec->task_name);
 	snprintf(p->component, sizeof(p->component), "%s", spec->component);
@@ -312,4 +348,69 @@ void exec_reap(struct site *s)
 		if (p)
 			exec_exited(s, p, wstatus);
 	}
+}
+
+/* ---- adoption after a restart ---- */
+
+static void exec_pidfd_cb(struct ev_io *io, uint32_t revents)
+{
+	struct exec_proc *p = ff_container_of(io, struct exec_proc, pidfd_io);
+	struct site *s = p->site;
+	exec_table_take(s->exec, p->pid);
+	/* not our child: no exit status; the final meta says how it ended */
+	exec_exited(s, p, 0);
+}
+
+int exec_task_adopt(struct site *s, const struct exec_task_spec *spec, pid_t pid,
+		    long long start_ticks, long long timeout_left, struct ff_error *err)
+{
+	if (pid <= 0 || start_ticks <= 0 || exec_start_ticks(pid) != start_ticks)
+		return FF_ESRCH;
+	struct exec_proc *p = ff_calloc(1, sizeof(*p));
+	if (!p)
+		return ff_error_set(err, FF_ENOMEM, "out of memory");
+	int ret = exec_proc_init(s, spec, p, err);
+	if (!ret) {
+		p->pid = pid;
+		p->start_ticks = start_ticks;
+		p->phase = EXEC_EXECUTE;
+		p->adopted = true;
+		p->pidfd = pidfd_open(pid, 0);
+		if (p->pidfd < 0)
+			ret = FF_ESRCH;
+	}
+	if (!ret) {
+		p->pidfd_io.fd = p->pidfd;
+		p->pidfd_io.events = EPOLLIN;
+		p->pidfd_io.cb = exec_pidfd_cb;
+		ret = ev_io_start(s->loop, &p->pidfd_io);
+	}
+	if (ret) {
+		exec_proc_free(p);
+		return ret;
+	}
+	exec_table_add(s->exec, p);
+	if (timeout_left > 0)
+		ev_timer_start(s->loop, &p->timer, timeout_left * 1000);
+	else if (spec->timeout > 0)
+		ev_timer_start(s->loop, &p->timer, 0); /* already over its time */
+	return FF_OK;
+}
+
+void exec_task_result(struct site *s, const struct exec_task_spec *spec, const char **status,
+		      char **error)
+{
+	struct exec_proc *p = ff_calloc(1, sizeof(*p));
+	struct ff_error err = FF_ERROR_INIT;
+	*status = ST_FAILED;
+	*error = NULL;
+	if (!p || exec_proc_init(s, spec, p, &err)) {
+		*error = ff_asprintf("cannot look at the task's results: %s", ff_error_msg(&err, FF_ENOMEM));
+	} else {
+		p->adopted = true;
+		int ret = exec_collect(p, 0, error);
+		*status = ret ? ST_FAILED : ST_SUCCESS;
+	}
+	if (p)
+		exec_proc_free(p);
 }

@@ -38,8 +38,11 @@ struct exec_task_spec {
 
 typedef void (*exec_end_cb)(struct site *s, const struct party_task_key *k,
 			    const char *status, const char *error);
+/* A task's process is now pid (start_ticks from /proc, for adoption). */
+typedef void (*exec_pid_cb)(struct site *s, const struct party_task_key *k, pid_t pid,
+			    long long start_ticks);
 
-int exec_init(struct site *s, exec_end_cb on_end, struct ff_error *err);
+int exec_init(struct site *s, exec_end_cb on_end, exec_pid_cb on_pid, struct ff_error *err);
 void exec_release(struct site *s);
 
 /*
@@ -56,6 +59,23 @@ int exec_task_start(struct site *s, const struct exec_task_spec *spec, pid_t *pi
  * for a killed task: the caller records its status itself.
  */
 int exec_task_kill(struct site *s, const struct party_task_key *k);
+/*
+ * After a restart: takes over a task process an earlier fedflowd started.
+ * When pid still runs with the recorded start time it is watched (pidfd)
+ * like a child, timeout_left seconds from now (0 = none), and FF_OK is
+ * returned. Otherwise FF_ESRCH: the caller ends the task with
+ * exec_task_result.
+ */
+int exec_task_adopt(struct site *s, const struct exec_task_spec *spec, pid_t pid,
+		    long long start_ticks, long long timeout_left, struct ff_error *err);
+/*
+ * The end of a task whose process is gone and was not watched (it ended
+ * while fedflowd was down): reads its final meta and records its outputs.
+ * *status is "success" or "failed"; *error (owned, may be NULL) says why.
+ */
+void exec_task_result(struct site *s, const struct exec_task_spec *spec, const char **status,
+		      char **error);
+
 /* Reaps exited children; the core loop calls it when SIGCHLD arrives. */
 void exec_reap(struct site *s);
 /* Number of task processes this site is running. */

@@ -23,8 +23,12 @@ struct exec_proc {
 	struct provider_info provider;
 	json_t *plan;                   /* owned */
 	pid_t pid;
+	long long start_ticks;          /* /proc start time: tells our pid from a reused one */
 	enum exec_phase phase;
 	bool killed;                    /* stop or timeout: the end is recorded elsewhere */
+	bool adopted;                   /* started by an earlier fedflowd: not our child */
+	int pidfd;                      /* adopted: readable when the process ends */
+	struct ev_io pidfd_io;
 	long long timeout;
 	struct ev_timer timer;
 	char *task_dir;                 /* JOB_DIR/<job>/<role>/<party>/<task>/<version> */
@@ -36,6 +40,7 @@ struct exec_proc {
 
 struct exec {
 	exec_end_cb on_end;
+	exec_pid_cb on_pid;
 	struct exec_proc *buckets[256];
 	size_t running;
 	json_t *define_cache;           /* "provider|component|role|stage" -> IO spec */

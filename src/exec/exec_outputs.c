@@ -142,8 +142,10 @@ int exec_collect(struct exec_proc *p, int wstatus, char **error)
 	struct ff_error err = FF_ERROR_INIT;
 	struct ff_buf b = FF_BUF_INIT;
 	json_t *meta = NULL;
-	char *exit_text = exec_exit_text(wstatus);
-	bool exited_ok = WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0;
+	/* an adopted process is not our child: its exit status is unknown */
+	char *exit_text = p->adopted ? ff_strdup("exit status unknown after a fedflowd restart")
+				     : exec_exit_text(wstatus);
+	bool exited_ok = p->adopted || (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
 	int ret = fs_read_file(p->result_path, &b, &err);
 	if (!ret)
 		ret = jsonx_load_any(b.buf, b.len, &meta, &err);

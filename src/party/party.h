@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "err.h"
 
 struct site;
@@ -44,6 +45,17 @@ json_t *party_command(struct site *s, const char *command, const json_t *body);
  */
 void party_task_ended(struct site *s, const struct party_task_key *k,
 		      const char *status, const char *error);
+
+/* Called by src/exec with a task's (new) process: recorded for adoption. */
+void party_task_pid(struct site *s, const struct party_task_key *k, pid_t pid,
+		    long long start_ticks);
+
+/*
+ * After a restart: every task this site ran that is still "running" is
+ * either adopted (its process still runs: it is watched again) or ended
+ * from its final meta (success when it finished while fedflowd was down).
+ */
+void party_recover_tasks(struct site *s);
 
 /* Registered by the scheduler: runs when cores are given back on this site. */
 void party_on_resource_free(struct site *s, void (*cb)(struct site *s));

@@ -9,6 +9,24 @@ struct party {
 	void (*on_free)(struct site *s);
 };
 
+/* A t_task row as the start and the recovery need it (plan owned). */
+struct party_task_row {
+	bool found;
+	char party_status[32];
+	char task_name[64];
+	char component[128];
+	char provider[200];
+	char exec_id[256];
+	long long timeout;
+	long long cores;
+	long long run_pid;
+	long long run_start;
+	long long start_time;
+	json_t *plan;
+};
+int party_task_load(struct site *s, const struct party_task_key *k,
+		    struct party_task_row *t, struct ff_error *err);
+
 /* Command handlers: return an envelope (new reference). */
 json_t *party_job_create(struct site *s, const json_t *body);
 json_t *party_job_status_update(struct site *s, const json_t *body);

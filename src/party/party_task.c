@@ -34,17 +34,7 @@ json_t *party_task_return(struct site *s, const json_t *body)
 	return ret ? party_fail(ret, &err) : party_ok();
 }
 
-struct party_task_row {
-	bool found;
-	char party_status[32];
-	char task_name[64];
-	char component[128];
-	char provider[200];
-	char exec_id[256];
-	long long timeout;
-	long long cores;
-	json_t *plan;
-};
+
 
 static int party_task_row_cb(void *arg, const struct store_row *row)
 {
@@ -60,18 +50,22 @@ static int party_task_row_cb(void *arg, const struct store_row *row)
 	snprintf(t->exec_id, sizeof(t->exec_id), "%s", store_col_text(row, "f_execution_id"));
 	t->timeout = store_col_int(row, "f_timeout");
 	t->cores = store_col_int(row, "f_task_cores");
+	t->run_pid = store_col_int(row, "f_run_pid");
+	t->run_start = store_col_int(row, "f_run_start");
+	t->start_time = store_col_int(row, "f_start_time");
 	const char *plan = store_col_text(row, "f_component_parameters");
 	t->plan = plan ? json_loads(plan, 0, NULL) : NULL;
 	return FF_OK;
 }
 
-static int party_task_load(struct site *s, const struct party_task_key *k,
-			   struct party_task_row *t, struct ff_error *err)
+int party_task_load(struct site *s, const struct party_task_key *k,
+		    struct party_task_row *t, struct ff_error *err)
 {
 	struct store_val a[] = { SV_TEXT(k->job_id), SV_TEXT(k->task_id), SV_INT(k->version),
 				 SV_TEXT(k->role), SV_TEXT(k->party_id) };
 	int ret = store_exec(s->db, "SELECT f_party_status, f_task_name, f_component,"
 			     " f_provider_name, f_execution_id, f_timeout, f_task_cores,"
+			     " f_run_pid, f_run_start, f_start_time,"
 			     " f_component_parameters FROM t_task WHERE f_job_id = ? AND"
 			     " f_task_id = ? AND f_task_version = ? AND f_role = ? AND f_party_id = ?",
 			     a, 5, party_task_row_cb, t, NULL, err);
@@ -83,17 +77,28 @@ static int party_task_load(struct site *s, const struct party_task_key *k,
 	return ret;
 }
 
-static int party_task_record_run(struct site *s, const struct party_task_key *k, pid_t pid,
+static int party_task_record_run(struct site *s, const struct party_task_key *k,
 				 struct ff_error *err)
 {
 	int64_t now = clock_now_ms();
-	struct store_val a[] = { SV_INT(pid), SV_TEXT(s->cfg.host), SV_INT(s->cfg.port),
+	struct store_val a[] = { SV_TEXT(s->cfg.host), SV_INT(s->cfg.port),
 				 SV_INT(now), SV_INT(now), SV_TEXT(k->job_id), SV_TEXT(k->task_id),
 				 SV_INT(k->version), SV_TEXT(k->role), SV_TEXT(k->party_id) };
-	return store_exec(s->db, "UPDATE t_task SET f_run_pid = ?, f_run_ip = ?, f_run_port = ?,"
+	return store_exec(s->db, "UPDATE t_task SET f_run_ip = ?, f_run_port = ?,"
 			  " f_start_time = ?, f_update_time = ? WHERE f_job_id = ? AND f_task_id = ?"
 			  " AND f_task_version = ? AND f_role = ? AND f_party_id = ?",
 			  a, FF_ARRAY_SIZE(a), NULL, NULL, NULL, err);
+}
+
+void party_task_pid(struct site *s, const struct party_task_key *k, pid_t pid,
+		    long long start_ticks)
+{
+	struct store_val a[] = { SV_INT(pid), SV_INT(start_ticks), SV_INT(clock_now_ms()),
+				 SV_TEXT(k->job_id), SV_TEXT(k->task_id), SV_INT(k->version),
+				 SV_TEXT(k->role), SV_TEXT(k->party_id) };
+	store_exec(s->db, "UPDATE t_task SET f_run_pid = ?, f_run_start = ?, f_update_time = ?"
+		   " WHERE f_job_id = ? AND f_task_id = ? AND f_task_version = ? AND f_role = ? AND"
+		   " f_party_id = ?", a, FF_ARRAY_SIZE(a), NULL, NULL, NULL, NULL);
 }
 
 json_t *party_task_start(struct site *s, const json_t *body)
@@ -119,7 +124,7 @@ json_t *party_task_start(struct site *s, const json_t *body)
 		};
 		ret = exec_task_start(s, &spec, &pid, &err);
 		if (!ret)
-			ret = party_task_record_run(s, &k, pid, &err);
+			ret = party_task_record_run(s, &k, &err);
 	}
 	json_decref(t.plan);
 	if (ret == FF_EPARAM || ret == FF_ENOTASK)

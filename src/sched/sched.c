@@ -206,6 +206,49 @@ void sched_sweep(struct site *s)
 	sched_queue_kick(s);
 }
 
+static int sched_ids_cb(void *arg, const struct store_row *row)
+{
+	json_t *ids = arg;
+	json_array_append_new(ids, json_string(store_col_text(row, "f_job_id")));
+	return FF_OK;
+}
+
+void sched_recover(struct site *s)
+{
+	json_t *ready = json_array(), *ended = json_array();
+	store_exec(s->db, "SELECT f_job_id FROM t_schedule_job WHERE f_status = 'ready'", NULL, 0,
+		   sched_ids_cb, ready, NULL, NULL);
+	store_exec(s->db, "SELECT f_job_id FROM t_schedule_job WHERE f_status IN ('success',"
+		   " 'failed', 'canceled', 'timeout') AND f_end_scheduling_updates = 0", NULL, 0,
+		   sched_ids_cb, ended, NULL, NULL);
+	size_t i;
+	json_t *id;
+	json_array_foreach(ready, i, id) {
+		const char *job_id = json_string_value(id);
+		struct sched_view v;
+		if (sched_view_load(s, job_id, &v, NULL))
+			continue;
+		struct sched_job *j = sched_job_get(s->sched, job_id);
+		if (j)
+			sched_finish_job(j, &v, ST_FAILED, "fedflowd restarted while the job was being "
+					 "created; submit it again");
+		sched_view_release(&v);
+	}
+	json_array_foreach(ended, i, id) {
+		const char *job_id = json_string_value(id);
+		struct sched_view v;
+		if (sched_view_load(s, job_id, &v, NULL))
+			continue;
+		struct sched_job *j = sched_job_get(s->sched, job_id);
+		if (j)
+			sched_finish_sync(j, &v, v.status, NULL);
+		sched_view_release(&v);
+	}
+	json_decref(ready);
+	json_decref(ended);
+	sched_sweep(s);
+}
+
 static void sched_sweep_timer(struct ev_timer *t)
 {
 	struct sched *sc = ff_container_of(t, struct sched, sweep_timer);

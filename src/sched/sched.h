@@ -46,6 +46,13 @@ void sched_queue_kick(struct site *s);
 struct dag_job;
 int sched_check_local_cores(struct site *s, const struct dag_job *d, struct ff_error *err);
 
+/*
+ * After a restart: fails jobs whose creation was cut short, repeats the
+ * end-of-job sync of ended jobs whose parties may not all know, then
+ * sweeps. Starts of tasks cut short are resumed by the steps themselves.
+ */
+void sched_recover(struct site *s);
+
 /* Re-steps every unfinished job (startup recovery and the safety sweep). */
 void sched_sweep(struct site *s);
 

@@ -9,6 +9,7 @@
 #include "ff_setup.h"
 #include "clock.h"
 #include "dag/dag.h"
+#include "fault.h"
 #include "jsonx.h"
 #include "log.h"
 #include "mem.h"
@@ -258,6 +259,7 @@ void sched_create_job(struct site *s, const json_t *body, fed_reply_fn reply, vo
 		sched_create_free(c);
 		return;
 	}
+	fault_point("sched.create");
 	if (fed_partner_fanout(s, "job/create", c->body, c->targets, c->ntargets,
 			       sched_create_parties_done, c)) {
 		snprintf(c->error, sizeof(c->error), "out of memory");

@@ -112,6 +112,9 @@ void sched_retry_task(struct sched_job *j, const struct sched_task *t, bool auto
 /* Ends a job everywhere: status sync, then stop of what still runs. */
 void sched_finish_job(struct sched_job *j, const struct sched_view *v, const char *status,
 		      const char *reason);
+/* The sync half of it, for a job whose end is recorded already. */
+void sched_finish_sync(struct sched_job *j, const struct sched_view *v, const char *status,
+		       const char *reason);
 
 /* helpers */
 json_t *sched_env(int code, const char *message);

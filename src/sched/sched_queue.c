@@ -11,6 +11,7 @@
  * admitted in one pass.
  */
 #include "ff_setup.h"
+#include "fault.h"
 #include "jsonx.h"
 #include "log.h"
 #include "mem.h"
@@ -94,6 +95,8 @@ static void sched_admit_applied(struct fed_call *call, void *arg)
 {
 	struct sched_admit *a = arg;
 	struct site *s = a->sc->site;
+	if (fed_all_ok(call))
+		fault_point("sched.admit");
 	if (fed_all_ok(call)) {
 		json_t *b = json_pack("{s:s}", "job_id", a->job_id);
 		if (fed_partner_fanout(s, "job/start", b, a->targets, a->ntargets,

@@ -13,6 +13,7 @@
  */
 #include "ff_setup.h"
 #include "clock.h"
+#include "fault.h"
 #include "jsonx.h"
 #include "log.h"
 #include "mem.h"
@@ -85,6 +86,7 @@ static void sched_start_applied(struct fed_call *call, void *arg)
 		st->job->single_failed = false;
 		sched_set_task_status(s, st->job->job_id, st->t.task_id, st->t.version, ST_WAITING,
 				      ST_RUNNING, &changed);
+		fault_point("sched.start");
 		json_t *b = sched_task_body(st->job->job_id, &st->t);
 		json_object_set_new(b, "status", json_string(ST_RUNNING));
 		if (fed_partner_fanout(s, "task/status/update", b, st->t.parties, st->t.nparties,
@@ -145,6 +147,22 @@ static void sched_start_task(struct sched_job *j, const struct sched_task *t)
 			       st->t.nparties, sched_start_applied, st))
 		sched_start_free(st);
 	json_decref(b);
+}
+
+static void sched_resume_start(struct sched_job *j, const struct sched_task *t)
+{
+	struct sched_task sub = *t;
+	struct fed_target tg[64];
+	sub.nparties = 0;
+	for (size_t k = 0; k < t->nparties && sub.nparties < FF_ARRAY_SIZE(tg); k++)
+		if (!strcmp(t->party_status[k], ST_WAITING))
+			tg[sub.nparties++] = t->parties[k];
+	if (!sub.nparties)
+		return;
+	sub.parties = tg;
+	site_joblog(j->sched->site, j->job_id, FF_LOG_INFO,
+		    "task %s: resuming its start on %zu parties", t->name, sub.nparties);
+	sched_start_task(j, &sub);
 }
 
 /* ---- the step ---- */
@@ -279,6 +297,11 @@ void sched_step(struct sched_job *j)
 	bool blocked = j->res_blocked && j->blocked_epoch == j->events &&
 		       (running || j->single_failed);
 	bool single = j->res_blocked;
+	/* a start cut short (by a restart, or a lost command): finish it for the
+	 * parties that never started; their start is idempotent */
+	for (size_t i = 0; fed && !v.cancel && i < v.ntasks; i++)
+		if (!strcmp(v.tasks[i].status, ST_RUNNING))
+			sched_resume_start(j, &v.tasks[i]);
 	enum status_sched_code code = STATUS_SCHED_NO_NEXT;
 	for (size_t i = 0; fed && !v.cancel && !interrupt && i < v.ntasks; i++) {
 		struct sched_task *t = &v.tasks[i];

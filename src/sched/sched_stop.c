@@ -11,6 +11,7 @@
  */
 #include "ff_setup.h"
 #include "clock.h"
+#include "fault.h"
 #include "jsonx.h"
 #include "log.h"
 #include "mem.h"
@@ -32,6 +33,10 @@ struct sched_finish {
 static void sched_finish_free(struct sched_finish *f)
 {
 	struct site *s = f->job->sched->site;
+	/* every party was told: a restart need not tell them again */
+	struct store_val a[] = { SV_TEXT(f->job->job_id) };
+	store_exec(s->db, "UPDATE t_schedule_job SET f_end_scheduling_updates = 1 WHERE"
+		   " f_job_id = ?", a, 1, NULL, NULL, NULL, NULL);
 	sched_job_drop(f->job);
 	ff_free(f->parties);
 	ff_free(f);
@@ -81,6 +86,14 @@ void sched_finish_job(struct sched_job *j, const struct sched_view *v, const cha
 		return;
 	site_joblog(s, j->job_id, !strcmp(status, ST_SUCCESS) ? FF_LOG_INFO : FF_LOG_WARN,
 		    "job ended: %s%s%s", status, reason ? ": " : "", reason ? reason : "");
+	fault_point("sched.finish");
+	sched_finish_sync(j, v, status, reason);
+}
+
+void sched_finish_sync(struct sched_job *j, const struct sched_view *v, const char *status,
+		       const char *reason)
+{
+	struct site *s = j->sched->site;
 	struct sched_finish *f = ff_calloc(1, sizeof(*f));
 	if (!f)
 		return;

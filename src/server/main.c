@@ -168,7 +168,7 @@ static int start_site(struct daemon *d, struct ff_error *err)
 	if (!ret)
 		ret = party_init(s, err);
 	if (!ret)
-		ret = exec_init(s, party_task_ended, err);
+		ret = exec_init(s, party_task_ended, party_task_pid, err);
 	if (!ret)
 		ret = provider_init(s, err);
 	if (!ret)

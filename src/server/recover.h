@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * recover.h - what a starting fedflowd does about the previous run.
- *
- * Task processes the previous run started are not children of this one.
- * A task whose process is gone is ended as failed (auto_retries then
- * apply); every unfinished job is stepped once, and the waiting queue
- * looked at, so scheduling carries on from the database.
+ * recover.h - what a starting fedflowd does about the previous run: it
+ * adopts the task processes that still run and ends the ones that do not
+ * (party_recover_tasks), then lets the scheduler finish what it left half
+ * done and step every unfinished job (sched_recover).
  */
 #ifndef FF_RECOVER_H
 #define FF_RECOVER_H

@@ -1,0 +1,638 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * ff_fed.c - libfedflow's side of the message gateway (fedflow/fed.h).
+ *
+ * DESIGN. A task talks to its own site's gateway only, over one kept-alive
+ * HTTP/1.1 connection: a send is POST /v2/gateway/push with the message
+ * as a Content-Length body (from the caller's memory, or sendfile'd from a
+ * descriptor); a receive is GET /v2/gateway/pull, a long poll the gateway
+ * holds until the message is there or its wait passed, repeated until the
+ * task's own timeout. The answer to a pull is the message itself
+ * (application/octet-stream), read straight into the caller's buffer or
+ * copied to the caller's descriptor in bounded pieces, or a JSON envelope
+ * (not yet, or an error). httpl cannot stream an answer into a descriptor
+ * nor tell the answer's type, hence the small client here.
+ */
+#include "ff_setup.h"
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <strings.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+#include "buf.h"
+#include "fedflow/fed.h"
+#include "fedflow/task.h"
+#include "jsonx.h"
+#include "mem.h"
+
+#define FED_TIMEOUT_DEFAULT_MS (600 * 1000)
+#define FED_POLL_MS 30000          /* one long poll; the gateway caps it too */
+#define FED_SLACK_MS 30000         /* beyond the poll before the socket gives up */
+#define FED_NAME_MAX 128
+#define FED_IO_BUF (1 << 20)
+#define FED_HEAD_MAX 16384
+
+struct ff_fed_role {
+	const char *role;          /* borrowed from parties */
+	const char **ids;          /* owned array of borrowed ids */
+	size_t n;
+};
+
+struct ff_fed_party {
+	char *role;
+	char *party_id;
+};
+
+struct ff_fed {
+	struct ff_task *t;
+	char *session;
+	char *role;
+	char *party_id;
+	struct ff_fed_party *parties;
+	size_t nparties;
+	struct ff_fed_role *roles;
+	size_t nroles;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char where[96];            /* "host:port" for messages */
+	int fd;
+	int64_t timeout_ms;
+	/* answer reader */
+	char *in;
+	size_t in_pos, in_len;
+};
+
+/* The answer's head. */
+struct fed_resp {
+	int status;
+	long long clen;
+	bool octet;
+	bool close;
+};
+
+static int64_t fed_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool fed_name_ok(const char *s)
+{
+	size_t n = 0;
+	if (!s)
+		return false;
+	for (; s[n]; n++) {
+		char c = s[n];
+		if (n >= FED_NAME_MAX || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+					   (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+					   c == ':' || c == '-'))
+			return false;
+	}
+	return n > 0;
+}
+
+/* "600 s", "1.5 s" */
+static void fed_secs(int64_t ms, char *buf, size_t n)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, n, "%lld s", (long long)(ms / 1000));
+	else
+		snprintf(buf, n, "%.3g s", (double)ms / 1000.0);
+}
+
+/* ---- opening ---- */
+
+static char *fed_text(const json_t *v)
+{
+	char tmp[256];
+	return v && !jsonx_scalar_text(v, tmp, sizeof(tmp)) ? ff_strdup(tmp) : NULL;
+}
+
+static int fed_resolve(struct ff_fed *f, const char *host, long long port, struct ff_error *err)
+{
+	if (!host || !*host || !strcmp(host, "0.0.0.0"))
+		host = "127.0.0.1";
+	if (port <= 0 || port > 65535)
+		return ff_error_set(err, FF_EINVAL, "task config: bad gateway port %lld", port);
+	char ps[16];
+	snprintf(ps, sizeof(ps), "%lld", port);
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res = NULL;
+	int rc = getaddrinfo(host, ps, &hints, &res);
+	if (rc || !res)
+		return ff_error_set(err, FF_EINVAL, "task config: cannot resolve gateway host '%s': %s",
+				    host, gai_strerror(rc));
+	memcpy(&f->addr, res->ai_addr, res->ai_addrlen);
+	f->addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	snprintf(f->where, sizeof(f->where), "%s:%lld", host, port);
+	return FF_OK;
+}
+
+static int fed_add_role(struct ff_fed *f, const char *role, const char *id)
+{
+	struct ff_fed_role *r = NULL;
+	for (size_t i = 0; i < f->nroles && !r; i++)
+		if (!strcmp(f->roles[i].role, role))
+			r = &f->roles[i];
+	if (!r) {
+		struct ff_fed_role *g = ff_realloc(f->roles, (f->nroles + 1) * sizeof(*g));
+		if (!g)
+			return FF_ENOMEM;
+		f->roles = g;
+		r = &f->roles[f->nroles++];
+		memset(r, 0, sizeof(*r));
+		r->role = role;
+	}
+	const char **ids = ff_realloc(r->ids, (r->n + 1) * sizeof(*ids));
+	if (!ids)
+		return FF_ENOMEM;
+	r->ids = ids;
+	r->ids[r->n++] = id;
+	return FF_OK;
+}
+
+static int fed_parties(struct ff_fed *f, const json_t *list, struct ff_error *err)
+{
+	size_t n = json_array_size(list);
+	if (!FF_ALLOC_ARRAY(f->parties, n))
+		return ff_error_set(err, FF_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const json_t *p = json_array_get(list, i);
+		struct ff_fed_party *fp = &f->parties[f->nparties];
+		fp->role = fed_text(json_object_get(p, "role"));
+		fp->party_id = fed_text(json_object_get(p, "partyid"));
+		if (!fp->party_id)
+			fp->party_id = fed_text(json_object_get(p, "party_id"));
+		if (!fp->role || !fp->party_id || !fed_name_ok(fp->role) || !fed_name_ok(fp->party_id)) {
+			ff_free(fp->role);
+			ff_free(fp->party_id);
+			return ff_error_set(err, FF_EINVAL, "task config: party %zu of "
+					    "conf.federation.metadata.parties.parties is not a valid "
+					    "{role, partyid}", i);
+		}
+		f->nparties++;
+		if (fed_add_role(f, fp->role, fp->party_id))
+			return ff_error_set(err, FF_ENOMEM, "out of memory");
+	}
+	return FF_OK;
+}
+
+static int fed_timeout_conf(struct ff_fed *f, const json_t *cfg, struct ff_error *err)
+{
+	const json_t *v = ff_task_param(f->t, "federation_timeout");
+	if (!v)
+		v = jsonx_path(cfg, "conf.federation_timeout");
+	if (!v)
+		v = jsonx_path(cfg, "conf.federation.metadata.federation_timeout");
+	if (!v || json_is_null(v))
+		return FF_OK;
+	double s;
+	if (!jsonx_as_double(v, &s) || s < 0 || s > 1e9)
+		return ff_error_set(err, FF_EINVAL, "'federation_timeout' must be seconds >= 0");
+	f->timeout_ms = (int64_t)(s * 1000.0);
+	return FF_OK;
+}
+
+int ff_fed_open(struct ff_task *t, struct ff_fed **out, struct ff_error *err)
+{
+	const json_t *cfg = ff_task_config(t);
+	const json_t *md = jsonx_path(cfg, "conf.federation.metadata");
+	struct ff_fed *f = ff_calloc(1, sizeof(*f));
+	int ret = FF_OK;
+	*out = NULL;
+	if (!f)
+		return ff_error_set(err, FF_ENOMEM, "out of memory");
+	f->t = t;
+	f->fd = -1;
+	f->timeout_ms = FED_TIMEOUT_DEFAULT_MS;
+	f->session = fed_text(json_object_get(md, "federation_id"));
+	const json_t *local = jsonx_path(md, "parties.local");
+	f->role = fed_text(json_object_get(local, "role"));
+	f->party_id = fed_text(json_object_get(local, "partyid"));
+	if (!f->role)
+		f->role = ff_strdup(ff_task_role(t));
+	if (!f->party_id)
+		f->party_id = ff_strdup(ff_task_party_id(t));
+	if (!md || !f->session || !fed_name_ok(f->session) || strlen(f->session) > 255) {
+		ret = ff_error_set(err, FF_EINVAL, "task config has no usable "
+				   "conf.federation.metadata.federation_id: the task cannot exchange "
+				   "messages");
+		goto out;
+	}
+	if (!fed_name_ok(f->role) || !fed_name_ok(f->party_id)) {
+		ret = ff_error_set(err, FF_EINVAL, "task config: bad local role or party id");
+		goto out;
+	}
+	const json_t *gw = json_object_get(md, "gateway");
+	long long port = 0;
+	if (!jsonx_as_int(json_object_get(gw, "port"), &port)) {
+		gw = json_object_get(cfg, "mlmd");
+		jsonx_as_int(json_object_get(gw, "port"), &port);
+	}
+	ret = fed_resolve(f, jsonx_str(gw, "host"), port, err);
+	if (!ret)
+		ret = fed_parties(f, jsonx_path(md, "parties.parties"), err);
+	if (!ret)
+		ret = fed_timeout_conf(f, cfg, err);
+	if (!ret && !(f->in = ff_malloc(FED_IO_BUF)))
+		ret = ff_error_set(err, FF_ENOMEM, "out of memory");
+out:
+	if (ret) {
+		ff_fed_close(f);
+		return ret;
+	}
+	*out = f;
+	return FF_OK;
+}
+
+void ff_fed_close(struct ff_fed *f)
+{
+	if (!f)
+		return;
+	if (f->fd >= 0)
+		close(f->fd);
+	for (size_t i = 0; i < f->nparties; i++) {
+		ff_free(f->parties[i].role);
+		ff_free(f->parties[i].party_id);
+	}
+	for (size_t i = 0; i < f->nroles; i++)
+		ff_free(f->roles[i].ids);
+	ff_free(f->parties);
+	ff_free(f->roles);
+	ff_free(f->session);
+	ff_free(f->role);
+	ff_free(f->party_id);
+	ff_free(f->in);
+	ff_free(f);
+}
+
+void ff_fed_set_timeout(struct ff_fed *f, int64_t ms)
+{
+	f->timeout_ms = ms < 0 ? 0 : ms;
+}
+
+const char *ff_fed_role(const struct ff_fed *f)
+{
+	return f->role;
+}
+
+const char *ff_fed_party_id(const struct ff_fed *f)
+{
+	return f->party_id;
+}
+
+const char *const *ff_fed_parties(const struct ff_fed *f, const char *role, size_t *n)
+{
+	for (size_t i = 0; i < f->nroles; i++) {
+		if (!strcmp(f->roles[i].role, role)) {
+			*n = f->roles[i].n;
+			return f->roles[i].ids;
+		}
+	}
+	*n = 0;
+	return NULL;
+}
+
+/* ---- the connection ---- */
+
+static void fed_disconnect(struct ff_fed *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	f->in_pos = f->in_len = 0;
+}
+
+static int fed_connect(struct ff_fed *f, struct ff_error *err)
+{
+	if (f->fd >= 0) {
+		/* a kept-alive connection the server closed reads as ready */
+		struct pollfd p = { .fd = f->fd, .events = POLLIN };
+		if (poll(&p, 1, 0) == 0)
+			return FF_OK;
+		fed_disconnect(f);
+	}
+	f->fd = socket(f->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (f->fd < 0)
+		return ff_error_set(err, ff_from_errno(errno), "socket: %s", strerror(errno));
+	int one = 1;
+	setsockopt(f->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(f->fd, (struct sockaddr *)&f->addr, f->addrlen)) {
+		int e = errno;
+		fed_disconnect(f);
+		return ff_error_set(err, e == ECONNREFUSED ? FF_ECONNREFUSED : ff_from_errno(e),
+				    "cannot connect to the gateway at %s: %s", f->where, strerror(e));
+	}
+	return FF_OK;
+}
+
+/* Waits for ev until deadline (INT64_MAX: forever). */
+static int fed_wait(struct ff_fed *f, short ev, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = deadline == INT64_MAX ? -1 : deadline - fed_now_ms();
+		if (deadline != INT64_MAX && left <= 0)
+			return FF_ETIMEDOUT;
+		struct pollfd p = { .fd = f->fd, .events = ev };
+		int r = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (r > 0)
+			return FF_OK;
+		if (r < 0 && errno != EINTR)
+			return ff_from_errno(errno);
+	}
+}
+
+static int fed_send_iov(struct ff_fed *f, struct iovec *iov, int n, int64_t deadline)
+{
+	while (n > 0) {
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+		ssize_t w = sendmsg(f->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			int ret = fed_wait(f, POLLOUT, deadline);
+			if (ret)
+				return ret;
+			continue;
+		}
+		if (w < 0)
+			return ff_from_errno(errno);
+		size_t k = (size_t)w;
+		while (n > 0 && k >= iov->iov_len) {
+			k -= iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + k;
+			iov->iov_len -= k;
+		}
+	}
+	return FF_OK;
+}
+
+/* sendfile without a SIGPIPE when the gateway went away */
+static ssize_t fed_sendfile(int sock, int fd, size_t n)
+{
+	sigset_t pipe, old;
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, &old);
+	ssize_t w = sendfile(sock, fd, NULL, n);
+	int e = errno;
+	if (w < 0 && e == EPIPE) {
+		struct timespec zero = { 0, 0 };
+		while (sigtimedwait(&pipe, NULL, &zero) > 0)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+	return w;
+}
+
+/* Streams len bytes of fd (from its offset) to the socket. */
+static int fed_send_fd(struct ff_fed *f, int fd, uint64_t len, int64_t deadline)
+{
+	bool use_sendfile = true;
+	while (len) {
+		size_t want = len > FED_IO_BUF ? FED_IO_BUF : (size_t)len;
+		ssize_t w;
+		if (use_sendfile) {
+			w = fed_sendfile(f->fd, fd, want);
+			if (w < 0 && (errno == EINVAL || errno == ENOSYS)) {
+				use_sendfile = false;
+				continue;
+			}
+			if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+				int ret = fed_wait(f, POLLOUT, deadline);
+				if (ret)
+					return ret;
+				continue;
+			}
+			if (w < 0)
+				return ff_from_errno(errno);
+			if (w == 0)
+				return FF_EDATA; /* the file is shorter than announced */
+		} else {
+			while ((w = read(fd, f->in, want)) < 0 && errno == EINTR)
+				;
+			if (w < 0)
+				return ff_from_errno(errno);
+			if (w == 0)
+				return FF_EDATA;
+			struct iovec iov = { f->in, (size_t)w };
+			int ret = fed_send_iov(f, &iov, 1, deadline);
+			if (ret)
+				return ret;
+		}
+		len -= (uint64_t)w;
+	}
+	return FF_OK;
+}
+
+static int fed_fill(struct ff_fed *f, int64_t deadline)
+{
+	for (;;) {
+		ssize_t r = recv(f->fd, f->in, FED_IO_BUF, MSG_DONTWAIT);
+		if (r > 0) {
+			f->in_pos = 0;
+			f->in_len = (size_t)r;
+			return FF_OK;
+		}
+		if (r == 0)
+			return FF_EIO;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return ff_from_errno(errno);
+		int ret = fed_wait(f, POLLIN, deadline);
+		if (ret)
+			return ret;
+	}
+}
+
+static int fed_line(struct ff_fed *f, char *line, size_t n, int64_t deadline)
+{
+	size_t k = 0;
+	for (;;) {
+		if (f->in_pos == f->in_len) {
+			int ret = fed_fill(f, deadline);
+			if (ret)
+				return ret;
+		}
+		char c = f->in[f->in_pos++];
+		if (c == '\n')
+			break;
+		if (c != '\r' && k + 1 < n)
+			line[k++] = c;
+	}
+	line[k] = '\0';
+	return FF_OK;
+}
+
+static int fed_read_head(struct ff_fed *f, struct fed_resp *resp, int64_t deadline)
+{
+	char line[1024];
+	size_t total = 0;
+	memset(resp, 0, sizeof(*resp));
+	resp->clen = -1;
+	int ret = fed_line(f, line, sizeof(line), deadline);
+	if (ret)
+		return ret;
+	if (sscanf(line, "HTTP/1.%*d %d", &resp->status) != 1)
+		return FF_EPROTO;
+	for (;;) {
+		ret = fed_line(f, line, sizeof(line), deadline);
+		if (ret)
+			return ret;
+		total += strlen(line);
+		if (!line[0])
+			return resp->clen >= 0 ? FF_OK : FF_EPROTO;
+		if (total > FED_HEAD_MAX)
+			return FF_EPROTO;
+		if (!strncasecmp(line, "content-length:", 15))
+			resp->clen = strtoll(line + 15, NULL, 10);
+		else if (!strncasecmp(line, "content-type:", 13))
+			resp->octet = strstr(line + 13, "application/octet-stream") != NULL;
+		else if (!strncasecmp(line, "connection:", 11) && strcasestr(line + 11, "close"))
+			resp->close = true;
+	}
+}
+
+/* Reads the answer body: into mem (n bytes of room) or to fd. */
+static int fed_read_body(struct ff_fed *f, uint64_t n, char *mem, int fd, int64_t deadline)
+{
+	while (n) {
+		size_t k;
+		if (f->in_pos < f->in_len) {
+			k = f->in_len - f->in_pos < n ? f->in_len - f->in_pos : (size_t)n;
+			const char *src = f->in + f->in_pos;
+			f->in_pos += k;
+			if (mem) {
+				memcpy(mem, src, k);
+				mem += k;
+			} else {
+				for (size_t done = 0; done < k;) {
+					ssize_t w = write(fd, src + done, k - done);
+					if (w < 0 && errno == EINTR)
+						continue;
+					if (w < 0)
+						return ff_from_errno(errno);
+					done += (size_t)w;
+				}
+			}
+			n -= k;
+			continue;
+		}
+		if (!mem) {
+			int ret = fed_fill(f, deadline);
+			if (ret)
+				return ret;
+			continue;
+		}
+		/* straight into the caller's buffer */
+		ssize_t r = recv(f->fd, mem, n > SSIZE_MAX ? SSIZE_MAX : (size_t)n, MSG_DONTWAIT);
+		if (r > 0) {
+			mem += r;
+			n -= (uint64_t)r;
+			continue;
+		}
+		if (r == 0)
+			return FF_EIO;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return ff_from_errno(errno);
+		int ret = fed_wait(f, POLLIN, deadline);
+		if (ret)
+			return ret;
+	}
+	return FF_OK;
+}
+
+static int fed_read_json(struct ff_fed *f, const struct fed_resp *resp, json_t **out,
+			 int64_t deadline)
+{
+	if (resp->clen > 1 << 20)
+		return FF_EPROTO;
+	char *text = ff_malloc((size_t)resp->clen + 1);
+	if (!text)
+		return FF_ENOMEM;
+	int ret = fed_read_body(f, (uint64_t)resp->clen, text, -1, deadline);
+	if (!ret)
+		ret = jsonx_parse(text, (size_t)resp->clen, out, NULL) ? FF_EPROTO : FF_OK;
+	ff_free(text);
+	return ret;
+}
+
+/* The body of a request: memory, a descriptor, or none. */
+struct fed_src {
+	const void *data;
+	int fd;
+	uint64_t len;
+};
+
+/*
+ * Sends one request and reads the answer's head. A kept-alive connection
+ * found dead while the head was being sent is replaced once.
+ */
+static int fed_request(struct ff_fed *f, const char *method, const char *path,
+		       const struct fed_src *src, int64_t deadline, struct fed_resp *resp,
+		       struct ff_error *err)
+{
+	char head[2048];
+	int n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %llu"
+			 "\r\n%s\r\n", method, path, f->where,
+			 (unsigned long long)(src ? src->len : 0),
+			 src ? "Content-Type: application/octet-stream\r\n" : "");
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return ff_error_set(err, FF_E2BIG, "request head too long");
+	bool replayable = !src || src->fd < 0;
+	int ret = FF_OK;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		bool reused = f->fd >= 0;
+		ret = fed_connect(f, err);
+		if (ret)
+			return ret;
+		f->in_pos = f->in_len = 0;
+		struct iovec iov[2] = { { head, (size_t)n }, { NULL, 0 } };
+		int niov = 1;
+		if (src && src->data && src->len) {
+			iov[1].iov_base = (void *)src->data;
+			iov[1].iov_len = (size_t)src->len;
+			niov = 2;
+		}
+		ret = fed_send_iov(f, iov, niov, deadline);
+		if (!ret && src && src->fd >= 0)
+			ret = fed_send_fd(f, src->fd, src->len, deadline);
+		if (!ret)
+			ret = fed_read_head(f, resp, deadline);
+		/* the server closed the idle connection just as it was reused */
+		if (ret && ret != FF_ETIMEDOUT && ret != FF_EDATA && reused && replayable &&
+		    f->in_len == 0 && attempt == 0) {
+			fed_disconnect(f);
+			continue;
+		}
+		break;
+	}
+	if (ret) {
+		fed_disconnect(f);
+		if (ret == FF_EDATA)
+			return ff_error_set(err, ret, "the descriptor ended before the announced size");
+		return ff_error_set(err, ret, ret == FF_ETIMEDOUT ? "no answer from the gateway at %s"
+				    : "lost the connection to the gateway at %s: %s", f->where,
+				    ff_strerror(ret));
+	}
+	return FF_OK;
+}

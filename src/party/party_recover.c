@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * party_recover.c - a restarted fedflowd takes its running tasks back.
+ *
+ * Task processes live in their own process groups and outlive a killed
+ * daemon. For each task the database still shows as running here: if its
+ * recorded pid runs with the recorded start time, it is adopted (watched
+ * through a pidfd; its end is read from its final meta, since it is not
+ * our child); if it is gone, its final meta says whether it finished
+ * while the daemon was down (its outputs are recorded and it succeeds) or
+ * not (it fails, and auto_retries apply). No task version runs twice.
+ */
+#include "ff_setup.h"
+#include "clock.h"
+#include "exec/exec.h"
+#include "log.h"
+#include "mem.h"
+#include "party_int.h"
+#include "site.h"
+#include "status.h"
+#include "store.h"
+
+struct recover_keys {
+	struct party_task_key *keys;
+	size_t n;
+};
+
+static int recover_keys_cb(void *arg, const struct store_row *row)
+{
+	struct recover_keys *l = arg;
+	struct party_task_key *k = ff_realloc(l->keys, (l->n + 1) * sizeof(*k));
+	if (!k)
+		return FF_ENOMEM;
+	l->keys = k;
+	k = &l->keys[l->n++];
+	memset(k, 0, sizeof(*k));
+	snprintf(k->job_id, sizeof(k->job_id), "%s", store_col_text(row, "f_job_id"));
+	snprintf(k->task_id, sizeof(k->task_id), "%s", store_col_text(row, "f_task_id"));
+	k->version = store_col_int(row, "f_task_version");
+	snprintf(k->role, sizeof(k->role), "%s", store_col_text(row, "f_role"));
+	snprintf(k->party_id, sizeof(k->party_id), "%s", store_col_text(row, "f_party_id"));
+	return FF_OK;
+}
+
+static void recover_one(struct site *s, const struct party_task_key *k)
+{
+	struct party_task_row t = { 0 };
+	struct ff_error err = FF_ERROR_INIT;
+	if (party_task_load(s, k, &t, &err)) {
+		party_task_ended(s, k, ST_FAILED, "fedflowd restarted and cannot read the task");
+		json_decref(t.plan);
+		return;
+	}
+	struct exec_task_spec spec = {
+		.key = *k, .task_name = t.task_name, .component = t.component,
+		.provider_name = t.provider, .execution_id = t.exec_id, .plan = t.plan,
+		.timeout = t.timeout, .cores = t.cores,
+	};
+	long long left = 0;
+	if (t.timeout > 0 && t.start_time > 0) {
+		left = t.timeout - (clock_now_ms() - t.start_time) / 1000;
+		if (left <= 0)
+			left = 0;
+	}
+	int ret = exec_task_adopt(s, &spec, (pid_t)t.run_pid, t.run_start, left, &err);
+	if (!ret) {
+		site_joblog(s, k->job_id, FF_LOG_INFO, "task %s %s %s adopted after a restart (pid %lld)",
+			    k->task_id, k->role, k->party_id, t.run_pid);
+	} else {
+		const char *status;
+		char *error = NULL;
+		exec_task_result(s, &spec, &status, &error);
+		site_joblog(s, k->job_id, FF_LOG_WARN, "task %s %s %s ended while fedflowd was down: %s",
+			    k->task_id, k->role, k->party_id, status);
+		party_task_ended(s, k, status, error ? error : "its process ended while fedflowd "
+				 "was down");
+		ff_free(error);
+	}
+	json_decref(t.plan);
+}
+
+void party_recover_tasks(struct site *s)
+{
+	struct recover_keys l = { 0 };
+	store_exec(s->db, "SELECT f_job_id, f_task_id, f_task_version, f_role, f_party_id FROM"
+		   " t_task WHERE f_party_status = 'running'", NULL, 0, recover_keys_cb, &l,
+		   NULL, NULL);
+	for (size_t i = 0; i < l.n; i++)
+		recover_one(s, &l.keys[i]);
+	if (l.n)
+		ff_log(FF_LOG_INFO, "recovered %zu running tasks of the previous run", l.n);
+	ff_free(l.keys);
+}
