@@ -16,6 +16,7 @@
 #include "ff_setup.h"
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -38,6 +39,7 @@
 #define FED_POLL_MS 30000          /* one long poll; the gateway caps it too */
 #define FED_SLACK_MS 30000         /* beyond the poll before the socket gives up */
 #define FED_NAME_MAX 128
+#define FED_IDLE_MS 120000        /* a transfer that stops moving this long fails */
 #define FED_IO_BUF (1 << 20)
 #define FED_HEAD_MAX 16384
 
@@ -510,8 +512,11 @@ static int fed_read_head(struct ff_fed *f, struct fed_resp *resp, int64_t deadli
 	}
 }
 
-/* Reads the answer body: into mem (n bytes of room) or to fd. */
-static int fed_read_body(struct ff_fed *f, uint64_t n, char *mem, int fd, int64_t deadline)
+/*
+ * Reads the answer body: into mem (n bytes of room) or to fd. Fails when
+ * no byte came for idle_ms (the transfer may take as long as it keeps going).
+ */
+static int fed_read_body(struct ff_fed *f, uint64_t n, char *mem, int fd, int64_t idle_ms)
 {
 	while (n) {
 		size_t k;
@@ -536,13 +541,13 @@ static int fed_read_body(struct ff_fed *f, uint64_t n, char *mem, int fd, int64_
 			continue;
 		}
 		if (!mem) {
-			int ret = fed_fill(f, deadline);
+			int ret = fed_fill(f, fed_now_ms() + idle_ms);
 			if (ret)
 				return ret;
 			continue;
 		}
 		/* straight into the caller's buffer */
-		ssize_t r = recv(f->fd, mem, n > SSIZE_MAX ? SSIZE_MAX : (size_t)n, MSG_DONTWAIT);
+		ssize_t r = recv(f->fd, mem, n > (uint64_t)SSIZE_MAX ? (size_t)SSIZE_MAX : (size_t)n, MSG_DONTWAIT);
 		if (r > 0) {
 			mem += r;
 			n -= (uint64_t)r;
@@ -554,22 +559,21 @@ static int fed_read_body(struct ff_fed *f, uint64_t n, char *mem, int fd, int64_
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return ff_from_errno(errno);
-		int ret = fed_wait(f, POLLIN, deadline);
+		int ret = fed_wait(f, POLLIN, fed_now_ms() + idle_ms);
 		if (ret)
 			return ret;
 	}
 	return FF_OK;
 }
 
-static int fed_read_json(struct ff_fed *f, const struct fed_resp *resp, json_t **out,
-			 int64_t deadline)
+static int fed_read_json(struct ff_fed *f, const struct fed_resp *resp, json_t **out)
 {
 	if (resp->clen > 1 << 20)
 		return FF_EPROTO;
 	char *text = ff_malloc((size_t)resp->clen + 1);
 	if (!text)
 		return FF_ENOMEM;
-	int ret = fed_read_body(f, (uint64_t)resp->clen, text, -1, deadline);
+	int ret = fed_read_body(f, (uint64_t)resp->clen, text, -1, FED_SLACK_MS);
 	if (!ret)
 		ret = jsonx_parse(text, (size_t)resp->clen, out, NULL) ? FF_EPROTO : FF_OK;
 	ff_free(text);
@@ -634,5 +638,280 @@ static int fed_request(struct ff_fed *f, const char *method, const char *path,
 				    : "lost the connection to the gateway at %s: %s", f->where,
 				    ff_strerror(ret));
 	}
+	return FF_OK;
+}
+
+/* ---- messages ---- */
+
+static int fed_check(const char *tag, const char *role, const char *party_id,
+		     struct ff_error *err)
+{
+	if (!fed_name_ok(tag))
+		return ff_error_set(err, FF_EINVAL, "bad message tag '%.60s': expected 1 to %d "
+				    "characters of [A-Za-z0-9_.:-]", tag ? tag : "", FED_NAME_MAX);
+	if (!fed_name_ok(role) || !fed_name_ok(party_id))
+		return ff_error_set(err, FF_EINVAL, "bad peer '%.40s %.40s' for message '%s'",
+				    role ? role : "", party_id ? party_id : "", tag);
+	return FF_OK;
+}
+
+static int fed_path(struct ff_fed *f, struct ff_buf *b, const char *op, const char *tag,
+		    const char *src_role, const char *src_party, const char *dst_role,
+		    const char *dst_party, long long wait_ms)
+{
+	int ret = ff_buf_addf(b, "/v2/gateway/%s?session=%s&tag=%s&src_role=%s&src_party=%s"
+			      "&dst_role=%s&dst_party=%s", op, f->session, tag, src_role, src_party,
+			      dst_role, dst_party);
+	if (!ret && wait_ms >= 0)
+		ret = ff_buf_addf(b, "&wait=%lld", wait_ms);
+	return ret;
+}
+
+/* The gateway's refusal as an error: code by meaning, its message after what. */
+static int fed_refusal(const json_t *env, const char *what, struct ff_error *err)
+{
+	long long code = -1;
+	jsonx_as_int(json_object_get(env, "code"), &code);
+	const char *msg = jsonx_str(env, "message");
+	int ret = code == 8002 ? FF_EEXIST : code == 5001 ? FF_EPARAM
+		: code == 5000 || code == 5003 ? FF_EVERIFY : code == 104 ? FF_EFEDERATED
+		: FF_EIO;
+	if (msg && strstr(msg, "has ended"))
+		ret = FF_ECANCELED;
+	return ff_error_set(err, ret, "%s: %s", what, msg ? msg : "the gateway gave no reason");
+}
+
+static int64_t fed_deadline(int64_t ms)
+{
+	return ms > 0 ? fed_now_ms() + ms : INT64_MAX;
+}
+
+static int fed_send(struct ff_fed *f, const char *tag, const char *role, const char *party_id,
+		    const struct fed_src *src, struct ff_error *err)
+{
+	struct ff_buf path = FF_BUF_INIT_MAX(4096);
+	struct fed_resp resp;
+	json_t *env = NULL;
+	char what[400];
+	int ret = fed_check(tag, role, party_id, err);
+	if (ret)
+		return ret;
+	snprintf(what, sizeof(what), "cannot send message '%s' to %s %s", tag, role, party_id);
+	int64_t deadline = fed_deadline(f->timeout_ms);
+	if (fed_path(f, &path, "push", tag, f->role, f->party_id, role, party_id, -1)) {
+		ret = ff_error_set(err, FF_ENOMEM, "out of memory");
+		goto out;
+	}
+	ret = fed_request(f, "POST", path.buf, src, deadline, &resp, err);
+	if (!ret && resp.octet)
+		ret = ff_error_set(err, FF_EPROTO, "the gateway answered a send with data");
+	if (!ret && (ret = fed_read_json(f, &resp, &env)))
+		ff_error_set(err, ret, "the gateway's answer is not a fedflow envelope");
+	if (!ret && (!json_is_integer(json_object_get(env, "code")) ||
+		     json_integer_value(json_object_get(env, "code")) != 0))
+		ret = fed_refusal(env, what, err);
+	else if (ret)
+		ff_error_prefix(err, "%s", what);
+	if (ret || resp.close)
+		fed_disconnect(f);
+out:
+	json_decref(env);
+	ff_buf_release(&path);
+	return ret;
+}
+
+int ff_fed_send(struct ff_fed *f, const char *tag, const char *role, const char *party_id,
+		const void *data, size_t len, struct ff_error *err)
+{
+	struct fed_src src = { .data = data, .fd = -1, .len = len };
+	if (!data && len)
+		return ff_error_set(err, FF_EINVAL, "message '%s': no data", tag ? tag : "");
+	return fed_send(f, tag, role, party_id, &src, err);
+}
+
+int ff_fed_send_fd(struct ff_fed *f, const char *tag, const char *role, const char *party_id,
+		   int fd, uint64_t len, struct ff_error *err)
+{
+	struct fed_src src = { .data = NULL, .fd = fd, .len = len };
+	if (fd < 0)
+		return ff_error_set(err, FF_EINVAL, "message '%s': bad descriptor", tag ? tag : "");
+	return fed_send(f, tag, role, party_id, &src, err);
+}
+
+/* Where a received message goes: a new buffer (*data) or fd. */
+struct fed_sink {
+	void **data;
+	int fd;
+	uint64_t len;
+};
+
+static int fed_recv(struct ff_fed *f, const char *tag, const char *role, const char *party_id,
+		    struct fed_sink *sink, struct ff_error *err)
+{
+	struct ff_buf path = FF_BUF_INIT_MAX(4096);
+	json_t *env = NULL;
+	char what[400];
+	int ret = fed_check(tag, role, party_id, err);
+	if (ret)
+		return ret;
+	snprintf(what, sizeof(what), "cannot receive message '%s' from %s %s", tag, role, party_id);
+	int64_t deadline = fed_deadline(f->timeout_ms);
+	for (;;) {
+		int64_t left = deadline == INT64_MAX ? FED_POLL_MS : deadline - fed_now_ms();
+		if (left <= 0) {
+			char secs[32];
+			fed_secs(f->timeout_ms, secs, sizeof(secs));
+			ret = ff_error_set(err, FF_ETIMEDOUT, "timed out after %s waiting for message "
+					   "'%s' from %s %s", secs, tag, role, party_id);
+			break;
+		}
+		long long wait = left < FED_POLL_MS ? left : FED_POLL_MS;
+		struct fed_resp resp;
+		ff_buf_reset(&path);
+		json_decref(env);
+		env = NULL;
+		if (fed_path(f, &path, "pull", tag, role, party_id, f->role, f->party_id, wait)) {
+			ret = ff_error_set(err, FF_ENOMEM, "out of memory");
+			break;
+		}
+		int64_t io_deadline = fed_now_ms() + wait + FED_SLACK_MS;
+		ret = fed_request(f, "GET", path.buf, NULL, io_deadline, &resp, err);
+		if (ret) {
+			ff_error_prefix(err, "%s", what);
+			break;
+		}
+		if (resp.status == 200 && resp.octet) {
+			char *mem = NULL;
+			sink->len = (uint64_t)resp.clen;
+			if (sink->data && !(mem = ff_malloc((size_t)resp.clen + 1))) {
+				fed_disconnect(f);
+				ret = ff_error_set(err, FF_ENOMEM, "%s: out of memory for %lld bytes", what,
+						   resp.clen);
+				break;
+			}
+			/* the transfer itself: as long as bytes keep coming */
+			ret = fed_read_body(f, (uint64_t)resp.clen, mem, sink->fd, FED_IDLE_MS);
+			if (ret) {
+				fed_disconnect(f);
+				ff_free(mem);
+				ret = ff_error_set(err, ret, "%s: the transfer broke off: %s", what,
+						   ff_strerror(ret));
+				break;
+			}
+			if (mem) {
+				mem[resp.clen] = '\0';
+				*sink->data = mem;
+			}
+			if (resp.close)
+				fed_disconnect(f);
+			break;
+		}
+		ret = fed_read_json(f, &resp, &env);
+		if (ret) {
+			fed_disconnect(f);
+			ret = ff_error_set(err, ret, "%s: the gateway's answer is not a fedflow envelope",
+					   what);
+			break;
+		}
+		if (resp.close)
+			fed_disconnect(f);
+		long long code = -1;
+		jsonx_as_int(json_object_get(env, "code"), &code);
+		if (code != 0) {
+			ret = fed_refusal(env, what, err);
+			break;
+		}
+		/* {"ready": false}: ask again */
+	}
+	json_decref(env);
+	ff_buf_release(&path);
+	return ret;
+}
+
+int ff_fed_recv(struct ff_fed *f, const char *tag, const char *role, const char *party_id,
+		void **data, size_t *len, struct ff_error *err)
+{
+	struct fed_sink sink = { .data = data, .fd = -1 };
+	*data = NULL;
+	*len = 0;
+	int ret = fed_recv(f, tag, role, party_id, &sink, err);
+	if (!ret)
+		*len = (size_t)sink.len;
+	return ret;
+}
+
+int ff_fed_recv_fd(struct ff_fed *f, const char *tag, const char *role, const char *party_id,
+		   int fd, uint64_t *len, struct ff_error *err)
+{
+	struct fed_sink sink = { .data = NULL, .fd = fd };
+	if (fd < 0)
+		return ff_error_set(err, FF_EINVAL, "message '%s': bad descriptor", tag ? tag : "");
+	int ret = fed_recv(f, tag, role, party_id, &sink, err);
+	if (len)
+		*len = ret ? 0 : sink.len;
+	return ret;
+}
+
+void ff_fed_free(void *data)
+{
+	ff_free(data);
+}
+
+static bool fed_is_self(const struct ff_fed *f, const char *role, const char *party_id)
+{
+	return !strcmp(role, f->role) && !strcmp(party_id, f->party_id);
+}
+
+int ff_fed_broadcast(struct ff_fed *f, const char *tag, const char *role, const void *data,
+		     size_t len, struct ff_error *err)
+{
+	size_t n;
+	const char *const *ids = ff_fed_parties(f, role, &n);
+	if (!n)
+		return ff_error_set(err, FF_EINVAL, "cannot send message '%s' to every %s: the task "
+				    "has no party of role '%s'", tag ? tag : "", role, role);
+	for (size_t i = 0; i < n; i++) {
+		if (fed_is_self(f, role, ids[i]))
+			continue;
+		int ret = ff_fed_send(f, tag, role, ids[i], data, len, err);
+		if (ret)
+			return ret;
+	}
+	return FF_OK;
+}
+
+int ff_fed_gather(struct ff_fed *f, const char *tag, const char *role, void ***datas,
+		  size_t **lens, size_t *n, struct ff_error *err)
+{
+	size_t np;
+	const char *const *ids = ff_fed_parties(f, role, &np);
+	void **d = NULL;
+	size_t *l = NULL;
+	*datas = NULL;
+	*lens = NULL;
+	*n = 0;
+	if (!np)
+		return ff_error_set(err, FF_EINVAL, "cannot receive message '%s' from every %s: the "
+				    "task has no party of role '%s'", tag ? tag : "", role, role);
+	if (!FF_ALLOC_ARRAY(d, np) || !FF_ALLOC_ARRAY(l, np)) {
+		ff_free(d);
+		return ff_error_set(err, FF_ENOMEM, "out of memory");
+	}
+	int ret = FF_OK;
+	for (size_t i = 0; i < np && !ret; i++) {
+		if (fed_is_self(f, role, ids[i]))
+			continue;
+		ret = ff_fed_recv(f, tag, role, ids[i], &d[i], &l[i], err);
+	}
+	if (ret) {
+		for (size_t i = 0; i < np; i++)
+			ff_free(d[i]);
+		ff_free(d);
+		ff_free(l);
+		return ret;
+	}
+	*datas = d;
+	*lens = l;
+	*n = np;
 	return FF_OK;
 }

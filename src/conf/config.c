@@ -43,6 +43,7 @@ char *config_default_text(const char *party_id, const char *host, int port)
 "  poll_interval: 1000         # ms; sync_type poll\n"
 "  liveness_interval: 5000     # ms; callback mode: check tasks running at other sites\n"
 "  command_timeout: 10000      # ms per site-to-site command attempt\n"
+"  detect_interval: 10000      # ms between detector passes (safety net)\n"
 "job_default:                  # FATE's job_default_config\n"
 "  job_cores: 4\n"
 "  computing_partitions: 8\n"
@@ -53,6 +54,8 @@ char *config_default_text(const char *party_id, const char *host, int port)
 "  federated_command_trys: 3\n"
 "  auto_retries: 0\n"
 "  sync_type: callback\n"
+"  queue_timeout: 0            # seconds a job may wait for cores (0: no limit)\n"
+"  task_dir_ttl: 604800        # seconds task folders are kept after a job ended\n"
 "  task_device: {type: CPU}\n",
 		party_id, host, port, port);
 }
@@ -239,6 +242,9 @@ static int config_apply(const json_t *root, const struct config_overrides *ov,
 		ret = config_int(root, "scheduler.poll_interval", &cfg->poll_interval_ms, 1000, 10, err);
 	if (!ret)
 		ret = config_int(root, "scheduler.command_timeout", &cfg->command_timeout_ms, 10000, 100, err);
+	if (!ret)
+		ret = config_int(root, "scheduler.detect_interval", &cfg->detect_interval_ms, 10000,
+				 50, err);
 	if (!ret)
 		ret = config_int(root, "scheduler.liveness_interval", &cfg->liveness_interval_ms, 5000,
 				 50, err);

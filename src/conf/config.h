@@ -44,6 +44,7 @@ struct config {
 	long long liveness_interval_ms; /* callback mode: how often running tasks at
 					 * other sites are checked for a dead site */
 	long long command_timeout_ms; /* one site-to-site command attempt */
+	long long detect_interval_ms; /* detectors' pass */
 	long long command_tries;      /* federated_command_trys */
 
 	/* directories under home */

@@ -267,6 +267,7 @@ struct sched_stop {
 	fed_reply_fn reply;
 	void *ctx;
 	char status[32];        /* the stop status */
+	char reason[200];
 	bool end_now;           /* not admitted yet: end it here, not in a step */
 	struct fed_target *parties;
 	size_t nparties;
@@ -288,12 +289,14 @@ static void sched_stop_done(struct fed_call *call, void *arg)
 	if (st->end_now) {
 		bool changed;
 		sched_set_job_status(st->site, st->job->job_id, ST_WAITING, st->status,
-				     "stopped before it was admitted", &changed);
+				     st->reason[0] ? st->reason : "stopped before it was admitted",
+				     &changed);
 		if (changed) {
 			site_joblog(st->site, st->job->job_id, FF_LOG_INFO, "job %s while waiting",
 				    st->status);
-			json_t *b = json_pack("{s:s,s:s}", "job_id", st->job->job_id, "status",
-					      st->status);
+			json_t *b = json_pack("{s:s,s:s,s:s}", "job_id", st->job->job_id, "status",
+					      st->status, "reason",
+					      st->reason[0] ? st->reason : "stopped before it was admitted");
 			sched_send(st->job, "job/status/update", b, st->parties, st->nparties);
 		}
 	}
@@ -348,6 +351,8 @@ void sched_stop_job(struct site *s, const json_t *body, fed_reply_fn reply, void
 	sp->reply = reply;
 	sp->ctx = ctx;
 	snprintf(sp->status, sizeof(sp->status), "%s", st);
+	const char *why = jsonx_str(body, "reason");
+	snprintf(sp->reason, sizeof(sp->reason), "%s", why ? why : "");
 	sp->end_now = !strcmp(v.status, ST_WAITING);
 	sp->parties = ff_calloc(v.nparties ? v.nparties : 1, sizeof(*sp->parties));
 	if (sp->parties)

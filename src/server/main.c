@@ -19,6 +19,7 @@
 #include "api/api.h"
 #include "auth/sign.h"
 #include "clock.h"
+#include "detect/detect.h"
 #include "exec/exec.h"
 #include "fed.h"
 #include "fs.h"
@@ -173,6 +174,8 @@ static int start_site(struct daemon *d, struct ff_error *err)
 		ret = provider_init(s, err);
 	if (!ret)
 		ret = sched_init(s, err);
+	if (!ret)
+		ret = detect_init(s, err);
 	if (ret)
 		return ret;
 	fed_set_handlers(s, party_command, sched_command);
@@ -191,6 +194,7 @@ static void stop_site(struct daemon *d)
 {
 	struct site *s = &d->site;
 	http_server_stop(s->http);
+	detect_release(s);
 	sched_release(s);
 	provider_release(s);
 	exec_release(s);

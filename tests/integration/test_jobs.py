@@ -284,3 +284,36 @@ def test_inheritance(daemon):
         d["dag"]["conf"] = {"inheritance": inh}
         r = daemon.post("/v2/job/submit", {"dag_schema": d})
         assert r["code"] == code and text in r["message"], r
+
+
+def test_resource_view_health_metrics(make_daemon):
+    import requests
+    d = make_daemon(computing={"cores": 16})
+    job_id, _ = d.submit(dag({"s": task("sleep", params={"seconds": 30})}))
+    d.wait_task(job_id, "s", "running")
+    r = d.get("/v2/server/resource")
+    (eng,) = r["data"]["engines"]
+    assert eng["cores"] == 16 and eng["used_cores"] == 8
+    jobs = r["data"]["jobs"]
+    assert {(j["role"], j["cores"], j["task_cores_in_use"]) for j in jobs} == {
+        ("guest", 4, 4), ("host", 4, 4)}
+    assert d.get("/health")["data"]["status"] == "ok"
+    text = requests.get(d.url + "/metrics").text
+    assert 'fedflow_cores_in_use{engine="standalone"} 8' in text
+    assert "fedflow_tasks_running 2" in text
+    assert "fedflow_scheduling_latency_ms_count 1" in text
+    d.post("/v2/job/stop", {"job_id": job_id})
+    d.wait(job_id)
+    assert d.get("/v2/server/resource")["data"]["jobs"] == []
+
+
+def test_queue_timeout(make_daemon):
+    d = make_daemon(computing={"cores": 8}, scheduler={"detect_interval": 200},
+                    job_default={"queue_timeout": 1})
+    blocker, _ = d.submit(dag({"s": task("sleep", params={"seconds": 30})}))
+    d.wait_task(blocker, "s", "running")
+    waiting, _ = d.submit(dag({"n": task()}))
+    assert d.wait(waiting, timeout=10) == "canceled"
+    assert all("queue_timeout" in r["error_report"] for r in d.jobs(waiting))
+    d.post("/v2/job/stop", {"job_id": blocker})
+    d.wait(blocker)
