@@ -19,7 +19,13 @@
  *   fedflow-algo-local import FILE DIR [--label NAME] [--match-id NAME]
  *                      [--sample-id NAME] [--extend-sid]
  * imports a CSV into a table directory (ff_csv_import), for tests that
- * need tables without a daemon.
+ * need tables without a daemon;
+ *   fedflow-algo-local export DIR FILE
+ * writes a table as CSV with its sample ids (ff_csv_export_file);
+ *   fedflow-algo-local patch SRC DST COLUMN ROW VALUE
+ * copies table SRC to DST with feature COLUMN of row ROW (0-based) set to
+ * VALUE (strtod: "nan" and "inf" allowed), to make inputs that CSV import
+ * refuses.
  */
 #include "ff_setup.h"
 #include <pthread.h>
@@ -63,7 +69,9 @@ static int local_usage(void)
 	fprintf(stderr, "usage: fedflow-algo-local [--metrics FILE] [--timeout-ms N] "
 		"[--fault PREFIX:ROLE:KIND] --party CONFIG META [--party CONFIG META ...]\n"
 		"       fedflow-algo-local import FILE DIR [--label NAME] [--match-id NAME] "
-		"[--sample-id NAME] [--extend-sid]\n");
+		"[--sample-id NAME] [--extend-sid]\n"
+		"       fedflow-algo-local export DIR FILE\n"
+		"       fedflow-algo-local patch SRC DST COLUMN ROW VALUE\n");
 	return 2;
 }
 
@@ -115,10 +123,72 @@ static int local_import(int argc, char **argv)
 	return 0;
 }
 
+static int local_export(const char *dir, const char *file)
+{
+	struct ff_error err = FF_ERROR_INIT;
+	struct ff_table *t = NULL;
+	int ret = ff_table_open(&t, dir, 0, &err);
+	if (!ret)
+		ret = ff_csv_export_file(t, file, UINT64_MAX, FF_CSV_WITH_SID, &err);
+	ff_table_free(t);
+	if (ret)
+		fprintf(stderr, "fedflow-algo-local: %s\n", ff_error_msg(&err, ret));
+	return ret ? 1 : 0;
+}
+
+static int local_patch(char **argv)
+{
+	struct ff_error err = FF_ERROR_INIT;
+	struct ff_table *t = NULL;
+	struct ff_table_writer *w = NULL;
+	struct ff_dataset ds = FF_DATASET_INIT;
+	char *end;
+	unsigned long long row = strtoull(argv[5], &end, 10);
+	double v = strtod(argv[6], NULL);
+	int col = 0;
+	int ret = ff_table_open(&t, argv[2], 0, &err);
+	if (!ret)
+		ret = ff_table_column(t, argv[4], &col);
+	if (!ret && col < 0)
+		ret = ff_error_set(&err, FF_EINVAL, "'%s' is not a feature", argv[4]);
+	if (!ret)
+		ret = ff_table_load(t, -1, FF_NEED_VALUES | FF_NEED_IDS, &ds, &err);
+	if (!ret && row >= ds.n)
+		ret = ff_error_set(&err, FF_EINVAL, "row %llu of %zu", row, ds.n);
+	if (!ret) {
+		struct ff_table_writer_opts o = FF_TABLE_WRITER_OPTS_INIT;
+		o.no_fsync = true;
+		ret = ff_table_writer_create(&w, argv[3], ff_table_schema(t), &o, &err);
+	}
+	if (!ret)
+		ds.x[row * ds.d + (size_t)col] = v;
+	bool single = t && ff_schema_single_id(ff_table_schema(t));
+	for (size_t i = 0; !ret && i < ds.n; i++) {
+		struct ff_row_in r = { .sid = ds.sid[i], .sid_len = strlen(ds.sid[i]),
+				       .mid = single ? NULL : ds.mid[i],
+				       .mid_len = single ? 0 : strlen(ds.mid[i]),
+				       .label = ds.label ? ds.label[i] : 0,
+				       .weight = ds.weight ? ds.weight[i] : 1, .x = ds.x + i * ds.d };
+		ret = ff_table_writer_append(w, &r, &err);
+	}
+	if (!ret)
+		ret = ff_table_writer_commit(w, &err);
+	ff_table_writer_free(w);
+	ff_dataset_release(&ds);
+	ff_table_free(t);
+	if (ret)
+		fprintf(stderr, "fedflow-algo-local: %s\n", ff_error_msg(&err, ret));
+	return ret ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && !strcmp(argv[1], "import"))
 		return local_import(argc, argv);
+	if (argc == 4 && !strcmp(argv[1], "export"))
+		return local_export(argv[2], argv[3]);
+	if (argc == 7 && !strcmp(argv[1], "patch"))
+		return local_patch(argv);
 	struct local_party ps[LOCAL_MAX_PARTIES];
 	size_t np = 0;
 	const char *metrics = NULL, *fault = NULL;

@@ -41,10 +41,12 @@ static int noop_run(struct ff_task *t, struct ff_error *err)
 const struct comp comp_noop = { "noop", noop_describe, noop_run };
 COMP_REGISTER(comp_noop);
 
-/* sleep: waits `seconds` (a number), then acts like noop. */
+/* sleep: waits `seconds` (a number), then acts like noop. `alloc_mb`
+ * first allocates and touches that much memory (to test memory limits). */
 static json_t *sleep_describe(void)
 {
-	json_t *p = json_pack("{s:{s:s,s:f,s:b}}", "seconds", "type", "float", "default", 1.0,
+	json_t *p = json_pack("{s:{s:s,s:f,s:b},s:{s:s,s:i,s:b}}", "seconds", "type", "float",
+			      "default", 1.0, "optional", 1, "alloc_mb", "type", "int", "default", 0,
 			      "optional", 1);
 	return comp_describe(COMP_ROLES, COMP_STAGES, p, comp_io_in(), NULL, comp_io_out(),
 			     NULL, NULL);
@@ -58,10 +60,25 @@ static int sleep_run(struct ff_task *t, struct ff_error *err)
 		return ret;
 	if (sec < 0 || sec > 86400)
 		return ff_error_set(err, FF_EINVAL, "parameter 'seconds' must be between 0 and 86400");
+	long long mb = 0;
+	ret = ff_task_param_int(t, "alloc_mb", 0, &mb, err);
+	if (ret)
+		return ret;
+	char *hog = NULL;
+	if (mb > 0) {
+		size_t n = (size_t)mb << 20;
+		hog = malloc(n); /* plain malloc: the point is to hit the OS limit */
+		if (!hog)
+			return ff_error_set(err, FF_ENOMEM, "out of memory allocating %lld MB", mb);
+		for (size_t i = 0; i < n; i += 4096)
+			hog[i] = 1;
+		ff_task_log(t, FF_TASK_INFO, "allocated %lld MB", mb);
+	}
 	ff_task_log(t, FF_TASK_INFO, "sleeping %.3f s", sec);
 	struct timespec ts = { (time_t)sec, (long)((sec - (double)(time_t)sec) * 1e9) };
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
+	free(hog);
 	return comp_pass_through(t, "input_data", "output_data");
 }
 

@@ -44,6 +44,12 @@ char *config_default_text(const char *party_id, const char *host, int port)
 "  liveness_interval: 5000     # ms; callback mode: check tasks running at other sites\n"
 "  command_timeout: 10000      # ms per site-to-site command attempt\n"
 "  detect_interval: 10000      # ms between detector passes (safety net)\n"
+"isolation:                    # limits of task processes (docs/config.md)\n"
+"  enabled: false              # true: cores -> CPU quota and pinning, nofile, no_new_privs\n"
+"  memory_mb: 0                # memory limit per task (0: none; engine_run.memory overrides)\n"
+"  nofile: 65536\n"
+"  cpu_quota: true\n"
+"  affinity: true\n"
 "job_default:                  # FATE's job_default_config\n"
 "  job_cores: 4\n"
 "  computing_partitions: 8\n"
@@ -151,12 +157,36 @@ static int config_job_default(const json_t *root, struct config *cfg,
 	return ret;
 }
 
+static int config_bool(const json_t *root, const char *path, bool dflt, bool *out,
+		       struct ff_error *err)
+{
+	const json_t *v = jsonx_path(root, path);
+	*out = dflt;
+	if (v && !json_is_null(v) && !jsonx_as_bool(v, out))
+		return ff_error_set(err, FF_EINVAL, "config '%s': expected true or false", path);
+	return FF_OK;
+}
+
+static int config_isolation(const json_t *root, struct config *cfg, struct ff_error *err)
+{
+	int ret = config_bool(root, "isolation.enabled", false, &cfg->iso_enabled, err);
+	if (!ret)
+		ret = config_int(root, "isolation.memory_mb", &cfg->iso_memory_mb, 0, 0, err);
+	if (!ret)
+		ret = config_int(root, "isolation.nofile", &cfg->iso_nofile, 65536, 0, err);
+	if (!ret)
+		ret = config_bool(root, "isolation.cpu_quota", true, &cfg->iso_cpu_quota, err);
+	if (!ret)
+		ret = config_bool(root, "isolation.affinity", true, &cfg->iso_affinity, err);
+	return ret;
+}
+
 static void config_warn_unknown(const json_t *root)
 {
 	static const char *const known[] = {
 		"party_id", "host", "port", "advertise_url", "mode", "database", "log_level",
 		"http", "default_provider", "computing", "scheduler", "job_default",
-		"partners", NULL,
+		"partners", "isolation", NULL,
 	};
 	const char *key;
 	json_t *v;
@@ -250,6 +280,8 @@ static int config_apply(const json_t *root, const struct config_overrides *ov,
 				 50, err);
 	if (!ret)
 		ret = config_job_default(root, cfg, err);
+	if (!ret)
+		ret = config_isolation(root, cfg, err);
 	return ret;
 }
 
@@ -320,6 +352,7 @@ void config_release(struct config *cfg)
 	ff_free(cfg->model_dir);
 	ff_free(cfg->temp_dir);
 	ff_free(cfg->component_bin);
+	ff_free(cfg->launch_bin);
 	json_decref(cfg->job_default);
 	memset(cfg, 0, sizeof(*cfg));
 }

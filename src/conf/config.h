@@ -50,6 +50,13 @@ struct config {
 	/* directories under home */
 	char *data_dir, *job_dir, *log_dir, *model_dir, *temp_dir;
 	char *component_bin;     /* built-in provider executable */
+	char *launch_bin;        /* fedflow-launch (task limits) */
+	/* isolation */
+	bool iso_enabled;
+	long long iso_memory_mb;
+	long long iso_nofile;
+	bool iso_cpu_quota;
+	bool iso_affinity;
 };
 
 /* Overrides given on the command line (NULL / 0 = not given). */

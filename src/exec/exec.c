@@ -41,6 +41,7 @@ int exec_init(struct site *s, exec_end_cb on_end, exec_pid_cb on_pid, struct ff_
 
 static void exec_proc_free(struct exec_proc *p)
 {
+	exec_limits_cleanup(&p->lim);
 	if (p->pidfd >= 0 && p->site) {
 		ev_io_stop(p->site->loop, &p->pidfd_io);
 		close(p->pidfd);
@@ -158,6 +159,8 @@ static int exec_spawn(struct exec_proc *p, struct ff_error *err)
 {
 	int ret = FF_OK;
 	char **argv = exec_argv(p);
+	if (p->phase == EXEC_EXECUTE)
+		argv = exec_limits_wrap(p, &p->lim, argv);
 	char **envp = exec_envp(p);
 	char *out = ff_asprintf("%s/task.log", p->log_dir);
 	posix_spawnattr_t attr;
@@ -243,6 +246,8 @@ static int exec_next_phase(struct exec_proc *p, struct ff_error *err)
 	if (p->phase == EXEC_EXECUTE || exec_io_spec(p)) {
 		p->phase = EXEC_EXECUTE;
 		int ret = exec_write_config(p, err);
+		if (!ret)
+			ret = exec_limits_setup(p, &p->lim, err);
 		return ret ? ret : exec_spawn(p, err);
 	}
 	return exec_spawn(p, err);
@@ -316,6 +321,20 @@ static bool exec_define_done(struct exec_proc *p, int wstatus)
 	return true;
 }
 
+/* Did the task fail because of its memory limit? */
+static bool exec_memory_exceeded(const struct exec_proc *p, int wstatus, const char *error)
+{
+	if (exec_limits_oom(&p->lim))
+		return true;
+	if (!p->lim.rlimit_mem)
+		return false;
+	/* under RLIMIT_AS an allocation fails: the component says so or dies */
+	return (WIFSIGNALED(wstatus) && (WTERMSIG(wstatus) == SIGKILL ||
+					 WTERMSIG(wstatus) == SIGSEGV ||
+					 WTERMSIG(wstatus) == SIGABRT)) ||
+	       (error && (strstr(error, "out of memory") || strstr(error, "Cannot allocate")));
+}
+
 static void exec_exited(struct site *s, struct exec_proc *p, int wstatus)
 {
 	if (p->killed) {
@@ -332,6 +351,12 @@ static void exec_exited(struct site *s, struct exec_proc *p, int wstatus)
 	ev_timer_stop(s->loop, &p->timer);
 	char *error = NULL;
 	int ret = exec_collect(p, wstatus, &error);
+	if (ret && p->lim.mem_mb > 0 && exec_memory_exceeded(p, wstatus, error)) {
+		char *e2 = ff_asprintf("memory limit exceeded (limit %lld MB): %s", p->lim.mem_mb,
+				       error ? error : "");
+		ff_free(error);
+		error = e2;
+	}
 	s->exec->on_end(s, &p->key, ret ? ST_FAILED : ST_SUCCESS, error);
 	ff_free(error);
 	exec_proc_free(p);

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <sys/types.h>
 #include "ev.h"
+#include "exec_limit.h"
 #include "exec.h"
 #include "provider/provider.h"
 
@@ -36,6 +37,7 @@ struct exec_proc {
 	char *define_path;              /* artifact-type output */
 	char *config_path;              /* task_parameters.yaml */
 	char *result_path;              /* execution final meta */
+	struct exec_limits lim;         /* isolation of the execute process */
 };
 
 struct exec {
@@ -44,6 +46,7 @@ struct exec {
 	struct exec_proc *buckets[256];
 	size_t running;
 	json_t *define_cache;           /* "provider|component|role|stage" -> IO spec */
+	int next_cpu;                   /* pinning: first CPU of the next task */
 };
 
 /* exec_prepare.c */

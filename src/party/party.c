@@ -54,10 +54,35 @@ void party_on_resource_free(struct site *s, void (*cb)(struct site *s))
 	s->party->on_free = cb;
 }
 
+static void party_kick_done(struct fed_call *c, void *arg)
+{
+	(void)c;
+	(void)arg;
+}
+
+static int party_kick_cb(void *arg, const struct store_row *row)
+{
+	struct site *s = arg;
+	const char *sp = store_col_text(row, "f_scheduler_party_id");
+	if (sp && !site_is_local_party(s, sp)) {
+		json_t *b = json_object();
+		fed_scheduler_send(s, sp, "queue/kick", b, party_kick_done, NULL);
+		json_decref(b);
+	}
+	return FF_OK;
+}
+
+/*
+ * Cores came back on this site: this site's scheduler looks at its queue
+ * at once, and so does every other site that schedules a job waiting for
+ * cores here (an event, not their next sweep).
+ */
 void party_notify_free(struct site *s)
 {
 	if (s->party->on_free)
 		s->party->on_free(s);
+	store_exec(s->db, "SELECT DISTINCT f_scheduler_party_id FROM t_job WHERE f_status ="
+		   " 'waiting'", NULL, 0, party_kick_cb, s, NULL, NULL);
 }
 
 json_t *party_ok(void)

@@ -181,6 +181,11 @@ void sched_command(struct site *s, const char *command, const json_t *body,
 		sched_stop_job(s, body, reply, ctx);
 	else if (!strcmp(command, "job/rerun"))
 		sched_rerun_job(s, body, reply, ctx);
+	else if (!strcmp(command, "queue/kick")) {
+		/* a party gave cores back: jobs waiting here may fit now */
+		sched_queue_kick(s);
+		reply(ctx, sched_env(0, "success"));
+	}
 	else {
 		char msg[160];
 		snprintf(msg, sizeof(msg), "unknown scheduler command '%s'", command);

@@ -147,6 +147,9 @@ static int start_site(struct daemon *d, struct ff_error *err)
 	struct site *s = &d->site;
 	s->start_ms = clock_now_ms();
 	s->cfg.component_bin = find_component_bin();
+	char *self = fs_self_dir();
+	s->cfg.launch_bin = self ? ff_asprintf("%s/fedflow-launch", self) : NULL;
+	ff_free(self);
 	if (!s->cfg.component_bin)
 		return ff_error_set(err, FF_ENOENT, "cannot find fedflow-component next to fedflowd;"
 				    " set FEDFLOW_COMPONENT_BIN");

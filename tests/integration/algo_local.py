@@ -112,10 +112,32 @@ class Local:
         return result
 
 
-def read_table_csv(art):
-    """Reads an output table as (header, rows) through the tool? Not needed:
-    the tests read metrics; tables are checked by row counts in the metas."""
+def read_count(art):
+    """Row count recorded in a data artifact's metadata."""
     return art["metadata"]["data_overview"]["count"]
+
+
+def table_dir(art):
+    """Folder of a data artifact (its URI without the scheme)."""
+    return art["uri"].split("://", 1)[1]
+
+
+def export_rows(art_or_dir, work):
+    """A table's rows as (header, list of rows), read through CSV export
+    (the sample id comes first)."""
+    import csv
+    d = art_or_dir if isinstance(art_or_dir, str) else table_dir(art_or_dir)
+    out = os.path.join(work, "export-%d.csv" % abs(hash(d)))
+    subprocess.run([TOOL, "export", d, out], check=True, capture_output=True)
+    with open(out) as f:
+        rows = list(csv.reader(f))
+    return rows[0], rows[1:]
+
+
+def patch_table(src, dst, column, row, value):
+    """Copies table src to dst with one feature value replaced (nan/inf allowed)."""
+    subprocess.run([TOOL, "patch", src, dst, column, str(row), value], check=True,
+                   capture_output=True)
 
 
 def quick_start(local, guest_table, host_table, guest="9999", host="10000",

@@ -317,3 +317,41 @@ def test_queue_timeout(make_daemon):
     assert all("queue_timeout" in r["error_report"] for r in d.jobs(waiting))
     d.post("/v2/job/stop", {"job_id": blocker})
     d.wait(blocker)
+
+
+def memory_cgroup_writable():
+    for line in open("/proc/self/cgroup"):
+        _, ctrls, path = line.strip().split(":", 2)
+        if "memory" in ctrls.split(","):
+            return os.access("/sys/fs/cgroup/memory" + (path if path != "/" else ""), os.W_OK)
+    return False
+
+
+def test_memory_limit(daemon):
+    from conftest import BUILD
+    if not memory_cgroup_writable() and "asan" in BUILD:
+        import pytest
+        pytest.skip("no writable memory cgroup, and RLIMIT_AS cannot hold ASan's shadow memory")
+    ok, _ = daemon.submit(dag({"s": task("sleep", params={"seconds": 0, "alloc_mb": 16},
+                                         conf={"engine_run": {"memory": 256}})}))
+    assert daemon.wait(ok) == "success"
+    job_id, _ = daemon.submit(dag({"s": task("sleep", params={"seconds": 0, "alloc_mb": 512},
+                                             conf={"engine_run": {"memory": 64}})}))
+    assert daemon.wait(job_id, timeout=60) == "failed"
+    errs = [t["error_report"] for t in daemon.tasks(job_id)]
+    assert any("memory limit exceeded (limit 64 MB)" in e for e in errs), errs
+
+
+def test_isolation_limits(make_daemon):
+    d = make_daemon(isolation={"enabled": True, "nofile": 100})
+    job_id, _ = d.submit(dag({"s": task("sleep", params={"seconds": 1},
+                                        conf={"engine_run": {"cores": 1}})},
+                             conf={"cores": 4}))
+    ts = d.wait_task(job_id, "s", "running")
+    pid = ts[0]["run_pid"]
+    status = open("/proc/%d/status" % pid).read()
+    assert "NoNewPrivs:\t1" in status
+    assert "Cpus_allowed_list:" in status
+    limits = open("/proc/%d/limits" % pid).read()
+    assert [l for l in limits.splitlines() if l.startswith("Max open files")][0].split()[3] == "100"
+    assert d.wait(job_id) == "success"

@@ -1,0 +1,471 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The message gateway (docs/internals/gateway.md): toy_example through
+the API and the CLI, exactly-once, receive timeouts, large messages in
+bounded memory, and two daemons in site mode forwarding a message, signed,
+with every kind of bad delivery refused and nothing stored.
+
+The 200 MB message takes about 2 s here, so it always runs."""
+import base64
+import hashlib
+import os
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+from nacl.signing import SigningKey
+
+from conftest import CLI, dag, task
+
+TOY = {"data_num": 1024, "partition": 4}
+
+
+def key(session="s1", tag="t1", src=("guest", "9999"), dst=("host", "9998")):
+    return {"session": session, "tag": tag, "src_role": src[0], "src_party": src[1],
+            "dst_role": dst[0], "dst_party": dst[1]}
+
+
+def query(k, msg_id=None):
+    """The canonical query the gateway signs (fixed order, no escaping)."""
+    q = "&".join("%s=%s" % (f, k[f]) for f in
+                 ("session", "tag", "src_role", "src_party", "dst_role", "dst_party"))
+    return q + ("&msg_id=" + msg_id if msg_id else "")
+
+
+def push(d, k, body, timeout=120):
+    r = requests.post(d.url + "/v2/gateway/push", params=k, data=body, timeout=timeout)
+    return r.json()
+
+
+def pull(d, k, wait=0, timeout=60):
+    """(bytes, None) for a message, (None, envelope) otherwise."""
+    r = requests.get(d.url + "/v2/gateway/pull", params=dict(k, wait=wait), timeout=timeout)
+    if r.headers.get("content-type") == "application/octet-stream":
+        return r.content, None
+    return None, r.json()
+
+
+def stats(d):
+    r = d.get("/v2/gateway/stats")
+    assert r["code"] == 0, r
+    return r["data"]
+
+
+def spill_files(d):
+    p = os.path.join(d.home, "gateway")
+    return sorted(os.listdir(p)) if os.path.isdir(p) else []
+
+
+def rss_peak_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def random_file(path, size):
+    with open(path, "wb") as f:
+        left = size
+        while left:
+            n = min(left, 4 << 20)
+            f.write(os.urandom(n))
+            left -= n
+
+
+# ---------------------------------------------------------------- standalone
+
+def test_toy_example_via_api(daemon):
+    job_id, _ = daemon.submit(dag({"toy_example_0": task("toy_example", params=TOY)}))
+    assert daemon.wait(job_id) == "success"
+    ts = daemon.tasks(job_id)
+    assert {(t["role"], t["party_status"]) for t in ts} == {("guest", "success"),
+                                                           ("host", "success")}
+    logs = ""
+    for role, party in (("guest", "9999"), ("host", "9998")):
+        with open(os.path.join(daemon.home, "logs", job_id, role, party, "toy_example_0",
+                               "task.log")) as f:
+            logs += f.read()
+    assert "host 9998 returned all 1024 rows, verified" in logs
+    assert "guest 9999 sent 1024 sample ids, all found" in logs
+
+
+def test_toy_example_via_cli(daemon):
+    out = subprocess.run([CLI, "--server", daemon.url, "test", "toy", "-gid", "9999",
+                          "-hid", "9998", "-t", "60"], capture_output=True, text=True,
+                         timeout=90)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.strip().endswith("is success"), out.stdout
+
+
+def test_toy_example_bad_parameters(daemon):
+    job_id, _ = daemon.submit(dag({"toy_0": task("toy_example",
+                                                  params={"data_num": 0, "partition": 4})}))
+    assert daemon.wait(job_id) == "failed"
+    errs = [t["error_report"] for t in daemon.tasks(job_id)]
+    assert any("'data_num' must be 1 to" in e for e in errs), errs
+
+
+def test_send_receive_exactly_once(daemon):
+    k = key(session="once_" + uuid.uuid4().hex, tag="x")
+    r = push(daemon, k, b"hello")
+    assert r["code"] == 0 and r["data"]["size"] == 5, r
+    r = push(daemon, k, b"hello again")
+    assert r["code"] == 8002, r
+    assert "message 'x' from guest 9999 to host 9998" in r["message"]
+    assert "already sent" in r["message"]
+    body, env = pull(daemon, k)
+    assert body == b"hello", env
+    body, env = pull(daemon, k)
+    assert body is None and env["code"] == 8002 and "already received" in env["message"]
+    # after delivery the key is still taken
+    r = push(daemon, k, b"third")
+    assert r["code"] == 8002, r
+    # other tags, directions and sessions are other messages
+    for other in (dict(k, tag="y"), dict(k, src_party="9998", dst_party="9999"),
+                  dict(k, session=k["session"] + "b")):
+        assert push(daemon, other, b"z")["code"] == 0
+        assert pull(daemon, other)[0] == b"z"
+
+
+def test_empty_message_and_bad_keys(daemon):
+    k = key(session="empty_" + uuid.uuid4().hex)
+    assert push(daemon, k, b"")["code"] == 0
+    body, env = pull(daemon, k)
+    assert body == b"", env
+    bad = [(dict(k, tag="no spaces"), "bad message tag 'no spaces'"),
+           (dict(k, tag="x" * 129), "parameter 'tag' is longer than 128"),
+           (dict(k, session=""), "missing required parameter 'session'"),
+           (dict(k, dst_party="a/b"), "bad message dst_party 'a/b'")]
+    for b, text in bad:
+        r = push(daemon, b, b"x")
+        assert r["code"] == 5001 and text in r["message"], r
+        _, env = pull(daemon, b)
+        assert env["code"] == 5001 and text in env["message"], env
+    k2 = dict(k)
+    del k2["tag"]
+    r = requests.post(daemon.url + "/v2/gateway/push", params=k2, data=b"x").json()
+    assert r["code"] == 5001 and "'tag'" in r["message"], r
+
+
+def test_long_poll(daemon):
+    k = key(session="poll_" + uuid.uuid4().hex)
+    t0 = time.time()
+    body, env = pull(daemon, k, wait=300)
+    assert body is None and env == {"code": 0, "message": "success",
+                                     "data": {"ready": False}}, env
+    assert 0.25 < time.time() - t0 < 5
+    got = {}
+
+    def receiver():
+        got["r"] = pull(daemon, k, wait=10000)
+        got["t"] = time.time()
+
+    th = threading.Thread(target=receiver)
+    th.start()
+    time.sleep(0.5)
+    sent = time.time()
+    assert push(daemon, k, b"late")["code"] == 0
+    th.join(15)
+    assert got["r"][0] == b"late"
+    assert got["t"] - sent < 1.0   # handed over at once, not at the end of the wait
+
+
+def test_receive_timeout_fails_the_task(daemon):
+    job_id, _ = daemon.submit(dag({"xfer": task("gateway_transfer", params={
+        "size": 100, "host_silent": True, "federation_timeout": 2})}))
+    t0 = time.time()
+    assert daemon.wait(job_id, timeout=60) == "failed"
+    ts = {t["role"]: t for t in daemon.tasks(job_id)}
+    assert ts["host"]["party_status"] == "success"
+    err = ts["guest"]["error_report"]
+    assert "timed out after 2 s waiting for message 'ack' from host 9998" in err, err
+    assert time.time() - t0 < 30
+
+
+def run_transfer(d, tmp_path, size, timeout):
+    src = str(tmp_path / "src.bin")
+    dst = str(tmp_path / "dst.bin")
+    random_file(src, size)
+    job_id, _ = d.submit(dag({"xfer": task("gateway_transfer", params={
+        "source": src, "target": dst, "tag": "big"})}))
+    peak = 0
+    deadline = time.time() + timeout
+    status = None
+    while time.time() < deadline:
+        peak = max(peak, rss_peak_kb(d.proc.pid))
+        rows = d.jobs(job_id)
+        if rows and all(r["status"] in ("success", "failed", "canceled") for r in rows):
+            status = rows[0]["status"]
+            break
+        time.sleep(0.05)
+    peak = max(peak, rss_peak_kb(d.proc.pid))
+    assert status == "success", [t["error_report"] for t in d.tasks(job_id)]
+    assert os.path.getsize(dst) == size
+    assert sha256_file(dst) == sha256_file(src)
+    # the gateway held the message in a spill file, never in memory, and
+    # deleted the file once the host had it
+    assert peak < 100 * 1024, "fedflowd peak RSS %d kB" % peak
+    assert spill_files(d) == []
+    assert stats(d)["mem_bytes"] == 0
+    return peak
+
+
+def test_20mb_message_between_tasks(make_daemon, tmp_path):
+    d = make_daemon()
+    run_transfer(d, tmp_path, 20 * 1000 * 1000 + 7, 60)
+
+
+def test_200mb_message_between_tasks(make_daemon, tmp_path):
+    d = make_daemon()
+    run_transfer(d, tmp_path, 200 * 1000 * 1000 + 3, 180)
+
+
+def test_spill_and_memory_limits(daemon):
+    """Small bodies stay in memory, large ones go to a file that is gone
+    once the message is received."""
+    s = "spill_" + uuid.uuid4().hex
+    small, big = key(session=s, tag="small"), key(session=s, tag="big")
+    data = os.urandom(3 << 20)
+    st0 = stats(daemon)
+    assert push(daemon, small, data[:1000])["code"] == 0
+    assert push(daemon, big, data)["code"] == 0
+    st = stats(daemon)
+    assert st["spill_files"] == st0["spill_files"] + 1, st
+    assert st["spill_bytes"] == st0["spill_bytes"] + len(data), st
+    assert st["mem_bytes"] == st0["mem_bytes"] + 1000, st
+    assert pull(daemon, big)[0] == data
+    assert pull(daemon, small)[0] == data[:1000]
+    st = stats(daemon)
+    for f in ("spill_files", "spill_bytes", "mem_bytes"):
+        assert st[f] == st0[f], (f, st, st0)
+
+
+# ---------------------------------------------------------------- two sites
+
+def read_key(home):
+    with open(os.path.join(home, "site.key")) as f:
+        sk = base64.b64decode(f.read().strip())
+    with open(os.path.join(home, "site.pub")) as f:
+        pub = f.read().strip()
+    return SigningKey(sk[:32]), pub
+
+
+def add_route(d, party, url, pub):
+    import sqlite3
+    con = sqlite3.connect(os.path.join(d.home, "fedflow.db"), timeout=10)
+    now = int(time.time() * 1000)
+    con.execute("INSERT OR REPLACE INTO t_site_route (f_party_id, f_url, f_public_key,"
+                " f_create_time, f_update_time) VALUES (?, ?, ?, ?, ?)",
+                (party, url, pub, now, now))
+    con.commit()
+    con.close()
+
+
+@pytest.fixture
+def two_sites(make_daemon):
+    a = make_daemon("9999", mode="site")
+    b = make_daemon("10000", mode="site")
+    a.sk, a.pub = read_key(a.home)
+    b.sk, b.pub = read_key(b.home)
+    add_route(a, "10000", b.url, b.pub)
+    add_route(b, "9999", a.url, a.pub)
+    return a, b
+
+
+def signed_deliver(b, sk, party, k, body, msg_id=None, ts=None, nonce=None, sig=None,
+                   sha=None):
+    msg_id = msg_id or uuid.uuid4().hex
+    q = query(k, msg_id)
+    ts = str(ts if ts is not None else int(time.time() * 1000))
+    nonce = nonce or uuid.uuid4().hex
+    sha = sha or hashlib.sha256(body).hexdigest()
+    text = "\n".join(["POST", "/v2/gateway/deliver", q, ts, nonce, sha]).encode()
+    if sig is None:
+        sig = base64.b64encode(sk.sign(text).signature).decode()
+    headers = {"X-Fedflow-Party": party, "X-Fedflow-Timestamp": ts,
+               "X-Fedflow-Nonce": nonce, "X-Fedflow-Signature": sig,
+               "X-Fedflow-Content-Sha256": sha, "Content-Type": "application/octet-stream"}
+    r = requests.post(b.url + "/v2/gateway/deliver?" + q, data=body, headers=headers,
+                      timeout=60)
+    return r.json(), headers, q
+
+
+def test_two_sites_forward(two_sites, tmp_path):
+    a, b = two_sites
+    k = key(session="fwd_" + uuid.uuid4().hex, tag="hello", src=("guest", "9999"),
+            dst=("host", "10000"))
+    r = push(a, k, b"over the wire")
+    assert r["code"] == 0 and r["data"]["tries"] == 1, r
+    assert stats(a)["done"] == 1 and stats(a)["ready"] == 0
+    assert stats(b)["ready"] == 1
+    body, env = pull(b, k)
+    assert body == b"over the wire", env
+    # exactly once across sites: A refuses the same key, B refuses a second receive
+    assert push(a, k, b"again")["code"] == 8002
+    assert pull(b, k)[1]["code"] == 8002
+    # the receiver may come first: it is handed the message when it arrives
+    k2 = dict(k, tag="big")
+    data = os.urandom(20 * 1000 * 1000 + 1)
+    got = {}
+    th = threading.Thread(target=lambda: got.setdefault("r", pull(b, k2, wait=30000)))
+    th.start()
+    time.sleep(0.3)
+    r = push(a, k2, data)
+    assert r["code"] == 0 and r["data"]["size"] == len(data), r
+    th.join(60)
+    assert hashlib.sha256(got["r"][0]).hexdigest() == hashlib.sha256(data).hexdigest()
+    assert spill_files(a) == [] and spill_files(b) == []
+    # a task receives at its own site only, and sends from its own party
+    assert pull(a, k)[1]["code"] == 5001
+    assert push(a, dict(k, tag="x", src_party="10000"), b"x")["code"] == 5001
+
+
+def test_two_sites_unreachable_or_unrouted(two_sites):
+    a, b = two_sites
+    k = key(session="nr_" + uuid.uuid4().hex, dst=("host", "10001"))
+    r = push(a, k, b"x")
+    assert r["code"] != 0 and "'10001' is not in this site's route table" in r["message"], r
+    # a route to a site that is down: retried with backoff, then a clear error
+    add_route(a, "10002", "http://127.0.0.1:9", b.pub)
+    k = key(session="down_" + uuid.uuid4().hex, dst=("host", "10002"))
+    t0 = time.time()
+    r = push(a, k, b"x")
+    assert r["code"] == 104, r
+    assert "message 't1' from guest 9999 to host 10002" in r["message"]
+    assert "http://127.0.0.1:9" in r["message"] and "after 3 tries" in r["message"], r
+    assert time.time() - t0 >= 1.4  # 500 ms + 1 s of backoff
+    # the failed message can be sent again once the site is back
+    add_route(a, "10002", b.url, b.pub)
+    assert stats(a)["forwarding"] == 0
+
+
+def test_bad_deliveries_refused_nothing_stored(two_sites):
+    a, b = two_sites
+    k = key(session="sig_" + uuid.uuid4().hex, tag="m", src=("guest", "9999"),
+            dst=("host", "10000"))
+    body = os.urandom(3 << 20)   # large enough to be spilled if it were kept
+    before = stats(b)
+    other = SigningKey.generate()
+
+    def refused(r, code, text):
+        assert r["code"] == code, r
+        assert text in r["message"], r
+        st = stats(b)
+        for f in ("messages", "ready", "receiving", "spill_files", "spill_bytes"):
+            assert st[f] == before[f], (f, st, before)
+
+    # forged: signed by another key
+    r, _, _ = signed_deliver(b, other, "9999", k, body)
+    refused(r, 5003, "signature does not match")
+    # forged: a valid signature over another body
+    r, _, _ = signed_deliver(b, a.sk, "9999", k, body, sha=hashlib.sha256(b"x").hexdigest())
+    refused(r, 5003, "does not match its signed SHA-256")
+    # expired: two minutes old
+    r, _, _ = signed_deliver(b, a.sk, "9999", k, body, ts=int(time.time() * 1000) - 120000)
+    refused(r, 5000, "expired")
+    # unknown party
+    r, _, _ = signed_deliver(b, other, "12345", dict(k, src_party="12345"), body)
+    refused(r, 5003, "'12345' is not a partner of this site")
+    # not signed at all
+    r = requests.post(b.url + "/v2/gateway/deliver?" + query(k, uuid.uuid4().hex),
+                      data=body).json()
+    refused(r, 5003, "not signed")
+    # a partner delivering another party's message
+    r, _, _ = signed_deliver(b, a.sk, "9999", dict(k, src_party="10001"), body)
+    refused(r, 5003, "cannot deliver messages of party '10001'")
+    # replayed: a valid delivery is stored once; the same request again is refused
+    r, headers, q = signed_deliver(b, a.sk, "9999", k, body)
+    assert r["code"] == 0, r
+    before = stats(b)
+    assert before["ready"] == 1
+    assert before["spill_files"] == 1 and before["spill_bytes"] == len(body)
+    r = requests.post(b.url + "/v2/gateway/deliver?" + q, data=body, headers=headers).json()
+    refused(r, 5003, "already used")
+    got, env = pull(b, k)
+    assert got == body, env
+    assert spill_files(b) == []
+
+
+def test_delivery_retry_is_idempotent(two_sites):
+    """A partner that retries a delivery whose answer it lost (same msg_id)
+    gets success, and the message is stored once."""
+    a, b = two_sites
+    k = key(session="idem_" + uuid.uuid4().hex, tag="m", src=("guest", "9999"),
+            dst=("host", "10000"))
+    mid = uuid.uuid4().hex
+    r, _, _ = signed_deliver(b, a.sk, "9999", k, b"once", msg_id=mid)
+    assert r["code"] == 0 and r["data"]["again"] is False, r
+    r, _, _ = signed_deliver(b, a.sk, "9999", k, b"once", msg_id=mid)
+    assert r["code"] == 0 and r["data"]["again"] is True, r
+    r, _, _ = signed_deliver(b, a.sk, "9999", k, b"once", msg_id=uuid.uuid4().hex)
+    assert r["code"] == 8002, r
+    assert pull(b, k)[0] == b"once"
+
+
+# ------------------------------------------------ jobs across three sites
+
+@pytest.fixture(scope="module")
+def fed():
+    from sites import Federation
+    f = Federation()
+    yield f
+    out = f.down()
+    assert "did not stop" not in out, out
+
+
+def fed_wait(fed, job_id, n, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        rows = [r for d in fed.sites.values() for r in d.jobs(job_id)]
+        if len(rows) == n and all(r["status"] in ("success", "failed", "canceled")
+                                  for r in rows):
+            return {r["status"] for r in rows}
+        time.sleep(0.05)
+    raise AssertionError("job %s did not end on every site" % job_id)
+
+
+def test_toy_example_across_sites(fed):
+    from conftest import parties
+    g = fed.sites["9999"]
+    d = dag({"toy_example_0": task("toy_example", params=TOY)},
+            parties_=parties(("guest", "9999"), ("host", "10000"), ("host", "10001")))
+    job_id, _ = g.submit(d)
+    assert fed_wait(fed, job_id, 3) == {"success"}
+    # each host got the guest's message and answered through its own gateway
+    for pid in ("10000", "10001"):
+        st = stats(fed.sites[pid])
+        assert st["done"] >= 2 and st["ready"] == 0, (pid, st)
+    out = subprocess.run([CLI, "--server", g.url, "test", "toy", "-gid", "9999", "-hid",
+                          "10000", "-t", "60"], capture_output=True, text=True, timeout=90)
+    assert out.returncode == 0 and out.stdout.strip().endswith("is success"), \
+        out.stdout + out.stderr
+
+
+def test_200mb_message_across_sites(fed, tmp_path):
+    from conftest import parties
+    g = fed.sites["9999"]
+    size = 200 * 1000 * 1000 + 5
+    src, dst = str(tmp_path / "src.bin"), str(tmp_path / "dst.bin")
+    random_file(src, size)
+    d = dag({"xfer": task("gateway_transfer", params={"source": src, "target": dst})},
+            parties_=parties(("guest", "9999"), ("host", "10000")))
+    job_id, _ = g.submit(d)
+    pids = {p: fed.pid_of(p) for p in ("9999", "10000")}
+    assert fed_wait(fed, job_id, 2, timeout=300) == {"success"}, \
+        [t["error_report"] for s in fed.sites.values() for t in s.tasks(job_id)]
+    assert os.path.getsize(dst) == size and sha256_file(dst) == sha256_file(src)
+    for p, pid in pids.items():
+        peak = rss_peak_kb(pid)
+        assert 0 < peak < 100 * 1024, "site %s: fedflowd peak RSS %d kB" % (p, peak)
+        assert spill_files(fed.sites[p]) == []

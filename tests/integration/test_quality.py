@@ -1,0 +1,380 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Model quality and bad inputs of the built-in algorithm components,
+against independent references computed here with scikit-learn/numpy on
+the pooled data (guest and host joined on id, fit and score on all rows:
+FATE's benchmark-quality protocol).
+
+The pipeline runs each DAG task's parties in one process
+(fedflow-algo-local, algo_local.py), so these tests need no daemon; the
+same components run in fedflowd (test_quality_daemon at the end runs the
+quick-start DAG through a daemon when the upload API, the reader and the
+federation are available). Long runs (default credit, 100,000-id PSI) need
+FEDFLOW_FULL=1."""
+import csv
+import os
+import random
+import tempfile
+import time
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.preprocessing import StandardScaler
+
+import algo_local as al
+from conftest import FULL, SHARED
+
+DATA = os.path.join(SHARED, "data")
+pytestmark = pytest.mark.skipif(not al.available(), reason="fedflow-algo-local not built")
+
+BREAST_LR = {"epochs": 20, "batch_size": 240, "tol": 1e-5, "early_stop": "diff",
+             "optimizer": {"method": "rmsprop", "penalty": "l2", "alpha": 0.01,
+                           "optimizer_params": {"lr": 0.15}},
+             "init_param": {"method": "random_uniform", "random_state": 42,
+                            "fit_intercept": True},
+             "learning_rate_scheduler": {"method": "constant",
+                                         "scheduler_params": {"factor": 1.0}}}
+CREDIT_LR = {"epochs": 16, "batch_size": 10000, "tol": 1e-4, "early_stop": "diff",
+             "optimizer": {"method": "rmsprop", "penalty": "l2", "alpha": 0.1,
+                           "optimizer_params": {"lr": 0.12}},
+             "init_param": {"method": "zeros", "fit_intercept": True},
+             "learning_rate_scheduler": {"method": "constant",
+                                         "scheduler_params": {"factor": 1.0}}}
+
+
+def pooled(name):
+    """(X, y) of guest joined with host on id, in guest row order."""
+    def read(path):
+        with open(path) as f:
+            r = list(csv.reader(f))
+        return r[0], {row[0]: row[1:] for row in r[1:]}, [row[0] for row in r[1:]]
+    gh, gd, order = read(os.path.join(DATA, name + "_hetero_guest.csv"))
+    hh, hd, _ = read(os.path.join(DATA, name + "_hetero_host.csv"))
+    ids = [i for i in order if i in hd]
+    y = np.array([float(gd[i][0]) for i in ids])
+    X = np.array([[float(v) for v in gd[i][1:]] + [float(v) for v in hd[i]] for i in ids])
+    return X, y
+
+
+def sklearn_auc(name):
+    X, y = pooled(name)
+    Xs = StandardScaler().fit_transform(X)
+    m = LogisticRegression(max_iter=2000).fit(Xs, y)
+    return roc_auc_score(y, m.decision_function(Xs))
+
+
+def fate_taylor_auc(name, p):
+    """numpy emulation of FATE's coordinated-LR math (Taylor gradient,
+    torch rmsprop, L2 on the coefficients) on the pooled, standardized data:
+    the independent reference of what the federated run must reproduce."""
+    X, y = pooled(name)
+    X = (X - X.mean(0)) / X.std(0, ddof=1)
+    n, d = X.shape
+    w = np.zeros(d + 1)
+    v = np.zeros(d + 1)
+    ypm = np.where(y == 1, 1.0, -1.0)
+    lr, alpha, bs = p["optimizer"]["optimizer_params"]["lr"], p["optimizer"]["alpha"], p["batch_size"]
+    for _ in range(p["epochs"]):
+        for lo in range(0, n, bs):
+            xb, yb = X[lo:lo + bs], ypm[lo:lo + bs]
+            dd = 0.25 * (xb @ w[:d] + w[d]) - 0.5 * yb
+            g = np.append(xb.T @ dd, dd.sum()) / len(xb)
+            g[:d] += alpha * w[:d]
+            v = 0.99 * v + 0.01 * g * g
+            w = w - lr * g / (np.sqrt(v) + 1e-8)
+    return roc_auc_score(y, X @ w[:d] + w[d])
+
+
+@pytest.fixture
+def work():
+    with tempfile.TemporaryDirectory(prefix="ffq-") as d:
+        yield d
+
+
+def upload(work, name):
+    g, h = os.path.join(work, "tables", "g"), os.path.join(work, "tables", "h")
+    al.import_table(os.path.join(DATA, name + "_hetero_guest.csv"), g, label="y")
+    al.import_table(os.path.join(DATA, name + "_hetero_host.csv"), h)
+    return g, h
+
+
+def test_breast_benchmark_within_one_percent(work):
+    g, h = upload(work, "breast")
+    loc = al.Local(os.path.join(work, "run"), [])
+    t0 = time.time()
+    m = al.quick_start(loc, g, h, lr_params=BREAST_LR)
+    auc, ks = al.eval_value(m, "auc"), al.eval_value(m, "ks")
+    ref = sklearn_auc("breast")
+    print("\nbreast: federated AUC %.4f KS %.4f in %.1f s (quick-start DAG: psi, scale, "
+          "binning, iv selection, lr, evaluation); sklearn LogisticRegression %.4f "
+          "(ratio %.4f)" % (auc, ks, time.time() - t0, ref, auc / ref))
+    assert auc >= 0.99 * ref
+    # the selection kept most columns (IV >= 0.1) and every task wrote its outputs
+    kept = loc.out("selection_0", "guest", "9999", "data", "train_output_data")
+    assert al.read_count(kept) == 569
+    losses = [r["data"][0]["metric"] for r in loc.metrics["lr_0"] if r["name"] == "lr_loss"]
+    assert len(losses) >= 2 and losses[-1] < losses[0]
+
+
+@pytest.mark.skipif(not FULL, reason="default credit takes ~75 s: FEDFLOW_FULL=1")
+def test_default_credit_benchmark(work):
+    g, h = upload(work, "default_credit")
+    loc = al.Local(os.path.join(work, "run"), [])
+    t0 = time.time()
+    m = al.quick_start(loc, g, h, lr_params=CREDIT_LR, binning=False, selection=False)
+    auc = al.eval_value(m, "auc")
+    ref = sklearn_auc("default_credit")
+    fate = fate_taylor_auc("default_credit", CREDIT_LR)
+    print("\ndefault credit: federated AUC %.4f in %.1f s; FATE's algorithm emulated in numpy "
+          "%.4f; sklearn LogisticRegression %.4f (ratio %.4f)"
+          % (auc, time.time() - t0, fate, ref, auc / ref))
+    # fedflow reproduces FATE's algorithm with these settings ...
+    assert abs(auc - fate) <= 0.002 * fate
+    # ... which is within 2 % of the centralized LR (1 % is not reachable with the
+    # Taylor loss and L2 0.1: see docs/algorithms.md and the test below)
+    assert auc >= 0.98 * ref
+
+
+@pytest.mark.skipif(not FULL, reason="default credit takes ~75 s: FEDFLOW_FULL=1")
+@pytest.mark.xfail(strict=True, reason="FATE's Taylor LR with alpha 0.1 reaches 0.712, "
+                   "1.7 % below LogisticRegression's 0.724 (docs/algorithms.md)")
+def test_default_credit_within_one_percent_of_logistic_regression(work):
+    g, h = upload(work, "default_credit")
+    loc = al.Local(os.path.join(work, "run"), [])
+    m = al.quick_start(loc, g, h, lr_params=CREDIT_LR, binning=False, selection=False)
+    assert al.eval_value(m, "auc") >= 0.99 * sklearn_auc("default_credit")
+
+
+def write_ids(path, ids, label=False, seed=0):
+    rnd = random.Random(seed)
+    with open(path, "w") as f:
+        f.write("id,y,x0\n" if label else "id,x0\n")
+        for i in ids:
+            if label:
+                f.write("%s,%d,%.6f\n" % (i, rnd.randint(0, 1), rnd.random()))
+            else:
+                f.write("%s,%.6f\n" % (i, rnd.random()))
+
+
+def psi_case(work, n_guest, n_host, n_common, dup_guest=0, seed=1):
+    rnd = random.Random(seed)
+    universe = rnd.sample(range(10 ** 9), n_guest + n_host - n_common)
+    common = universe[:n_common]
+    gids = common + universe[n_common:n_guest]
+    hids = common + universe[n_guest:]
+    gids += rnd.sample(common, dup_guest) if dup_guest else []
+    rnd.shuffle(gids)
+    rnd.shuffle(hids)
+    gcsv, hcsv = os.path.join(work, "g.csv"), os.path.join(work, "h.csv")
+    write_ids(gcsv, ["u%d" % i for i in gids], label=True, seed=seed)
+    write_ids(hcsv, ["u%d" % i for i in hids], seed=seed + 1)
+    g, h = os.path.join(work, "t", "g"), os.path.join(work, "t", "h")
+    al.import_table(gcsv, g, label="y")
+    al.import_table(hcsv, h)
+    loc = al.Local(os.path.join(work, "run"), [])
+    G, H = ("guest", "9999"), ("host", "10000")
+    t0 = time.time()
+    loc.run("psi_0", "psi", stage="default", parties=[G, H],
+            inputs={G: {"input_data": al.table_artifact(g)}, H: {"input_data": al.table_artifact(h)}},
+            outputs=("output_data",), models=())
+    secs = time.time() - t0
+    truth = set("u%d" % i for i in common)
+    return loc, truth, secs, gids
+
+
+def check_psi(loc, work, truth, gids):
+    summ = {r["role"]: r["data"] for r in loc.metrics["psi_0"] if r["name"] == "summary"}
+    hg, grows = al.export_rows(loc.out("psi_0", "guest", "9999", "data", "output_data"), work)
+    hh, hrows = al.export_rows(loc.out("psi_0", "host", "10000", "data", "output_data"), work)
+    gid = hg.index("id")
+    hid = hh.index("id")
+    expected_rows = sum(1 for i in gids if "u%d" % i in truth)
+    assert summ["guest"]["intersect_count"] == expected_rows
+    assert summ["host"]["intersect_count"] == expected_rows
+    assert summ["guest"]["input_count"] == len(gids)
+    assert len(grows) == len(hrows) == expected_rows
+    assert {r[gid] for r in grows} == truth          # exactly the true intersection
+    for a, b in zip(grows, hrows):                   # aligned: same sample id, same match id
+        assert a[0] == b[0] and a[gid] == b[hid]
+    return summ
+
+
+def test_psi_known_overlap_exact(work):
+    loc, truth, secs, gids = psi_case(work, 3000, 2500, 1234, dup_guest=17)
+    summ = check_psi(loc, work, truth, gids)
+    print("\npsi 3000 x 2500 (1234 common, 17 guest duplicates): %d rows, rate %.4f, %.2f s"
+          % (summ["guest"]["intersect_count"], summ["guest"]["intersect_rate"], secs))
+
+
+@pytest.mark.skipif(not FULL, reason="100,000 x 100,000 PSI: FEDFLOW_FULL=1")
+def test_psi_100k_exact(work):
+    loc, truth, secs, gids = psi_case(work, 100000, 100000, 37000, seed=7)
+    check_psi(loc, work, truth, gids)
+    print("\npsi 100000 x 100000 (37000 common): %.1f s, %.0f ids/s per party"
+          % (secs, 200000 / secs / 2))
+
+
+# ---------------------------------------------------------------- bad inputs
+
+def run_expect_fail(loc, name, component, parties, needle, **kw):
+    r = loc.run(name, component, parties=parties, check=False, **kw)
+    assert r["returncode"] != 0, r["stderr"]
+    msgs = {k: m["status"].get("exceptions") or "" for k, m in r["parties"].items()}
+    assert any(needle in m for m in msgs.values()), (needle, msgs)
+    return msgs
+
+
+def small_tables(work, label=True, host_ids=None, extra_guest_col=None):
+    X, y = pooled("breast")
+    gcsv, hcsv = os.path.join(work, "g.csv"), os.path.join(work, "h.csv")
+    with open(gcsv, "w") as f:
+        f.write("id," + ("y," if label else "") + ",".join("x%d" % j for j in range(10)) +
+                ("," + extra_guest_col if extra_guest_col else "") + "\n")
+        for i in range(len(y)):
+            f.write("%d," % i + ("%d," % y[i] if label else "") +
+                    ",".join("%.6f" % v for v in X[i, :10]) + (",3.5" if extra_guest_col else "") + "\n")
+    with open(hcsv, "w") as f:
+        f.write("id," + ",".join("x%d" % j for j in range(20)) + "\n")
+        for i in range(len(y)):
+            hid = host_ids(i) if host_ids else i
+            f.write("%d," % hid + ",".join("%.6f" % v for v in X[i, 10:]) + "\n")
+    g, h = os.path.join(work, "t", "g"), os.path.join(work, "t", "h")
+    al.import_table(gcsv, g, label="y" if label else None)
+    al.import_table(hcsv, h)
+    return g, h
+
+
+GH = [("guest", "9999"), ("host", "10000")]
+GHA = GH + [("arbiter", "10001")]
+
+
+def inputs_of(g, h, key="train_data"):
+    return {GH[0]: {key: al.table_artifact(g)}, GH[1]: {key: al.table_artifact(h)}}
+
+
+def aligned(loc, g, h, key="train_data"):
+    """Runs psi on the two tables; the aligned outputs as inputs under key."""
+    loc.run("psi_a", "psi", stage="default", parties=GH, inputs=inputs_of(g, h, "input_data"),
+            outputs=("output_data",), models=())
+    return {p: {key: loc.out("psi_a", p[0], p[1], "data", "output_data")} for p in GH}
+
+
+def test_missing_label(work):
+    g, h = small_tables(work, label=False)
+    loc = al.Local(os.path.join(work, "run"), [])
+    run_expect_fail(loc, "lr_0", "coordinated_lr", GHA, "has no label column",
+                    inputs=inputs_of(g, h), timeout_ms=20000)
+    run_expect_fail(loc, "binning_0", "hetero_feature_binning", GH, "has no label column",
+                    inputs=inputs_of(g, h), timeout_ms=20000)
+
+
+def test_no_overlap_gives_empty_psi_then_clear_failure(work):
+    g, h = small_tables(work, host_ids=lambda i: 100000 + i)
+    loc = al.Local(os.path.join(work, "run"), [])
+    loc.run("psi_0", "psi", stage="default", parties=GH,
+            inputs=inputs_of(g, h, "input_data"), outputs=("output_data",), models=())
+    summ = {r["role"]: r["data"] for r in loc.metrics["psi_0"]}
+    assert summ["guest"]["intersect_count"] == 0 and summ["guest"]["intersect_rate"] == 0
+    out = {p: {"train_data": loc.out("psi_0", p[0], p[1], "data", "output_data")} for p in GH}
+    msgs = run_expect_fail(loc, "scale_0", "feature_scale", GH, "has no rows", inputs=out)
+    assert "psi" in msgs[GH[0]]
+    run_expect_fail(loc, "lr_0", "coordinated_lr", GHA, "has no rows", inputs=out,
+                    timeout_ms=20000)
+
+
+def test_constant_feature(work):
+    g, h = small_tables(work, extra_guest_col="const")
+    loc = al.Local(os.path.join(work, "run"), [])
+    m = al.quick_start(loc, g, h, lr_params=BREAST_LR)
+    assert al.eval_value(m, "auc") > 0.98
+    # the constant column went through scaling (as 0) and binning (one bin)
+    hdr, rows = al.export_rows(loc.out("scale_0", "guest", "9999", "data", "train_output_data"),
+                               work)
+    c = hdr.index("const")
+    assert {r[c] for r in rows} == {"0"}
+
+
+def test_key_below_1024_refused(work):
+    g, h = small_tables(work)
+    loc = al.Local(os.path.join(work, "run"), [])
+    p = {None: {"he_param": {"kind": "paillier", "key_length": 512}}}
+    msgs = run_expect_fail(loc, "lr_0", "coordinated_lr", GHA,
+                           "key_length 512 is below the minimum of 1024 bits",
+                           inputs=inputs_of(g, h), params=p, timeout_ms=20000)
+    assert all(msgs.values())
+    run_expect_fail(loc, "binning_0", "hetero_feature_binning", GH,
+                    "key_length 512 is below the minimum of 1024 bits", inputs=inputs_of(g, h),
+                    params=p, timeout_ms=20000)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_nonfinite_value_refused_naming_the_column(work, value):
+    g, h = small_tables(work)
+    bad = os.path.join(work, "t", "h_bad")
+    al.patch_table(h, bad, "x7", 42, value)
+    loc = al.Local(os.path.join(work, "run"), [])
+    kind = "nan" if value == "nan" else "inf"
+    needle = "column 'x7' has a non-finite value (%s) at row 43" % kind
+    for comp, params in (("feature_scale", {}), ("hetero_feature_binning", {}),
+                         ("coordinated_lr", {})):
+        parties = GHA if comp == "coordinated_lr" else GH
+        msgs = run_expect_fail(loc, comp + "_x", comp, parties, needle,
+                               inputs=inputs_of(g, bad), params={None: params}, timeout_ms=20000)
+        assert needle in msgs[GH[1]]
+
+
+@pytest.mark.parametrize("fault,victim,needle", [
+    ("lr.e0.b0.xw:host:truncate", "guest", "malformed message 'lr.e0.b0.xw' from host 10000"),
+    ("lr.e0.b1.g:host:empty", "arbiter", "malformed message 'lr.e0.b1.g' from host 10000"),
+    ("lr.e0.b0.d:guest:garble", "host", "malformed message 'lr.e0.b0.d' from guest 9999"),
+    ("psi.host_first_sign:host:truncate", "guest", "malformed message 'psi.host_first_sign'"),
+    ("binning.event_count:host:truncate", "guest", "malformed message 'binning.event_count'"),
+])
+def test_malformed_message_fails_clearly(work, fault, victim, needle):
+    g, h = small_tables(work)
+    loc = al.Local(os.path.join(work, "run"), [])
+    comp = fault.split(".")[0]
+    comp = {"lr": "coordinated_lr", "psi": "psi", "binning": "hetero_feature_binning"}[comp]
+    parties = GHA if comp == "coordinated_lr" else GH
+    ins = inputs_of(g, h, "input_data") if comp == "psi" else aligned(loc, g, h)
+    t0 = time.time()
+    r = loc.run("t_0", comp, stage="default" if comp == "psi" else "train", parties=parties,
+                inputs=ins, params={None: {"batch_size": 200}} if comp ==
+                "coordinated_lr" else {}, fault=fault, timeout_ms=60000, check=False,
+                outputs=("output_data",) if comp == "psi" else ("train_output_data",))
+    assert r["returncode"] != 0
+    assert time.time() - t0 < 50, "a party waited for its receive timeout"
+    msgs = {k[0]: m["status"].get("exceptions") or "" for k, m in r["parties"].items()}
+    assert needle in msgs[victim], msgs
+
+
+# ------------------------------------------------------- through a daemon
+
+def test_quality_daemon(make_daemon, work):
+    """The quick-start DAG (benchmark settings) through one fedflowd in
+    standalone mode: upload, reader, federation and model store must exist."""
+    import yaml
+    d = make_daemon()
+    up = d.post("/v2/data/component/upload", {
+        "file": os.path.join(DATA, "breast_hetero_guest.csv"), "head": True, "partitions": 4,
+        "extend_sid": True, "meta": {"delimiter": ",", "label_name": "y", "match_id_name": "id"},
+        "namespace": "experiment", "name": "breast_hetero_guest"})
+    if up.get("code") != 0:
+        pytest.skip("upload API not available: %s" % up)
+    comps = d.get("/v2/provider/query")
+    if "reader" not in str(comps) or "coordinated_lr" not in str(comps):
+        pytest.skip("provider has no reader or coordinated_lr")
+    d.post("/v2/data/component/upload", {
+        "file": os.path.join(DATA, "breast_hetero_host.csv"), "head": True, "partitions": 4,
+        "extend_sid": True, "meta": {"delimiter": ",", "match_id_name": "id"},
+        "namespace": "experiment", "name": "breast_hetero_host"})
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+    with open(os.path.join(root, "examples", "train_lr_benchmark.yaml")) as f:
+        dag = yaml.safe_load(f)
+    job, _ = d.submit(dag)
+    assert d.wait(job, timeout=600) == "success", d.tasks(job)
+    m = d.get("/v2/output/metric/query", job_id=job, role="guest", party_id="9999",
+              task_name="evaluation_0")
+    text = str(m)
+    assert "auc" in text, m
