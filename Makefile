@@ -27,10 +27,24 @@ $(BUILD)/build.ninja:
 $(ASAN)/build.ninja:
 	meson setup $(ASAN) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
 
-build: $(BUILD)/build.ninja
+# Optional sources are picked up at configure time (fs.exists in meson.build):
+# reconfigure when the set of .c files changes.
+SRCLIST := $(shell (git ls-files -co --exclude-standard -- '*.c' 2>/dev/null || true) | sort | md5sum | cut -c1-12)
+
+$(BUILD)/.srclist-$(SRCLIST): | $(BUILD)/build.ninja
+	meson setup --reconfigure $(BUILD) >/dev/null
+	rm -f $(BUILD)/.srclist-*
+	touch $@
+
+$(ASAN)/.srclist-$(SRCLIST): | $(ASAN)/build.ninja
+	meson setup --reconfigure $(ASAN) >/dev/null
+	rm -f $(ASAN)/.srclist-*
+	touch $@
+
+build: $(BUILD)/.srclist-$(SRCLIST)
 	ninja -C $(BUILD)
 
-build-asan: $(ASAN)/build.ninja
+build-asan: $(ASAN)/.srclist-$(SRCLIST)
 	ninja -C $(ASAN)
 
 test-unit: build build-asan

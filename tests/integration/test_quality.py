@@ -215,6 +215,95 @@ def test_psi_100k_exact(work):
           % (secs, 200000 / secs / 2))
 
 
+def test_predict_stage_statistics_and_other_filters(work):
+    """Train (scale min_max, binning with woe, selection manual + statistics
+    + iv, lr), then a predict job through every predict stage with the
+    trained models: the predicted scores equal the train output's."""
+    g, h = upload(work, "breast")
+    loc = al.Local(os.path.join(work, "run"), [])
+    G, H, A = GH[0], GH[1], GHA[2]
+    ins = aligned(loc, g, h)
+    loc.run("scale_0", "feature_scale", parties=GH, inputs=ins,
+            params={None: {"method": "min_max", "feature_range": [-1, 1]}})
+    sc = {p: {"train_data": loc.out("scale_0", p[0], p[1], "data", "train_output_data")}
+          for p in GH}
+    loc.run("stat_0", "statistics", stage="default", parties=GH,
+            inputs={p: {"input_data": sc[p]["train_data"]} for p in GH},
+            params={None: {"metrics": ["mean", "std", "max", "median", "75%", "skewness",
+                                       "missing_count"]}}, outputs=())
+    stat = loc.out("stat_0", "guest", "9999", "model", "output_model")
+    with open(stat["uri"][7:]) as f:
+        import json
+        sm = json.load(f)
+    X, _ = pooled("breast")
+    col = X[:, 0]
+    mm = 2 * (col - col.min()) / (col.max() - col.min()) - 1
+    assert abs(sm["data"]["metrics_summary"]["mean"]["x0"] - mm.mean()) < 1e-9
+    assert abs(sm["data"]["metrics_summary"]["max"]["x0"] - 1.0) < 1e-12
+    loc.run("binning_0", "hetero_feature_binning", parties=GH, inputs=sc,
+            params={None: {"method": "bucket", "n_bins": 8}})
+    models = {p: [loc.out("binning_0", p[0], p[1], "model", "output_model"),
+                  loc.out("stat_0", p[0], p[1], "model", "output_model")] for p in GH}
+    loc.run("sel_0", "hetero_feature_selection", parties=GH,
+            inputs={p: {"train_data": sc[p]["train_data"], "input_models": models[p]}
+                    for p in GH},
+            params={None: {"method": ["manual", "statistics", "iv"],
+                           "manual_param": {"filter_out_col": ["x9"]},
+                           "statistic_param": {"metrics": ["std"], "threshold": 0.05},
+                           "iv_param": {"metrics": "iv", "threshold": 0.2}},
+                    H: {"manual_param": {"filter_out_col": ["x19"]}}},
+            models=("train_output_model",))
+    hs, _ = al.export_rows(loc.out("sel_0", "host", "10000", "data", "train_output_data"), work)
+    gs, _ = al.export_rows(loc.out("sel_0", "guest", "9999", "data", "train_output_data"), work)
+    assert "x9" not in gs and "x19" not in hs and len(hs) > 5
+    sel = {p: {"train_data": loc.out("sel_0", p[0], p[1], "data", "train_output_data")}
+           for p in GH}
+    loc.run("lr_0", "coordinated_lr", parties=GHA, inputs=sel,
+            params={None: dict(BREAST_LR, epochs=5)})
+    # predict job over the aligned raw tables with the trained models
+    t = {p: loc.out("psi_a", p[0], p[1], "data", "output_data") for p in GH}
+    loc.run("scale_1", "feature_scale", stage="predict", parties=GH,
+            inputs={p: {"test_data": t[p], "input_model": loc.out("scale_0", p[0], p[1], "model",
+                                                                 "output_model")} for p in GH},
+            outputs=("test_output_data",), models=())
+    loc.run("binning_1", "hetero_feature_binning", stage="predict", parties=GH,
+            params={None: {"transform_method": "bin_idx"}},
+            inputs={p: {"test_data": loc.out("scale_1", p[0], p[1], "data", "test_output_data"),
+                        "input_model": loc.out("binning_0", p[0], p[1], "model", "output_model")}
+                    for p in GH}, outputs=("test_output_data",), models=())
+    hb, rows = al.export_rows(loc.out("binning_1", "host", "10000", "data", "test_output_data"),
+                              work)
+    assert {r[hb.index("x3")] for r in rows} <= {str(i) for i in range(8)}
+    loc.run("sel_1", "hetero_feature_selection", stage="predict", parties=GH,
+            inputs={p: {"test_data": loc.out("scale_1", p[0], p[1], "data", "test_output_data"),
+                        "input_model": loc.out("sel_0", p[0], p[1], "model",
+                                               "train_output_model")} for p in GH},
+            outputs=("test_output_data",), models=())
+    loc.run("lr_1", "coordinated_lr", stage="predict", parties=GH,
+            inputs={p: {"test_data": loc.out("sel_1", p[0], p[1], "data", "test_output_data"),
+                        "input_model": loc.out("lr_0", p[0], p[1], "model", "output_model")}
+                    for p in GH}, outputs=("test_output_data",), models=())
+    th, trows = al.export_rows(loc.out("lr_0", "guest", "9999", "data", "train_output_data"), work)
+    ph, prows = al.export_rows(loc.out("lr_1", "guest", "9999", "data", "test_output_data"), work)
+    ts, ps = th.index("predict_score"), ph.index("predict_score")
+    assert len(trows) == len(prows) == 569
+    for a, b in zip(trows, prows):
+        assert a[0] == b[0] and abs(float(a[ts]) - float(b[ps])) < 1e-9
+    assert {r[ph.index("type")] for r in prows} == {"2"}
+    loc.run("eval_1", "evaluation", stage="default", parties=[G],
+            inputs={G: {"input_datas": [loc.out("lr_0", "guest", "9999", "data",
+                                                "train_output_data"),
+                                        loc.out("lr_1", "guest", "9999", "data",
+                                                "test_output_data")]}},
+            params={None: {"metrics": ["auc", "ks", "roc_curve", "binary_accuracy"]}},
+            outputs=(), models=())
+    ev = loc.metrics["eval_1"][0]["data"]
+    assert ev["lr_1"]["test_set"][0]["val"] == ev["lr_0"]["train_set"][0]["val"]
+    roc = ev["lr_0"]["train_set"][2]["val"]
+    assert roc["fpr"][0] == 0 and roc["tpr"][-1] == 1
+    del A
+
+
 # ---------------------------------------------------------------- bad inputs
 
 def run_expect_fail(loc, name, component, parties, needle, **kw):
