@@ -68,22 +68,27 @@ static bool api_partner_target_ok(struct http_req *r, const json_t *body)
 	return false;
 }
 
-static void api_partner(struct http_req *r)
+/* The verified command body (new reference; {} when there was none), or
+ * NULL after answering a refusal. */
+static json_t *api_fed_body(struct http_req *r)
 {
 	if (api_reject_bad_json(r) || !api_fed_verify(r))
-		return;
+		return NULL;
 	json_t *body = http_req_json(r);
-	json_t *empty = NULL;
-	if (!json_is_object(body))
-		body = empty = json_object();
-	if (!api_partner_target_ok(r, body)) {
-		json_decref(empty);
+	return json_is_object(body) ? json_incref(body) : json_object();
+}
+
+static void api_partner(struct http_req *r)
+{
+	json_t *body = api_fed_body(r);
+	if (!body)
 		return;
+	if (api_partner_target_ok(r, body)) {
+		json_t *env = party_command(api_site(r), http_req_path_tail(r), body);
+		api_reply_json(r, env);
+		json_decref(env);
 	}
-	json_t *env = party_command(api_site(r), http_req_path_tail(r), body);
-	api_reply_json(r, env);
-	json_decref(env);
-	json_decref(empty);
+	json_decref(body);
 }
 
 static void api_scheduler_reply(void *ctx, json_t *env)
@@ -94,14 +99,11 @@ static void api_scheduler_reply(void *ctx, json_t *env)
 
 static void api_scheduler(struct http_req *r)
 {
-	if (api_reject_bad_json(r) || !api_fed_verify(r))
+	json_t *body = api_fed_body(r);
+	if (!body)
 		return;
-	json_t *body = http_req_json(r);
-	json_t *empty = NULL;
-	if (!json_is_object(body))
-		body = empty = json_object();
 	sched_command(api_site(r), http_req_path_tail(r), body, api_scheduler_reply, r);
-	json_decref(empty);
+	json_decref(body);
 }
 
 static const struct http_route api_partner_table[] = {

@@ -296,14 +296,60 @@ static int api_job_list_cb(void *arg, const struct store_row *row)
 	return c->w->err;
 }
 
-static void api_job_list(struct http_req *r)
+/*
+ * Answers {count, data: [...]} for a filtered query: count before paging
+ * (FATE's), rows of the requested page rendered by row_cb (NULL: rows as
+ * they are). Releases q.
+ */
+static void api_paged(struct http_req *r, struct api_q *q, store_row_cb row_cb, void *arg)
 {
 	struct ff_error err = FF_ERROR_INIT;
 	long long limit, offset;
+	struct store *db = http_req_db(r, &err);
 	if (api_page(r, &limit, &offset)) {
 		api_fail_code(r, 5001, "limit and page must be integers");
+		api_q_release(q);
 		return;
 	}
+	int64_t count = 0;
+	if (db && !q->err) {
+		struct api_q cq;
+		api_q_init(&cq, "SELECT COUNT(*) FROM (");
+		api_q_raw(&cq, q->sql.buf);
+		api_q_raw(&cq, ")");
+		memcpy(cq.args, q->args, sizeof(q->args));
+		cq.nargs = q->nargs;
+		store_get_int(db, cq.sql.buf, cq.args, cq.nargs, &count, NULL);
+		api_q_release(&cq);
+	}
+	api_q_limit(q, limit, offset);
+	if (!db || q->err) {
+		api_fail_err(r, db ? q->err : FF_EIO, &err);
+		api_q_release(q);
+		return;
+	}
+	struct jw w;
+	api_ok_begin(r, &w);
+	jw_obj(&w);
+	jw_kint(&w, "count", count);
+	jw_key(&w, "data");
+	jw_arr(&w);
+	struct api_list_ctx *c = arg;
+	if (c)
+		c->w = &w;
+	int ret = row_cb ? store_exec(db, q->sql.buf, q->args, q->nargs, row_cb, arg, NULL, &err)
+			 : store_rows_json(db, q->sql.buf, q->args, q->nargs, &w, NULL, &err);
+	jw_end(&w);
+	jw_end(&w);
+	if (ret)
+		api_fail_err(r, ret, &err);
+	else
+		api_ok_end(r, &w, NULL);
+	api_q_release(q);
+}
+
+static void api_job_list(struct http_req *r)
+{
 	const char *roles[8], *sts[8];
 	size_t nroles = http_req_args(r, "role", roles, 8);
 	size_t nsts = http_req_args(r, "status", sts, 8);
@@ -318,49 +364,12 @@ static void api_job_list(struct http_req *r)
 	const char *order = api_arg(r, "order");
 	api_q_raw(&q, order && !strcmp(order, "asc") ? " ORDER BY f_create_time ASC"
 						     : " ORDER BY f_create_time DESC");
-	struct store *db = http_req_db(r, &err);
-	int64_t count = 0;
-	if (db && !q.err) {
-		struct api_q cq;
-		api_q_init(&cq, "SELECT COUNT(*) FROM (");
-		api_q_raw(&cq, q.sql.buf);
-		api_q_raw(&cq, ")");
-		memcpy(cq.args, q.args, sizeof(q.args));
-		cq.nargs = q.nargs;
-		store_get_int(db, cq.sql.buf, cq.args, cq.nargs, &count, NULL);
-		api_q_release(&cq);
-	}
-	api_q_limit(&q, limit, offset);
-	if (!db || q.err) {
-		api_fail_err(r, db ? q.err : FF_EIO, &err);
-		api_q_release(&q);
-		return;
-	}
-	struct jw w;
-	api_ok_begin(r, &w);
-	jw_obj(&w);
-	jw_kint(&w, "count", count);
-	jw_key(&w, "data");
-	jw_arr(&w);
-	struct api_list_ctx c = { .w = &w, .partner = api_arg(r, "partner") };
-	int ret = store_exec(db, q.sql.buf, q.args, q.nargs, api_job_list_cb, &c, NULL, &err);
-	jw_end(&w);
-	jw_end(&w);
-	if (ret)
-		api_fail_err(r, ret, &err);
-	else
-		api_ok_end(r, &w, NULL);
-	api_q_release(&q);
+	struct api_list_ctx c = { .partner = api_arg(r, "partner") };
+	api_paged(r, &q, api_job_list_cb, &c);
 }
 
 static void api_task_list(struct http_req *r)
 {
-	struct ff_error err = FF_ERROR_INIT;
-	long long limit, offset;
-	if (api_page(r, &limit, &offset)) {
-		api_fail_code(r, 5001, "limit and page must be integers");
-		return;
-	}
 	struct api_q q;
 	api_q_init(&q, "SELECT * FROM t_task");
 	api_q_eq(&q, "f_job_id", api_arg(r, "job_id"));
@@ -370,38 +379,7 @@ static void api_task_list(struct http_req *r)
 	const char *order = api_arg(r, "order");
 	api_q_raw(&q, order && !strcmp(order, "desc") ? " ORDER BY f_create_time DESC"
 						      : " ORDER BY f_create_time ASC");
-	struct store *db = http_req_db(r, &err);
-	int64_t count = 0;
-	if (db && !q.err) {
-		struct api_q cq;
-		api_q_init(&cq, "SELECT COUNT(*) FROM (");
-		api_q_raw(&cq, q.sql.buf);
-		api_q_raw(&cq, ")");
-		memcpy(cq.args, q.args, sizeof(q.args));
-		cq.nargs = q.nargs;
-		store_get_int(db, cq.sql.buf, cq.args, cq.nargs, &count, NULL);
-		api_q_release(&cq);
-	}
-	api_q_limit(&q, limit, offset);
-	if (!db || q.err) {
-		api_fail_err(r, db ? q.err : FF_EIO, &err);
-		api_q_release(&q);
-		return;
-	}
-	struct jw w;
-	api_ok_begin(r, &w);
-	jw_obj(&w);
-	jw_kint(&w, "count", count);
-	jw_key(&w, "data");
-	jw_arr(&w);
-	int ret = store_rows_json(db, q.sql.buf, q.args, q.nargs, &w, NULL, &err);
-	jw_end(&w);
-	jw_end(&w);
-	if (ret)
-		api_fail_err(r, ret, &err);
-	else
-		api_ok_end(r, &w, NULL);
-	api_q_release(&q);
+	api_paged(r, &q, NULL, NULL);
 }
 
 /* ---- stop, rerun, queue clean, clean, notes (core thread) ---- */

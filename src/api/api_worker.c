@@ -2,13 +2,21 @@
 /*
  * api_worker.c - the /v2/worker page (spec §1.6): what task processes of
  * this site call. Tasks are found by execution_id (latest version).
+ *
+ * Built-in components never need model/save and model/download: fedflowd
+ * packs their model outputs and unpacks their model inputs itself (the
+ * executor, spec §7.4). The two routes serve providers that run FATE's own
+ * wrapper and talk to the worker API as they would to FATE-Flow.
  */
 #include "ff_setup.h"
+#include <unistd.h>
 #include "api.h"
 #include "data/tracking.h"
+#include "http_form.h"
 #include "jsonx.h"
 #include "mem.h"
 #include "metric/metric.h"
+#include "model/model.h"
 #include "party/party.h"
 #include "site.h"
 #include "status.h"
@@ -176,6 +184,98 @@ static void api_worker_tracking_save(struct http_req *r)
 		api_ok_msg(r, "success");
 }
 
+static int api_worker_model_chunk(struct http_req *r, const char *data, size_t n)
+{
+	return http_form_chunk(r, data, n, api_site(r)->cfg.temp_dir);
+}
+
+/* multipart: model_id, model_version, execution_id, output_key, type_name, file (a tar) */
+static void api_worker_model_save(struct http_req *r)
+{
+	struct site *s = api_site(r);
+	struct ff_error err = FF_ERROR_INIT;
+	struct http_form *f = http_form_get(r, &err);
+	if (!f) {
+		http_form_discard_req(r);
+		api_fail_err(r, err.code ? err.code : FF_ENOFILE, &err);
+		return;
+	}
+	const struct http_form_file *file = http_form_file(f, "file");
+	const char *okey = http_form_field(f, "output_key");
+	if (!file || !okey) {
+		http_form_discard_req(r);
+		api_fail_code(r, file ? 5001 : 5007, file ? "missing required form field 'output_key'"
+					       : "no found file: the form has no 'file' part");
+		return;
+	}
+	/* the package is ours from here; nothing may touch r after an answer */
+	char *tar = http_form_take_file(f, "file");
+	http_form_discard_req(r);
+	struct api_task_ref t;
+	if (!tar || !api_task_ref(r, s->db, http_form_field(f, "execution_id"), &t)) {
+		if (tar)
+			unlink(tar);
+		else
+			api_fail(r, FF_ENOMEM, NULL);
+		ff_free(tar);
+		return;
+	}
+	char job_mid[128] = "", job_ver[64] = "";
+	struct store_val a[] = { SV_TEXT(t.key.job_id), SV_TEXT(t.key.role), SV_TEXT(t.key.party_id) };
+	char *mid = NULL, *ver = NULL;
+	if (!store_get_text(s->db, "SELECT f_model_id FROM t_job WHERE f_job_id = ? AND f_role = ?"
+			    " AND f_party_id = ?", a, 3, &mid, NULL))
+		snprintf(job_mid, sizeof(job_mid), "%s", mid);
+	if (!store_get_text(s->db, "SELECT f_model_version FROM t_job WHERE f_job_id = ? AND"
+			    " f_role = ? AND f_party_id = ?", a, 3, &ver, NULL))
+		snprintf(job_ver, sizeof(job_ver), "%s", ver);
+	ff_free(mid);
+	ff_free(ver);
+	const char *fmid = http_form_field(f, "model_id"), *fver = http_form_field(f, "model_version");
+	struct model_record rec = {
+		.job_id = t.key.job_id,
+		.key = { fmid && *fmid ? fmid : job_mid[0] ? job_mid : t.key.job_id,
+			 fver && *fver ? fver : job_ver[0] ? job_ver : "0", t.key.role,
+			 t.key.party_id, t.task_name, okey },
+		.type_name = http_form_field(f, "type_name"),
+	};
+	int ret = model_save(s->db, s->cfg.model_dir, &rec, tar, true, &err);
+	if (ret)
+		unlink(tar);
+	ff_free(tar);
+	if (ret)
+		api_fail_code(r, ret == FF_EPARAM ? 5001 : 5008, ff_error_msg(&err, ret));
+	else
+		api_ok_msg(r, "success");
+}
+
+static void api_worker_model_download(struct http_req *r)
+{
+	struct site *s = api_site(r);
+	struct ff_error err = FF_ERROR_INIT;
+	struct store *db = http_req_db(r, &err);
+	struct model_filter f = {
+		.model_id = api_arg(r, "model_id"), .model_version = api_arg(r, "model_version"),
+		.role = api_arg(r, "role"), .party_id = api_arg(r, "party_id"),
+		.task_name = api_arg(r, "task_name"), .output_key = api_arg(r, "output_key"),
+	};
+	int fd = -1;
+	uint64_t size = 0;
+	char *name = NULL;
+	int ret = !db ? FF_EIO
+		: !f.model_id || !f.model_version || !f.task_name || !f.output_key
+		? ff_error_set(&err, FF_EPARAM, "model_id, model_version, role, party_id, task_name "
+			       "and output_key are required")
+		: model_open(db, s->cfg.model_dir, &f, &fd, &size, &name, &err);
+	if (ret) {
+		api_fail_code(r, 5008, ff_error_msg(&err, ret));
+		return;
+	}
+	http_req_send_fd(r, fd, size, "application/x-tar", name);
+	ff_free(name);
+	http_req_finish(r);
+}
+
 static const struct http_route api_worker_table[] = {
 	{ "POST", "/v2/worker/task/status", api_worker_status, HTTP_RT_CORE, NULL },
 	{ "POST", "/v2/worker/metric/save", api_worker_metric_save, HTTP_RT_CORE, NULL },
@@ -183,6 +283,9 @@ static const struct http_route api_worker_table[] = {
 	  HTTP_RT_CORE | HTTP_RT_PREFIX, NULL },
 	{ "GET", "/v2/worker/data/tracking/query", api_worker_tracking_query, HTTP_RT_READ, NULL },
 	{ "POST", "/v2/worker/data/tracking/save", api_worker_tracking_save, HTTP_RT_CORE, NULL },
+	{ "POST", "/v2/worker/model/save", api_worker_model_save, HTTP_RT_CORE | HTTP_RT_STREAM,
+	  api_worker_model_chunk },
+	{ "GET", "/v2/worker/model/download", api_worker_model_download, HTTP_RT_READ, NULL },
 };
 
 HTTP_ROUTES(api_worker_table);

@@ -22,7 +22,10 @@ static json_t *tracking_table_obj(const struct store_row *row)
 	const struct store_val *cnt = store_col(row, "f_count");
 	json_t *addr = tracking_json_col(row, "f_address", false);
 	const char *path = jsonx_str(addr, "path");
-	char *engine_path = path ? ff_asprintf("%s://%s", engine ? engine : "standalone", path)
+	/* FATE's address.engine_path: a bound path (engine path/file) is file:// */
+	bool file = engine && (!strcmp(engine, "path") || !strcmp(engine, "file"));
+	char *engine_path = path ? ff_asprintf("%s://%s", file ? "file" : engine ? engine
+									    : "standalone", path)
 				 : NULL;
 	json_t *o = json_pack("{s:s?,s:s?,s:o,s:o,s:s?,s:s?,s:o,s:s?}",
 			      "namespace", ns, "name", name,
@@ -85,6 +88,45 @@ int tracking_query(struct store *db, const char *job_id, const char *role,
 		return ret;
 	}
 	*out = l.arr;
+	return FF_OK;
+}
+
+static int tracking_keys_cb(void *arg, const struct store_row *row)
+{
+	json_t *by_key = arg;
+	const char *key = store_col_text(row, "f_output_key");
+	json_t *list = json_object_get(by_key, key ? key : "");
+	if (!list) {
+		list = json_array();
+		if (json_object_set_new(by_key, key ? key : "", list))
+			return FF_ENOMEM;
+	}
+	struct tracking_list l = { .arr = list };
+	return tracking_list_cb(&l, row);
+}
+
+int tracking_task_outputs(struct store *db, const char *job_id, const char *role,
+			  const char *party_id, const char *task_name, json_t **out,
+			  struct ff_error *err)
+{
+	json_t *by_key = json_object();
+	struct store_val a[] = { SV_TEXT(job_id), SV_TEXT(role), SV_TEXT(party_id),
+				 SV_TEXT(task_name), SV_TEXT(job_id), SV_TEXT(role),
+				 SV_TEXT(party_id), SV_TEXT(task_name) };
+	int ret = by_key ? store_exec(db,
+		"SELECT t.f_output_key, t.f_uri, t.f_namespace AS t_namespace, t.f_name AS t_name,"
+		" m.* FROM t_tracking_data_output t LEFT JOIN t_storage_table_meta m ON"
+		" m.f_namespace = t.f_namespace AND m.f_name = t.f_name"
+		" WHERE t.f_job_id = ? AND t.f_role = ? AND t.f_party_id = ? AND t.f_task_name = ?"
+		" AND t.f_task_version = (SELECT MAX(f_task_version) FROM t_tracking_data_output"
+		" WHERE f_job_id = ? AND f_role = ? AND f_party_id = ? AND f_task_name = ?)"
+		" ORDER BY t.f_output_key, t.f_index",
+		a, FF_ARRAY_SIZE(a), tracking_keys_cb, by_key, NULL, err) : FF_ENOMEM;
+	if (ret) {
+		json_decref(by_key);
+		return ret;
+	}
+	*out = by_key;
 	return FF_OK;
 }
 

@@ -30,6 +30,16 @@ int tracking_query(struct store *db, const char *job_id, const char *role,
 		   const char *party_id, const char *task_name, const char *output_key,
 		   json_t **out, struct ff_error *err);
 
+/*
+ * Every data output of (job_id, role, party_id, task_name) at the task's
+ * latest version that has outputs: a new object {output_key: [tables in
+ * index order]}, tables rendered as for tracking_query. An empty object
+ * when the task recorded no data output.
+ */
+int tracking_task_outputs(struct store *db, const char *job_id, const char *role,
+			  const char *party_id, const char *task_name, json_t **out,
+			  struct ff_error *err);
+
 /* One table by (namespace, name) as above (new object); FF_ENOTABLE. */
 int tracking_table(struct store *db, const char *namespace_, const char *name,
 		   json_t **out, struct ff_error *err);

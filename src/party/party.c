@@ -115,6 +115,16 @@ static int party_copy_field(const json_t *body, const char *key, char *out, size
 	return FF_OK;
 }
 
+void party_key_from_row(const struct store_row *row, struct party_task_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	snprintf(k->job_id, sizeof(k->job_id), "%s", store_col_text(row, "f_job_id"));
+	snprintf(k->task_id, sizeof(k->task_id), "%s", store_col_text(row, "f_task_id"));
+	k->version = store_col_int(row, "f_task_version");
+	snprintf(k->role, sizeof(k->role), "%s", store_col_text(row, "f_role"));
+	snprintf(k->party_id, sizeof(k->party_id), "%s", store_col_text(row, "f_party_id"));
+}
+
 int party_key_from_json(const json_t *body, struct party_task_key *k, struct ff_error *err)
 {
 	memset(k, 0, sizeof(*k));

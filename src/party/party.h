@@ -82,6 +82,9 @@ int party_job_set_status(struct site *s, const char *job_id, const char *role,
 			 const char *party_id, const char *status, const char *reason,
 			 bool *changed, struct ff_error *err);
 
+struct store_row;
+/* Fills a key from a t_task row (f_job_id, f_task_id, f_task_version, f_role, f_party_id). */
+void party_key_from_row(const struct store_row *row, struct party_task_key *k);
 /* Fills a key from a command body (job_id, task_id, task_version, role, party_id). */
 int party_key_from_json(const json_t *body, struct party_task_key *k, struct ff_error *err);
 

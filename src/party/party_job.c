@@ -276,21 +276,18 @@ json_t *party_job_start(struct site *s, const json_t *body)
 }
 
 struct party_live_tasks {
-	struct party_task_key keys[256];
+	struct party_task_key *keys;
 	size_t n;
 };
 
 static int party_live_cb(void *arg, const struct store_row *row)
 {
 	struct party_live_tasks *l = arg;
-	if (l->n >= FF_ARRAY_SIZE(l->keys))
-		return FF_OK;
-	struct party_task_key *k = &l->keys[l->n++];
-	snprintf(k->job_id, sizeof(k->job_id), "%s", store_col_text(row, "f_job_id"));
-	snprintf(k->task_id, sizeof(k->task_id), "%s", store_col_text(row, "f_task_id"));
-	k->version = store_col_int(row, "f_task_version");
-	snprintf(k->role, sizeof(k->role), "%s", store_col_text(row, "f_role"));
-	snprintf(k->party_id, sizeof(k->party_id), "%s", store_col_text(row, "f_party_id"));
+	struct party_task_key *k = ff_realloc(l->keys, (l->n + 1) * sizeof(*k));
+	if (!k)
+		return FF_ENOMEM;
+	l->keys = k;
+	party_key_from_row(row, &l->keys[l->n++]);
 	return FF_OK;
 }
 
@@ -304,18 +301,16 @@ json_t *party_job_stop(struct site *s, const json_t *body)
 	const char *st = jsonx_str(body, "stop_status");
 	if (!st || !status_is_interrupt(st))
 		st = ST_FAILED;
-	struct party_live_tasks *live = ff_calloc(1, sizeof(*live));
-	if (!live)
-		return party_fail(FF_ENOMEM, NULL);
+	struct party_live_tasks live = { 0 };
 	struct store_val a[] = { SV_TEXT(ids.job_id), SV_TEXT(ids.role), SV_TEXT(ids.party_id) };
 	ret = store_exec(s->db, "SELECT f_job_id, f_task_id, f_task_version, f_role, f_party_id"
 			 " FROM t_task WHERE f_job_id = ? AND f_role = ? AND f_party_id = ? AND"
-			 " f_party_status = 'running'", a, 3, party_live_cb, live, NULL, &err);
+			 " f_party_status = 'running'", a, 3, party_live_cb, &live, NULL, &err);
 	int failures = 0;
-	for (size_t i = 0; !ret && i < live->n; i++)
-		if (party_stop_task(s, &live->keys[i], st, jsonx_str(body, "reason"), &err))
+	for (size_t i = 0; !ret && i < live.n; i++)
+		if (party_stop_task(s, &live.keys[i], st, jsonx_str(body, "reason"), &err))
 			failures++;
-	ff_free(live);
+	ff_free(live.keys);
 	if (ret || failures)
 		return party_fail(FF_EJOBKILL, &err);
 	return party_ok();

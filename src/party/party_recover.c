@@ -32,13 +32,7 @@ static int recover_keys_cb(void *arg, const struct store_row *row)
 	if (!k)
 		return FF_ENOMEM;
 	l->keys = k;
-	k = &l->keys[l->n++];
-	memset(k, 0, sizeof(*k));
-	snprintf(k->job_id, sizeof(k->job_id), "%s", store_col_text(row, "f_job_id"));
-	snprintf(k->task_id, sizeof(k->task_id), "%s", store_col_text(row, "f_task_id"));
-	k->version = store_col_int(row, "f_task_version");
-	snprintf(k->role, sizeof(k->role), "%s", store_col_text(row, "f_role"));
-	snprintf(k->party_id, sizeof(k->party_id), "%s", store_col_text(row, "f_party_id"));
+	party_key_from_row(row, &l->keys[l->n++]);
 	return FF_OK;
 }
 

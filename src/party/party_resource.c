@@ -65,14 +65,21 @@ static int party_engine_free(struct site *s, int64_t *total, int64_t *remaining,
 	return ret;
 }
 
+static int party_job_cores_load(struct site *s, const char *job_id, const char *role,
+				const char *party_id, struct party_job_cores *jc,
+				struct ff_error *err)
+{
+	struct store_val k[] = { SV_TEXT(job_id), SV_TEXT(role), SV_TEXT(party_id) };
+	return store_exec(s->db, "SELECT f_cores, f_resource_in_use FROM t_job WHERE"
+			  " f_job_id = ? AND f_role = ? AND f_party_id = ?",
+			  k, 3, party_job_cores_cb, jc, NULL, err);
+}
+
 int party_job_resource_apply(struct site *s, const char *job_id, const char *role,
 			     const char *party_id, struct ff_error *err)
 {
 	struct party_job_cores jc = { 0 };
-	struct store_val k[] = { SV_TEXT(job_id), SV_TEXT(role), SV_TEXT(party_id) };
-	int ret = store_exec(s->db, "SELECT f_cores, f_resource_in_use FROM t_job WHERE"
-			     " f_job_id = ? AND f_role = ? AND f_party_id = ?",
-			     k, 3, party_job_cores_cb, &jc, NULL, err);
+	int ret = party_job_cores_load(s, job_id, role, party_id, &jc, err);
 	if (ret)
 		return ret;
 	if (!jc.found)
@@ -122,10 +129,7 @@ int party_job_resource_return(struct site *s, const char *job_id, const char *ro
 			      const char *party_id, struct ff_error *err)
 {
 	struct party_job_cores jc = { 0 };
-	struct store_val k[] = { SV_TEXT(job_id), SV_TEXT(role), SV_TEXT(party_id) };
-	int ret = store_exec(s->db, "SELECT f_cores, f_resource_in_use FROM t_job WHERE"
-			     " f_job_id = ? AND f_role = ? AND f_party_id = ?",
-			     k, 3, party_job_cores_cb, &jc, NULL, err);
+	int ret = party_job_cores_load(s, job_id, role, party_id, &jc, err);
 	if (ret || !jc.found || !jc.in_use)
 		return ret;
 	int64_t now = clock_now_ms(), ch = 0;

@@ -218,39 +218,44 @@ static int sched_ids_cb(void *arg, const struct store_row *row)
 	return FF_OK;
 }
 
-void sched_recover(struct site *s)
+/* Runs fn on each job sql selects (job ids in its first column). */
+static void sched_each_job(struct site *s, const char *sql,
+			   void (*fn)(struct sched_job *j, const struct sched_view *v))
 {
-	json_t *ready = json_array(), *ended = json_array();
-	store_exec(s->db, "SELECT f_job_id FROM t_schedule_job WHERE f_status = 'ready'", NULL, 0,
-		   sched_ids_cb, ready, NULL, NULL);
-	store_exec(s->db, "SELECT f_job_id FROM t_schedule_job WHERE f_status IN ('success',"
-		   " 'failed', 'canceled', 'timeout') AND f_end_scheduling_updates = 0", NULL, 0,
-		   sched_ids_cb, ended, NULL, NULL);
+	json_t *ids = json_array();
+	store_exec(s->db, sql, NULL, 0, sched_ids_cb, ids, NULL, NULL);
 	size_t i;
 	json_t *id;
-	json_array_foreach(ready, i, id) {
-		const char *job_id = json_string_value(id);
+	json_array_foreach(ids, i, id) {
 		struct sched_view v;
-		if (sched_view_load(s, job_id, &v, NULL))
+		if (sched_view_load(s, json_string_value(id), &v, NULL))
 			continue;
-		struct sched_job *j = sched_job_get(s->sched, job_id);
+		struct sched_job *j = sched_job_get(s->sched, v.job_id);
 		if (j)
-			sched_finish_job(j, &v, ST_FAILED, "fedflowd restarted while the job was being "
-					 "created; submit it again");
+			fn(j, &v);
 		sched_view_release(&v);
 	}
-	json_array_foreach(ended, i, id) {
-		const char *job_id = json_string_value(id);
-		struct sched_view v;
-		if (sched_view_load(s, job_id, &v, NULL))
-			continue;
-		struct sched_job *j = sched_job_get(s->sched, job_id);
-		if (j)
-			sched_finish_sync(j, &v, v.status, NULL);
-		sched_view_release(&v);
-	}
-	json_decref(ready);
-	json_decref(ended);
+	json_decref(ids);
+}
+
+static void sched_recover_created(struct sched_job *j, const struct sched_view *v)
+{
+	sched_finish_job(j, v, ST_FAILED, "fedflowd restarted while the job was being created;"
+			 " submit it again");
+}
+
+static void sched_recover_ended(struct sched_job *j, const struct sched_view *v)
+{
+	sched_finish_sync(j, v, v->status, NULL);
+}
+
+void sched_recover(struct site *s)
+{
+	sched_each_job(s, "SELECT f_job_id FROM t_schedule_job WHERE f_status = 'ready'",
+		       sched_recover_created);
+	sched_each_job(s, "SELECT f_job_id FROM t_schedule_job WHERE f_status IN ('success',"
+		       " 'failed', 'canceled', 'timeout') AND f_end_scheduling_updates = 0",
+		       sched_recover_ended);
 	sched_sweep(s);
 }
 

@@ -75,6 +75,8 @@ void sched_job_hold(struct sched_job *j);
 void sched_job_drop(struct sched_job *j);
 
 /* sched_view.c: loads/frees what a step needs */
+/* [{role, party_id: [..]}] JSON -> flat targets (owned array). */
+int sched_parties_flatten(const char *json, struct fed_target **out, size_t *n);
 int sched_view_load(struct site *s, const char *job_id, struct sched_view *v,
 		    struct ff_error *err);
 void sched_view_release(struct sched_view *v);

@@ -126,28 +126,7 @@ static void sched_admit_applied(struct fed_call *call, void *arg)
 static int sched_admit_load_cb(void *arg, const struct store_row *row)
 {
 	struct sched_admit *a = arg;
-	const char *ps = store_col_text(row, "f_parties");
-	json_t *arr = ps ? json_loads(ps, 0, NULL) : NULL;
-	size_t i, cap = 0;
-	json_t *p;
-	json_array_foreach(arr, i, p)
-		cap += json_array_size(json_object_get(p, "party_id"));
-	a->targets = ff_calloc(cap ? cap : 1, sizeof(*a->targets));
-	if (!a->targets) {
-		json_decref(arr);
-		return FF_ENOMEM;
-	}
-	json_array_foreach(arr, i, p) {
-		size_t k;
-		json_t *pid;
-		json_array_foreach(json_object_get(p, "party_id"), k, pid) {
-			struct fed_target *t = &a->targets[a->ntargets++];
-			snprintf(t->role, sizeof(t->role), "%s", jsonx_str(p, "role"));
-			jsonx_scalar_text(pid, t->party_id, sizeof(t->party_id));
-		}
-	}
-	json_decref(arr);
-	return FF_OK;
+	return sched_parties_flatten(store_col_text(row, "f_parties"), &a->targets, &a->ntargets);
 }
 
 /* Cancels a waiting job that was stopped before it was admitted. */

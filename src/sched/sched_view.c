@@ -12,7 +12,7 @@
 #include "status.h"
 #include "store.h"
 
-static int sched_parties_flatten(const char *json, struct fed_target **out, size_t *n)
+int sched_parties_flatten(const char *json, struct fed_target **out, size_t *n)
 {
 	json_t *arr = json ? json_loads(json, 0, NULL) : NULL;
 	size_t cap = 0, i;

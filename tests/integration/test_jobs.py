@@ -349,6 +349,12 @@ def test_isolation_limits(make_daemon):
                              conf={"cores": 4}))
     ts = d.wait_task(job_id, "s", "running")
     pid = ts[0]["run_pid"]
+    # The task pid is fedflow-launch until it has applied the limits and
+    # exec'd the component; only then are the limits final.
+    deadline = time.time() + 10
+    while "fedflow-launch" in os.readlink("/proc/%d/exe" % pid):
+        assert time.time() < deadline, "launcher never exec'd the component"
+        time.sleep(0.01)
     status = open("/proc/%d/status" % pid).read()
     assert "NoNewPrivs:\t1" in status
     assert "Cpus_allowed_list:" in status

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: Apache-2.0
+/* upload.c - local data jobs: DAG, submission, answer (see upload.h). */
+#include "ff_setup.h"
+#include <limits.h>
+#include "dag/dag.h"
+#include "fed.h"
+#include "fs.h"
+#include "jsonx.h"
+#include "mem.h"
+#include "provider/provider.h"
+#include "sched/sched.h"
+#include "site.h"
+#include "upload.h"
+
+#ifndef FF_VERSION
+#define FF_VERSION "0.0.0"
+#endif
+
+/* The built-in provider runs FATE's flow-side components (upload, download). */
+#define UPLOAD_PROVIDER "fedflow:" FF_VERSION "@local"
+
+struct upload_call {
+	struct site *site;
+	json_t *schema;
+	upload_done_fn done;
+	void *arg;
+};
+
+/* The local DAG template (spec §9.1, manager/components/base.py). */
+static json_t *upload_dag(const char *task_name, const char *component, const json_t *params)
+{
+	json_t *parties = json_pack("[{s:s,s:[s]}]", "role", "local", "party_id", "0");
+	json_t *tasks = json_pack("{s:{s:s,s:{s:s}}}", task_name, "component_ref", component,
+				  "conf", "provider", UPLOAD_PROVIDER);
+	json_t *ptasks = json_pack("{s:{s:O,s:{s:{s:O}}}}", "local_0", "parties", parties,
+				   "tasks", task_name, "parameters", params);
+	return json_pack("{s:s,s:s,s:{s:o,s:{s:s},s:s,s:o,s:o}}", "schema_version", "2.0.0",
+			 "kind", "fate", "dag", "parties", parties, "conf", "scheduler_party_id", "0",
+			 "stage", "default", "tasks", tasks, "party_tasks", ptasks);
+}
+
+/* As /v2/job/submit does: the DAG is kept in the job folder. */
+static void upload_record(struct site *s, const char *job_id, const json_t *schema)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/%s", s->cfg.job_dir, job_id);
+	if (fs_mkdirs(dir, 0755, NULL))
+		return;
+	char *path = ff_asprintf("%s/dag.yaml", dir);
+	char *text = jsonx_dumps(schema);
+	if (path && text)
+		fs_write_atomic(path, text, strlen(text), NULL);
+	ff_free(path);
+	ff_free(text);
+}
+
+static void upload_created(struct fed_call *call, void *arg)
+{
+	struct upload_call *u = arg;
+	const struct fed_result *r = &call->res[0];
+	const char *job_id = jsonx_str(r->resp, "job_id");
+	long long code = r->code;
+	const char *msg = r->message;
+	if (r->resp) {
+		jsonx_as_int(json_object_get(r->resp, "code"), &code);
+		msg = jsonx_str(r->resp, "message") ? jsonx_str(r->resp, "message") : msg;
+	}
+	if (code == 0 && job_id)
+		upload_record(u->site, job_id, u->schema);
+	u->done(u->arg, (int)code, msg ? msg : "", code == 0 ? job_id : NULL);
+	json_decref(u->schema);
+	ff_free(u);
+}
+
+int upload_submit_local(struct site *s, const char *task_name, const char *component,
+			const json_t *params, upload_done_fn done, void *arg,
+			struct ff_error *err)
+{
+	struct dag_ctx ctx;
+	struct dag_job *job = NULL;
+	struct upload_call *u = NULL;
+	json_t *schema = upload_dag(task_name, component, params);
+	int ret = schema ? FF_OK : ff_error_set(err, FF_ENOMEM, "out of memory");
+	provider_dag_ctx(s, &ctx, true);
+	if (!ret)
+		ret = dag_parse(schema, &ctx, &job, err);
+	if (!ret)
+		ret = sched_check_local_cores(s, job, err);
+	if (!ret && !(u = ff_calloc(1, sizeof(*u))))
+		ret = ff_error_set(err, FF_ENOMEM, "out of memory");
+	if (!ret) {
+		u->site = s;
+		u->schema = json_incref(job->schema);
+		u->done = done;
+		u->arg = arg;
+		if (fed_scheduler_send(s, job->scheduler_party_id, "job/create", u->schema,
+				       upload_created, u)) {
+			json_decref(u->schema);
+			ff_free(u);
+			ret = ff_error_set(err, FF_ENOMEM, "out of memory");
+		}
+	}
+	dag_job_free(job);
+	json_decref(schema);
+	return ret;
+}
