@@ -18,6 +18,7 @@
 #include "jsonx.h"
 #include "log.h"
 #include "mem.h"
+#include "model/model.h"
 #include "provider/provider.h"
 #include "sched/sched.h"
 #include "site.h"
@@ -131,6 +132,8 @@ static void api_job_submit(struct http_req *r)
 		ret = sched_check_local_cores(s, job, &err);
 	if (!ret)
 		ret = api_check_inheritance(s, job->inheritance, &err);
+	if (!ret)
+		ret = model_warehouse_check(s->db, job->schema, &err);
 	if (ret) {
 		dag_job_free(job);
 		api_fail_err(r, ret, &err);
