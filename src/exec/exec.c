@@ -117,9 +117,14 @@ static struct exec_proc *exec_table_find_key(struct exec *e, const struct party_
 	return NULL;
 }
 
+/*
+ * One flat folder per task version below the job's folder: each folder is a
+ * new inode, and inode allocation is the dearest part of a task start on a
+ * busy ext4 (it scans for free, not recently deleted inodes).
+ */
 char *exec_task_dir(const struct site *s, const struct party_task_key *k, const char *task_name)
 {
-	return ff_asprintf("%s/%s/%s/%s/%s/%lld", s->cfg.job_dir, k->job_id, k->role,
+	return ff_asprintf("%s/%s/%s_%s_%s_%lld", s->cfg.job_dir, k->job_id, k->role,
 			   k->party_id, task_name, k->version);
 }
 

@@ -239,6 +239,12 @@ static int provider_check(const json_t *body, char *name, char *version, char *d
 	if (!exe && !path)
 		return ff_error_set(err, FF_EPARAM,
 				    "metadata needs 'executable' (native provider) or 'path' (Python package)");
+	/* Tasks run in their own folders: a relative path would name another file. */
+	const char *rel = path && *path != '/' ? path : venv && *venv != '/' ? venv
+			: exe && *exe != '/' ? exe : NULL;
+	if (rel)
+		return ff_error_set(err, FF_EPARAM, "metadata path '%s' is relative: give the "
+				    "absolute path as fedflowd sees it", rel);
 	if (path && !fs_exists(path))
 		return ff_error_set(err, FF_ENOTFOUND, "metadata.path '%s' does not exist", path);
 	if (venv && !fs_exists(venv))

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BUILD = os.environ.get("FEDFLOW_BUILD", os.path.join(ROOT, "build"))
+BUILD = os.path.abspath(os.environ.get("FEDFLOW_BUILD", os.path.join(ROOT, "build")))
 FEDFLOWD = os.path.join(BUILD, "src", "fedflowd")
 CLI = os.path.join(BUILD, "src", "cli", "fedflow")
 COMPONENT = os.path.join(BUILD, "components", "fedflow-component")

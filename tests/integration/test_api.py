@@ -70,6 +70,9 @@ def test_provider_register_query_delete(daemon, tmp_path):
     bad = daemon.post("/v2/provider/register", {"name": "x", "version": "1", "device": "local",
                                                  "metadata": {"path": "/no/such/dir"}})
     assert bad["code"] == 8001 and "/no/such/dir" in bad["message"]
+    bad = daemon.post("/v2/provider/register", {"name": "x", "version": "1", "device": "local",
+                                                 "metadata": {"executable": "bin/comp"}})
+    assert bad["code"] == 5001 and "absolute" in bad["message"], bad
     md = {"executable": COMPONENT}
     r = daemon.post("/v2/provider/register", {"name": "copy", "version": "9", "device": "local",
                                                "metadata": md})
