@@ -8,21 +8,9 @@
 #include <math.h>
 #include <sodium.h>
 #include "comp_util.h"
+#include "fedflow/data.h"
 #include "jsonx.h"
 #include "mem.h"
-
-/* "standalone:///a/b" or "file:///a/b" -> "/a/b"; a bare path stays. */
-static const char *comp_uri_path(const char *uri)
-{
-	const char *p = uri ? strstr(uri, "://") : NULL;
-	return p ? p + 3 : uri;
-}
-
-const char *comp_output_path(struct ff_task *t, const char *key)
-{
-	const char *uri = ff_task_output_uri(t, key);
-	return uri && *uri ? comp_uri_path(uri) : NULL;
-}
 
 static int comp_frame_check_finite(const struct comp_frame *f, unsigned flags,
 				   struct ff_error *err)
@@ -87,13 +75,10 @@ int comp_frame_load(struct ff_task *t, const char *key, size_t idx, unsigned fla
 {
 	memset(f, 0, sizeof(*f));
 	const json_t *art = ff_task_input(t, key, idx);
-	const char *uri = art ? jsonx_str(art, "uri") : NULL;
 	if (!art)
 		return ff_error_set(err, FF_EDATA, "input '%s' is missing", key);
-	if (!uri || !*uri)
-		return ff_error_set(err, FF_EDATA, "input '%s' has no table address", key);
 	struct ff_table *tbl = NULL;
-	int ret = ff_table_open(&tbl, comp_uri_path(uri), 0, err);
+	int ret = ff_data_open_input(t, key, idx, &tbl, err);
 	if (ret) {
 		ff_error_prefix(err, "input '%s'", key);
 		return ret;
@@ -131,14 +116,6 @@ void comp_frame_sid_hash(const struct comp_frame *f, unsigned char out[32])
 	crypto_generichash_final(&st, out, 32);
 }
 
-static json_t *comp_frame_source(struct ff_task *t, const char *key)
-{
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:i}", "task_id", ff_task_task_id(t),
-			 "party_task_id", ff_task_execution_id(t), "task_name", ff_task_name(t),
-			 "component", ff_task_component(t), "output_artifact_key", key,
-			 "output_index", 0);
-}
-
 static int comp_frame_schema(const struct comp_out_table *o, struct ff_schema *s,
 			     struct ff_error *err)
 {
@@ -167,13 +144,9 @@ static int comp_frame_schema(const struct comp_out_table *o, struct ff_schema *s
 int comp_frame_write(struct ff_task *t, const char *out_key, const struct comp_out_table *o,
 		     struct ff_error *err)
 {
-	const char *dir = comp_output_path(t, out_key);
-	if (!dir)
-		return ff_error_set(err, FF_EINVAL, "task has no output '%s'", out_key);
 	const struct ff_dataset *src = &o->src->ds;
 	struct ff_schema s = FF_SCHEMA_INIT;
 	struct ff_table_writer *w = NULL;
-	json_t *md = NULL;
 	int ret = comp_frame_schema(o, &s, err);
 	if (ret)
 		goto out;
@@ -182,7 +155,7 @@ int comp_frame_write(struct ff_task *t, const char *out_key, const struct comp_o
 	if (opts.partitions > 16)
 		opts.partitions = 16;
 	opts.expected_rows = o->n;
-	ret = ff_table_writer_create(&w, dir, &s, &opts, err);
+	ret = ff_data_output_create(t, out_key, &s, &opts, &w, err);
 	if (ret)
 		goto out;
 	bool single = ff_schema_single_id(&s);
@@ -205,23 +178,9 @@ int comp_frame_write(struct ff_task *t, const char *out_key, const struct comp_o
 		if (ret)
 			goto out;
 	}
-	ret = ff_table_writer_commit(w, err);
-	if (ret)
-		goto out;
-	md = json_pack("{s:{s:o},s:{s:I,s:[]},s:o}", "metadata", "schema", ff_schema_to_json(&s),
-		       "data_overview", "count", (json_int_t)o->n, "samples",
-		       "source", comp_frame_source(t, out_key));
-	if (!md) {
-		ret = ff_error_set(err, FF_ENOMEM, "out of memory");
-		goto out;
-	}
-	json_t *art = json_pack("{s:s,s:s,s:O}", "uri", ff_task_output_uri(t, out_key),
-				"type_name", "dataframe", "metadata", md);
-	ret = art ? ff_task_add_output(t, "data", out_key, art) : FF_ENOMEM;
-	if (ret)
-		ff_error_set(err, ret, "cannot record output '%s'", out_key);
+	ret = ff_data_output_commit(t, out_key, w, err);
+	w = NULL; /* freed by the commit */
 out:
-	json_decref(md);
 	ff_table_writer_free(w);
 	ff_schema_release(&s);
 	return ret;

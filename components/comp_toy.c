@@ -26,10 +26,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "comp.h"
+#include "fedflow/data.h"
 #include "fedflow/fed.h"
+#include "fedflow/model.h"
 #include "fedflow/table.h"
-#include "fs.h"
-#include "jsonx.h"
 #include "mem.h"
 
 #define TOY_MAGIC 0x31594f5446464646ULL   /* "FFFFTOY1" little-endian */
@@ -233,20 +233,22 @@ static int toy_host(struct ff_task *t, struct ff_fed *f, size_t n, struct ff_err
 /* output_data: the rows (sample_id, match_id, x0) in partition parts. */
 static int toy_write_data(struct ff_task *t, size_t n, unsigned parts, struct ff_error *err)
 {
-	const char *uri = ff_task_output_uri(t, "output_data");
 	struct ff_schema sc = FF_SCHEMA_INIT;
 	struct ff_table_writer *w = NULL;
-	if (!uri)
-		return FF_OK;
-	const char *dir = strstr(uri, "://") ? strstr(uri, "://") + 3 : uri;
 	struct ff_table_writer_opts o = FF_TABLE_WRITER_OPTS_INIT;
+	if (!ff_task_output_uri(t, "output_data"))
+		return FF_OK;
 	o.partitions = parts;
 	o.expected_rows = n;
 	int ret = ff_schema_set(&sc, "sample_id", "match_id", NULL, NULL);
 	if (!ret)
 		ret = ff_schema_add_feature(&sc, "x0");
-	if (!ret)
-		ret = ff_table_writer_create(&w, dir, &sc, &o, err);
+	if (ret) {
+		ff_schema_release(&sc);
+		return ff_error_set(err, ret, "out of memory");
+	}
+	ret = ff_data_output_create(t, "output_data", &sc, &o, &w, err);
+	ff_schema_release(&sc);
 	for (size_t i = 0; !ret && i < n; i++) {
 		char id[24];
 		int k = snprintf(id, sizeof(id), "%zu", i);
@@ -255,44 +257,25 @@ static int toy_write_data(struct ff_task *t, size_t n, unsigned parts, struct ff
 					 .mid_len = (size_t)k, .x = &x };
 		ret = ff_table_writer_append(w, &row, err);
 	}
-	if (!ret)
-		ret = ff_table_writer_commit(w, err);
-	ff_table_writer_free(w);
-	json_t *schema = ret ? NULL : ff_schema_to_json(&sc);
-	ff_schema_release(&sc);
-	if (ret)
+	if (ret) {
+		ff_table_writer_free(w);
 		return ret;
-	json_t *art = json_pack("{s:s,s:{s:{s:o},s:{s:I}},s:s}", "uri", uri, "metadata",
-				"metadata", "schema", schema ? schema : json_object(),
-				"data_overview", "count", (json_int_t)n, "type_name", "dataframe");
-	return ff_task_add_output(t, "data", "output_data", art);
+	}
+	return ff_data_output_commit(t, "output_data", w, err);
 }
 
 static int toy_write_model(struct ff_task *t, struct ff_error *err)
 {
-	const char *uri = ff_task_output_uri(t, "json_model_output");
-	if (!uri)
+	if (!ff_task_output_uri(t, "json_model_output"))
 		return FF_OK;
-	const char *path = strncmp(uri, "file://", 7) ? uri : uri + 7;
-	char *dir = ff_strdup(path);
-	if (!dir)
-		return ff_error_set(err, FF_ENOMEM, "out of memory");
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
 	json_t *model = json_pack("{s:s}", "test_role", ff_task_role(t));
-	char *text = jsonx_dumps(model);
-	int ret = slash ? fs_mkdirs(dir, 0755, err) : FF_OK;
-	if (!ret)
-		ret = text ? fs_write_atomic(path, text, strlen(text), err) : FF_ENOMEM;
-	ff_free(text);
-	ff_free(dir);
+	/* an overview of our own: with NULL, ff_model_save_json leaks the one it makes */
+	json_t *overview = json_object();
+	int ret = model && overview ? ff_model_save_json(t, "json_model_output", model, overview, err)
+				    : ff_error_set(err, FF_ENOMEM, "out of memory");
 	json_decref(model);
-	if (ret)
-		return ret;
-	return ff_task_add_output(t, "model", "json_model_output",
-				  json_pack("{s:s,s:{},s:s}", "uri", uri, "metadata", "type_name",
-					    "json_model"));
+	json_decref(overview);
+	return ret;
 }
 
 static int toy_run(struct ff_task *t, struct ff_error *err)

@@ -252,8 +252,6 @@ struct comp_out_table {
 };
 int comp_frame_write(struct ff_task *t, const char *out_key, const struct comp_out_table *o,
 		     struct ff_error *err);
-/* Output path of key: the URI without its scheme; NULL when the task has no such output. */
-const char *comp_output_path(struct ff_task *t, const char *key);
 
 /* Anonymous column name of feature j of a party: "<role>_<party>_x<j>". */
 void comp_anon_name(const char *role, const char *party, size_t j, char *out, size_t n);
@@ -270,9 +268,8 @@ int comp_select_cols(struct ff_task *t, const struct comp_frame *f, const char *
 /* ---------------------------------------------------------------- models */
 
 /*
- * Writes model (borrowed) as JSON at the output URI of key (file://) and
- * records it as a json_model output artifact with metadata md (stolen,
- * may be NULL).
+ * Writes model (borrowed) as the JSON model of output key (ff_model_save_json)
+ * with overview md (stolen, may be NULL).
  */
 int comp_model_save(struct ff_task *t, const char *key, const json_t *model, json_t *md,
 		    struct ff_error *err);

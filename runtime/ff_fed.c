@@ -336,6 +336,10 @@ static int fed_connect(struct ff_fed *f, struct ff_error *err)
 		return ff_error_set(err, e == ECONNREFUSED ? FF_ECONNREFUSED : ff_from_errno(e),
 				    "cannot connect to the gateway at %s: %s", f->where, strerror(e));
 	}
+	/* every wait is a poll with a deadline, sendfile included */
+	int fl = fcntl(f->fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(f->fd, F_SETFL, fl | O_NONBLOCK);
 	return FF_OK;
 }
 

@@ -20,9 +20,10 @@ static int ff_model_report(struct ff_task *t, const char *key, const char *path,
 			   const char *type, const json_t *overview, struct ff_error *err)
 {
 	char *uri = ff_asprintf("file://%s", path);
-	json_t *art = uri ? json_pack("{s:s,s:{s:O,s:{s:s,s:s,s:s,s:s,s:s,s:n}},s:s}", "uri", uri,
+	/* "o" takes the new reference either way (NULL overview: an empty one) */
+	json_t *art = uri ? json_pack("{s:s,s:{s:o,s:{s:s,s:s,s:s,s:s,s:s,s:n}},s:s}", "uri", uri,
 				      "metadata", "model_overview",
-				      overview ? overview : json_object(), "source", "task_id",
+				      overview ? json_deep_copy(overview) : json_object(), "source", "task_id",
 				      ff_task_task_id(t), "party_task_id", ff_task_execution_id(t),
 				      "task_name", ff_task_name(t), "component",
 				      ff_task_component(t), "output_artifact_key", key,

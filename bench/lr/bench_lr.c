@@ -21,6 +21,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include <sodium.h>
@@ -28,6 +29,15 @@
 #include "comp_memnet.h"
 #include "mem.h"
 #include "paillier.h"
+
+/* CPU seconds of the whole process (every thread). */
+static double cpu_now(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
 
 static double now(void)
 {
@@ -303,12 +313,14 @@ int main(int argc, char **argv)
 	};
 	for (size_t i = 0; i < 3; i++)
 		comp_memhub_add(hub, ps[i].role, ps[i].party);
+	double cpu0 = cpu_now();
 	b.t_start = now();
 	for (size_t i = 0; i < 3; i++)
 		pthread_create(&ps[i].th, NULL, party_main, &ps[i]);
 	for (size_t i = 0; i < 3; i++)
 		pthread_join(ps[i].th, NULL);
 	double total = now() - b.t_start;
+	double cpu = cpu_now() - cpu0;
 	for (size_t i = 0; i < 3; i++)
 		if (ps[i].ret) {
 			fprintf(stderr, "bench_lr: %s failed: %s\n", ps[i].role,
@@ -344,6 +356,10 @@ int main(int argc, char **argv)
 	printf("lr_epoch_model: %.2f s = %.1f core-s of Paillier operations / %ld cores\n",
 	       predicted, core_s, threads);
 	printf("lr_epoch_ratio: %.3f (measured / model; target <= 1.25)\n", per_epoch / predicted);
+	printf("lr_cpu_ratio: %.3f (CPU seconds of the run per epoch %.1f / model %.1f core-s; "
+	       "load-independent; %.2f cores busy on average)\n",
+	       cpu / (double)b.epochs_seen / core_s, cpu / (double)b.epochs_seen, core_s,
+	       cpu / total);
 	printf("lr_epoch_core_seconds: %.1f (FATE 2.0 anchor: 136 s x 16 cores = 2176 core-s "
 	       "per epoch on this shape, Xeon 8255C)\n", per_epoch * (double)threads);
 	for (size_t i = 0; i < 3; i++)

@@ -14,9 +14,19 @@
  *     receive returns each message once;
  *   - order-free: recv(tag) waits for that tag whatever else arrived;
  *   - a receive waits at most the timeout (default 10 minutes, set with
- *     ff_fed_set_timeout or task parameter/conf "federation_timeout"),
- *     then fails with FF_ETIMEDOUT and a message naming tag and peer;
+ *     ff_fed_set_timeout, or in seconds with the task parameter
+ *     "federation_timeout" or conf "federation_timeout"), then fails with
+ *     FF_ETIMEDOUT and a message naming tag and peer: "timed out after
+ *     600 s waiting for message 'x' from host 10000". A send waits at most
+ *     the same timeout for its site's gateway to accept the message (when
+ *     the destination is at another site: until that site stored it);
  *   - the messages of a task are dropped when the task ends.
+ * Errors of send and receive: FF_EEXIST (the tag was already sent to that
+ * party, or already received), FF_ETIMEDOUT, FF_ECANCELED (the peer's task
+ * ended), FF_EFEDERATED (the destination's site refused or could not be
+ * reached after retries), FF_EINVAL (bad tag or peer), FF_ECONNREFUSED or
+ * FF_EIO (the own site's gateway cannot be reached); err says which
+ * message and peer.
  * Tags are 1..128 characters of [A-Za-z0-9_.:-]; use one tag per logical
  * message and include loop counters ("lr.epoch3.batch7.grad").
  *
@@ -48,7 +58,10 @@ const char *const *ff_fed_parties(const struct ff_fed *f, const char *role, size
 /* Sends len bytes to (role, party_id). */
 int ff_fed_send(struct ff_fed *f, const char *tag, const char *role, const char *party_id,
 		const void *data, size_t len, struct ff_error *err);
-/* Waits for the message tag from (role, party_id); *data owned (ff_fed_free). */
+/*
+ * Waits for the message tag from (role, party_id); *data owned (ff_fed_free;
+ * one extra NUL byte follows the message), *len its size.
+ */
 int ff_fed_recv(struct ff_fed *f, const char *tag, const char *role, const char *party_id,
 		void **data, size_t *len, struct ff_error *err);
 void ff_fed_free(void *data);
@@ -63,13 +76,18 @@ int ff_fed_send_fd(struct ff_fed *f, const char *tag, const char *role, const ch
 int ff_fed_recv_fd(struct ff_fed *f, const char *tag, const char *role, const char *party_id,
 		   int fd, uint64_t *len, struct ff_error *err);
 
-/* Sends the same bytes to every party of role (e.g. every host). */
+/*
+ * Sends the same bytes to every party of role (e.g. every host), in
+ * ff_fed_parties order, skipping this task's own (role, party); stops at
+ * the first failure.
+ */
 int ff_fed_broadcast(struct ff_fed *f, const char *tag, const char *role, const void *data,
 		     size_t len, struct ff_error *err);
 /*
  * Receives tag from every party of role, in ff_fed_parties order:
  * datas[i]/lens[i] for party i (arrays and buffers owned: ff_fed_free
- * each buffer and both arrays).
+ * each buffer and both arrays). This task's own (role, party), if listed,
+ * gets NULL and 0.
  */
 int ff_fed_gather(struct ff_fed *f, const char *tag, const char *role, void ***datas,
 		  size_t **lens, size_t *n, struct ff_error *err);

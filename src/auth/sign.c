@@ -2,6 +2,9 @@
 /* sign.c - Ed25519 request signing, verification and the nonce cache. */
 #include "ff_setup.h"
 #include <fcntl.h>
+/* SHA256_CTX: the one-shot EVP API would need an allocation per digest */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <sys/stat.h>
@@ -12,7 +15,13 @@
 #include "mem.h"
 #include "sign.h"
 
-static_assert(sizeof(crypto_hash_sha256_state) <= sizeof(struct sign_sha256_state),
+/*
+ * Body digests use OpenSSL's SHA-256: it uses the CPU's SHA instructions
+ * (several times libsodium's portable code), and every byte a gateway
+ * forwards is hashed on both sites. The plain SHA256_CTX keeps the state
+ * a fixed-size value.
+ */
+static_assert(sizeof(SHA256_CTX) <= sizeof(struct sign_sha256_state),
 	      "sha256 state does not fit");
 
 int sign_global_init(void)
@@ -22,22 +31,22 @@ int sign_global_init(void)
 
 void sign_sha256(const void *data, size_t len, unsigned char out[32])
 {
-	crypto_hash_sha256(out, data, len);
+	SHA256(data, len, out);
 }
 
 void sign_sha256_init(struct sign_sha256_state *st)
 {
-	crypto_hash_sha256_init((crypto_hash_sha256_state *)(void *)st->opaque);
+	SHA256_Init((SHA256_CTX *)(void *)st->opaque);
 }
 
 void sign_sha256_update(struct sign_sha256_state *st, const void *data, size_t len)
 {
-	crypto_hash_sha256_update((crypto_hash_sha256_state *)(void *)st->opaque, data, len);
+	SHA256_Update((SHA256_CTX *)(void *)st->opaque, data, len);
 }
 
 void sign_sha256_final(struct sign_sha256_state *st, unsigned char out[32])
 {
-	crypto_hash_sha256_final((crypto_hash_sha256_state *)(void *)st->opaque, out);
+	SHA256_Final(out, (SHA256_CTX *)(void *)st->opaque);
 }
 
 static void sign_b64(const unsigned char *bin, size_t n, char *out, size_t outn)
@@ -131,17 +140,28 @@ int sign_request(const struct sign_key *k, const char *party_id, const char *met
 	return FF_OK;
 }
 
-/* ---- nonces seen inside the window (open hashing, expired entries reused) ---- */
-
-#define NONCE_SLOTS 65536
-
+/*
+ * ---- nonces seen inside the window ----
+ *
+ * A request is accepted while its timestamp is within the window, so its
+ * nonce must be remembered until timestamp + window, and no longer. Open
+ * addressing with linear probing; expired slots are reused in place and
+ * dropped when the table is rebuilt (twice the live entries, when half
+ * full), so it holds whatever the request rate needs: a full table must
+ * never turn fresh requests into "replays".
+ */
 struct nonce_slot {
 	char nonce[40];
-	int64_t expires;
+	int64_t expires;            /* 0: never used */
+};
+
+struct nonce_set {
+	struct nonce_slot *slots;
+	size_t cap, used;           /* used: slots ever filled since the rebuild */
 };
 
 static pthread_mutex_t nonce_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct nonce_slot *nonce_table;
+static struct nonce_set nonces;
 
 static uint64_t nonce_hash(const char *s)
 {
@@ -151,39 +171,56 @@ static uint64_t nonce_hash(const char *s)
 	return h;
 }
 
-/* True when the nonce is new (and now remembered). */
-static bool nonce_fresh(const char *nonce, int64_t now)
+static struct nonce_slot *nonce_probe(struct nonce_set *t, const char *nonce)
 {
-	bool fresh = true;
-	pthread_mutex_lock(&nonce_lock);
-	if (!nonce_table)
-		nonce_table = ff_calloc(NONCE_SLOTS, sizeof(*nonce_table));
-	if (!nonce_table) {
-		pthread_mutex_unlock(&nonce_lock);
+	size_t i = nonce_hash(nonce) & (t->cap - 1);
+	while (t->slots[i].expires && strcmp(t->slots[i].nonce, nonce))
+		i = (i + 1) & (t->cap - 1);
+	return &t->slots[i];
+}
+
+/* Rebuilds t with its live entries only, in a table twice their number. */
+static bool nonce_rebuild(struct nonce_set *t, int64_t now)
+{
+	size_t live = 0;
+	for (size_t i = 0; i < t->cap; i++)
+		live += t->slots[i].expires > now;
+	size_t cap = 4096;
+	while (cap < 4 * (live + 1))
+		cap *= 2;
+	struct nonce_set n = { ff_calloc(cap, sizeof(struct nonce_slot)), cap, 0 };
+	if (!n.slots)
 		return false;
+	for (size_t i = 0; i < t->cap; i++) {
+		if (t->slots[i].expires <= now)
+			continue;
+		*nonce_probe(&n, t->slots[i].nonce) = t->slots[i];
+		n.used++;
 	}
-	uint64_t h = nonce_hash(nonce);
-	struct nonce_slot *free_slot = NULL;
-	for (size_t i = 0; i < 64; i++) {
-		struct nonce_slot *s = &nonce_table[(h + i) % NONCE_SLOTS];
-		if (s->expires > now && !strcmp(s->nonce, nonce)) {
-			fresh = false;
-			break;
-		}
-		if (s->expires <= now && !free_slot)
-			free_slot = s;
-	}
-	if (fresh) {
-		/* no room in the probe window: refuse rather than forget */
-		if (!free_slot)
-			fresh = false;
+	ff_free(t->slots);
+	*t = n;
+	return true;
+}
+
+/* FF_OK when the nonce is new (and now remembered until expires). */
+int sign_nonce_remember(const char *nonce, int64_t now, int64_t expires)
+{
+	int ret = FF_OK;
+	pthread_mutex_lock(&nonce_lock);
+	if ((nonces.used + 1) * 2 > nonces.cap && !nonce_rebuild(&nonces, now))
+		ret = FF_ENOMEM;
+	if (!ret) {
+		struct nonce_slot *sl = nonce_probe(&nonces, nonce);
+		if (sl->expires > now)
+			ret = FF_EVERIFY;
 		else {
-			snprintf(free_slot->nonce, sizeof(free_slot->nonce), "%s", nonce);
-			free_slot->expires = now + 2 * SIGN_WINDOW_MS;
+			nonces.used += sl->expires == 0;
+			snprintf(sl->nonce, sizeof(sl->nonce), "%s", nonce);
+			sl->expires = expires;
 		}
 	}
 	pthread_mutex_unlock(&nonce_lock);
-	return fresh;
+	return ret;
 }
 
 int sign_verify(const char *public_key_b64, const char *method, const char *path,
@@ -215,8 +252,11 @@ int sign_verify(const char *public_key_b64, const char *method, const char *path
 	if (bad)
 		return ff_error_set(err, FF_EVERIFY, "verify failed: the signature does not match "
 				    "the sender's key and the request");
-	if (!nonce_fresh(nonce, now_ms))
+	int ret = sign_nonce_remember(nonce, now_ms, ts + SIGN_WINDOW_MS + 1);
+	if (ret == FF_EVERIFY)
 		return ff_error_set(err, FF_EVERIFY, "verify failed: nonce '%s' was already used "
 				    "(replayed request)", nonce);
+	if (ret)
+		return ff_error_set(err, ret, "out of memory remembering the request's nonce");
 	return FF_OK;
 }

@@ -61,6 +61,12 @@ int sign_request(const struct sign_key *k, const char *party_id, const char *met
 		 struct sign_headers *h);
 
 /*
+ * Remembers a nonce until expires (ms); FF_EVERIFY when it is already
+ * remembered and not expired. sign_verify uses it; exposed for tests.
+ */
+int sign_nonce_remember(const char *nonce, int64_t now, int64_t expires);
+
+/*
  * Verifies a received request against the sender's base64 public key.
  * now_ms is the receiver's clock. On success the nonce is remembered.
  */

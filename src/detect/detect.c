@@ -168,7 +168,8 @@ int detect_init(struct site *s, struct ff_error *err)
 		return ff_error_set(err, FF_ENOMEM, "out of memory");
 	d->site = s;
 	ev_timer_init(&d->timer, detect_timer_cb);
-	ev_timer_start(s->loop, &d->timer, s->cfg.detect_interval_ms);
+	/* first pass at once: a daemon killed mid-way may hold cores of ended jobs */
+	ev_timer_start(s->loop, &d->timer, 0);
 	s->detect = d;
 	return FF_OK;
 }

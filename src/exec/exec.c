@@ -10,7 +10,9 @@
  * exec_reap from the core loop when SIGCHLD arrives.
  */
 #include "ff_setup.h"
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/epoll.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 #include "clock.h"
 #include "exec_int.h"
+#include "fault.h"
 #include "fs.h"
 #include "log.h"
 #include "mem.h"
@@ -198,6 +201,7 @@ static int exec_spawn(struct exec_proc *p, struct ff_error *err)
 	}
 	p->pid = pid;
 	p->start_ticks = exec_start_ticks(pid);
+	fault_point("exec.spawned"); /* started, its pid not yet recorded */
 	if (p->site->exec->on_pid)
 		p->site->exec->on_pid(p->site, &p->key, pid, p->start_ticks);
 out:
@@ -391,15 +395,50 @@ static void exec_pidfd_cb(struct ev_io *io, uint32_t revents)
 	exec_exited(s, p, 0);
 }
 
+/*
+ * The task process whose working folder is dir: a daemon killed between
+ * posix_spawn and recording the pid left a task with no pid in the store,
+ * and only its folder (unique per task version) names it.
+ */
+static pid_t exec_find_by_cwd(const char *dir, long long *start_ticks)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t found = 0;
+	while (d && !found && (e = readdir(d))) {
+		char path[64], cwd[PATH_MAX];
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cwd", e->d_name);
+		ssize_t n = readlink(path, cwd, sizeof(cwd) - 1);
+		if (n <= 0)
+			continue;
+		cwd[n] = '\0';
+		if (!strcmp(cwd, dir))
+			found = (pid_t)strtol(e->d_name, NULL, 10);
+	}
+	if (d)
+		closedir(d);
+	*start_ticks = found ? exec_start_ticks(found) : -1;
+	return found;
+}
+
 int exec_task_adopt(struct site *s, const struct exec_task_spec *spec, pid_t pid,
 		    long long start_ticks, long long timeout_left, struct ff_error *err)
 {
-	if (pid <= 0 || start_ticks <= 0 || exec_start_ticks(pid) != start_ticks)
-		return FF_ESRCH;
 	struct exec_proc *p = ff_calloc(1, sizeof(*p));
 	if (!p)
 		return ff_error_set(err, FF_ENOMEM, "out of memory");
 	int ret = exec_proc_init(s, spec, p, err);
+	bool found = false;
+	if (!ret && (pid <= 0 || start_ticks <= 0 || exec_start_ticks(pid) != start_ticks)) {
+		pid = exec_find_by_cwd(p->task_dir, &start_ticks);
+		found = pid > 0;
+	}
+	if (!ret && (pid <= 0 || start_ticks <= 0))
+		ret = FF_ESRCH;
+	if (!ret && found && s->exec->on_pid)
+		s->exec->on_pid(s, &p->key, pid, start_ticks);
 	if (!ret) {
 		p->pid = pid;
 		p->start_ticks = start_ticks;

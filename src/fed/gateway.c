@@ -1,27 +1,34 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * gateway.c - the site's gateway object, the receivers waiting for
- * messages, the hand-off of forwarded messages, and task-end drops.
+ * messages, the answers to forwarded sends, task-end drops and shutdown.
  *
  * DESIGN. Message bytes never pass through the core thread: uploads are
  * written by libmicrohttpd's worker threads (api_gateway.c), bodies are
  * served from memory or sendfile'd from their spill file by the same
- * threads, and forwards run on gw_forward's threads. The core thread only
- * matches: a receive (long poll) must be answered later, and the HTTP
- * server parks ("suspends") only core-thread routes, so receives and the
- * answers to forwarded sends are decided here. A parked receiver is a
- * struct gw_waiter, registered in the store under its key and owned by
- * its request; whoever completes the message (an upload on any thread)
- * takes it out of the store under the store's lock and posts it to the
- * core thread, which answers it. A waiter is therefore answered exactly
- * once: by the hand-off, its timer, a newer receive of the same key, or
- * a drop - each first removes it from the store, or finds it gone.
+ * threads, and forwards run on gw_forward's threads. The HTTP server parks
+ * ("suspends") only core-thread routes, so a receive (long poll) and a
+ * send that waits for its forward enter through the core thread; they are
+ * answered later by whichever thread completes them, with
+ * http_req_finish, which only resumes the connection and is safe from any
+ * thread (nothing here posts back to the core loop, so nothing is lost
+ * when the loop stops).
+ *
+ * A parked receive is a struct gw_waiter, owned by its request. It sits
+ * in the store entry of its key and in the gateway's list of waiters
+ * (deadlines, shutdown). Whoever takes it out of the store entry - an
+ * upload completing the message, the timer thread at its deadline, a
+ * newer receive of the same key, a drop, gateway_stop - owns it and
+ * answers it, once, after removing it from the list. Lock order: the
+ * gateway's lock may be held while the store's is taken, never the
+ * reverse.
  */
 #include "ff_setup.h"
 #include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
+#include <time.h>
 #include "api/api.h"
 #include "clock.h"
 #include "fs.h"
@@ -37,21 +44,145 @@ static pthread_mutex_t gw_init_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct gateway *_Atomic gw_the;
 
 struct gw_waiter {
+	struct gw_waiter *prev, *next;    /* the gateway's list, under its lock */
+	bool in_list;
+	int64_t deadline;                 /* monotonic ms */
 	struct gateway *gw;
 	struct http_req *r;
 	struct gw_key key;
-	struct ev_timer timer;
-	struct ev_msg msg;
-	struct gw_body *body;     /* handed over, answered on the core thread */
 	bool answered;
 };
+
+/* ---- the waiter list (callers hold gw->lock) ---- */
+
+static void gw_list_add(struct gateway *gw, struct gw_waiter *w)
+{
+	w->prev = NULL;
+	w->next = gw->waiters;
+	if (gw->waiters)
+		gw->waiters->prev = w;
+	gw->waiters = w;
+	w->in_list = true;
+}
+
+static void gw_list_remove(struct gateway *gw, struct gw_waiter *w)
+{
+	if (!w->in_list)
+		return;
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		gw->waiters = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	w->prev = w->next = NULL;
+	w->in_list = false;
+}
+
+/* ---- answers (by the waiter's owner, any thread) ---- */
+
+static void gw_answer_body(struct gw_waiter *w, struct gw_body *body)
+{
+	struct http_req *r = w->r;
+	w->answered = true;
+	if (body->fd >= 0) {
+		int fd = gw_body_dup_fd(body);
+		if (fd < 0) {
+			char what[400], msg[600];
+			snprintf(msg, sizeof(msg), "cannot reopen the spill file of %s: %s",
+				 gw_key_text(&w->key, what, sizeof(what)), strerror(errno));
+			gw_body_free(body);
+			api_fail(r, FF_EIO, msg);
+			return;
+		}
+		http_req_send_fd(r, fd, body->size, "application/octet-stream", NULL);
+	} else {
+		/* hand the memory over instead of copying it */
+		struct ff_buf *out = http_req_out(r);
+		struct ff_buf tmp = *out;
+		*out = body->mem;
+		body->mem = tmp;
+		http_req_set_ctype(r, "application/octet-stream");
+	}
+	gw_body_free(body);
+	http_req_finish(r);
+}
+
+static void gw_answer_not_yet(struct gw_waiter *w)
+{
+	w->answered = true;
+	json_t *data = json_pack("{s:b}", "ready", 0);
+	api_ok_json(w->r, data, NULL);
+	json_decref(data);
+}
+
+static void gw_answer_error(struct gw_waiter *w, int ret, const char *msg)
+{
+	w->answered = true;
+	api_fail(w->r, ret, msg);
+}
+
+/* ---- deadlines ---- */
+
+static void *gw_timer_main(void *arg)
+{
+	struct gateway *gw = arg;
+	pthread_mutex_lock(&gw->lock);
+	while (!gw->timer_quit) {
+		int64_t now = clock_mono_ms(), next = INT64_MAX;
+		struct gw_waiter *due = NULL;
+		for (struct gw_waiter *w = gw->waiters, *nx; w; w = nx) {
+			nx = w->next;
+			if (w->deadline > now) {
+				next = w->deadline < next ? w->deadline : next;
+				continue;
+			}
+			gw_list_remove(gw, w);
+			/* taken meanwhile: its new owner answers it */
+			if (gw_store_unwait(gw->store, &w->key, w)) {
+				w->next = due;
+				due = w;
+			}
+		}
+		if (due) {
+			pthread_mutex_unlock(&gw->lock);
+			for (struct gw_waiter *w = due, *nx; w; w = nx) {
+				nx = w->next;
+				w->next = NULL;
+				gw_answer_not_yet(w);
+			}
+			pthread_mutex_lock(&gw->lock);
+			continue;
+		}
+		if (next == INT64_MAX) {
+			pthread_cond_wait(&gw->timer_cond, &gw->lock);
+		} else {
+			struct timespec ts = { .tv_sec = (time_t)(next / 1000),
+					       .tv_nsec = (long)(next % 1000) * 1000000L };
+			pthread_cond_timedwait(&gw->timer_cond, &gw->lock, &ts);
+		}
+	}
+	pthread_mutex_unlock(&gw->lock);
+	return NULL;
+}
+
+/* ---- life ---- */
 
 static void gw_destroy(struct gateway *gw)
 {
 	if (!gw)
 		return;
 	gw_forward_stop(gw->fwd);
+	if (gw->timer_started) {
+		pthread_mutex_lock(&gw->lock);
+		gw->timer_quit = true;
+		pthread_cond_signal(&gw->timer_cond);
+		pthread_mutex_unlock(&gw->lock);
+		pthread_join(gw->timer, NULL);
+	}
 	gw_store_free(gw->store);
+	pthread_cond_destroy(&gw->timer_cond);
+	pthread_mutex_destroy(&gw->lock);
 	ff_free(gw->dir);
 	ff_free(gw);
 }
@@ -59,22 +190,34 @@ static void gw_destroy(struct gateway *gw)
 static int gw_create(struct site *s, struct gateway **out, struct ff_error *err)
 {
 	struct gateway *gw = ff_calloc(1, sizeof(*gw));
-	int ret = gw ? FF_OK : FF_ENOMEM;
-	if (!ret && !(gw->dir = ff_asprintf("%s/gateway", s->cfg.home)))
-		ret = FF_ENOMEM;
-	if (ret) {
-		gw_destroy(gw);
-		return ff_error_set(err, ret, "out of memory");
-	}
+	if (!gw)
+		return ff_error_set(err, FF_ENOMEM, "out of memory");
+	pthread_mutex_init(&gw->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&gw->timer_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	gw->site = s;
+	int ret = (gw->dir = ff_asprintf("%s/gateway", s->cfg.home)) ? FF_OK
+		: ff_error_set(err, FF_ENOMEM, "out of memory");
 	/* spill files of an earlier run belong to tasks that are gone */
-	fs_rm_rf(gw->dir);
-	ret = fs_mkdirs(gw->dir, 0700, err);
+	if (!ret) {
+		fs_rm_rf(gw->dir);
+		ret = fs_mkdirs(gw->dir, 0700, err);
+	}
 	if (!ret && gw_store_new(&gw->store))
 		ret = ff_error_set(err, FF_ENOMEM, "out of memory");
 	if (!ret)
 		ret = gw_forward_start(&gw->fwd, s->key, s->cfg.party_id, GW_FWD_THREADS,
 				       (int)s->cfg.command_tries, (long)s->cfg.command_timeout_ms, err);
+	if (!ret) {
+		int rc = pthread_create(&gw->timer, NULL, gw_timer_main, gw);
+		if (rc)
+			ret = ff_error_set(err, ff_from_errno(rc), "cannot start the gateway timer: %s",
+					   strerror(rc));
+		gw->timer_started = !rc;
+	}
 	if (ret) {
 		gw_destroy(gw);
 		return ret;
@@ -101,8 +244,36 @@ int gateway_init(struct site *s, struct ff_error *err)
 	return gateway_get(s, err) ? FF_OK : (err && err->code ? err->code : FF_ENOMEM);
 }
 
+void gateway_stop(struct site *s)
+{
+	struct gateway *gw = atomic_load(&gw_the);
+	if (!gw)
+		return;
+	struct gw_waiter *mine = NULL;
+	pthread_mutex_lock(&gw->lock);
+	gw->stopping = true;
+	while (gw->waiters) {
+		struct gw_waiter *w = gw->waiters;
+		gw_list_remove(gw, w);
+		if (gw_store_unwait(gw->store, &w->key, w)) {
+			w->next = mine;
+			mine = w;
+		}
+	}
+	pthread_mutex_unlock(&gw->lock);
+	for (struct gw_waiter *w = mine, *nx; w; w = nx) {
+		nx = w->next;
+		w->next = NULL;
+		gw_answer_error(w, FF_ECANCELED, "the site's daemon is stopping");
+	}
+	/* transfers in flight fail and their senders are answered */
+	gw_forward_stop(gw->fwd);
+	gw->fwd = NULL;
+}
+
 void gateway_release(struct site *s)
 {
+	gateway_stop(s);
 	pthread_mutex_lock(&gw_init_lock);
 	struct gateway *gw = atomic_exchange(&gw_the, NULL);
 	pthread_mutex_unlock(&gw_init_lock);
@@ -120,84 +291,22 @@ static void gw_waiter_free(void *p)
 {
 	struct gw_waiter *w = p;
 	if (!w->answered) {
-		/* only when the server drops a parked request (daemon stop) */
+		/* a request dropped unanswered (server stop): forget it */
+		pthread_mutex_lock(&w->gw->lock);
+		gw_list_remove(w->gw, w);
 		gw_store_unwait(w->gw->store, &w->key, w);
-		if (ev_timer_active(&w->timer))
-			ev_timer_stop(w->gw->site->loop, &w->timer);
+		pthread_mutex_unlock(&w->gw->lock);
 	}
-	gw_body_free(w->body);
 	ff_free(w);
-}
-
-/* Answers with the message itself (core thread; takes body). */
-static void gw_answer_body(struct gw_waiter *w, struct gw_body *body)
-{
-	struct http_req *r = w->r;
-	w->answered = true;
-	if (ev_timer_active(&w->timer))
-		ev_timer_stop(w->gw->site->loop, &w->timer);
-	if (body->fd >= 0) {
-		int fd = gw_body_dup_fd(body);
-		if (fd < 0) {
-			char what[400], msg[600];
-			snprintf(msg, sizeof(msg), "cannot reopen the spill file of %s: %s",
-				 gw_key_text(&w->key, what, sizeof(what)), strerror(errno));
-			api_fail(r, FF_EIO, msg);
-			gw_body_free(body);
-			return;
-		}
-		http_req_send_fd(r, fd, body->size, "application/octet-stream", NULL);
-	} else {
-		/* hand the memory over instead of copying it */
-		struct ff_buf *out = http_req_out(r);
-		struct ff_buf tmp = *out;
-		*out = body->mem;
-		body->mem = tmp;
-		http_req_set_ctype(r, "application/octet-stream");
-	}
-	gw_body_free(body);
-	http_req_finish(r);
-}
-
-static void gw_answer_not_yet(struct gw_waiter *w)
-{
-	w->answered = true;
-	if (ev_timer_active(&w->timer))
-		ev_timer_stop(w->gw->site->loop, &w->timer);
-	json_t *data = json_pack("{s:b}", "ready", 0);
-	api_ok_json(w->r, data, NULL);
-	json_decref(data);
-}
-
-static void gw_answer_error(struct gw_waiter *w, int ret, const char *msg)
-{
-	w->answered = true;
-	if (ev_timer_active(&w->timer))
-		ev_timer_stop(w->gw->site->loop, &w->timer);
-	api_fail(w->r, ret, msg);
-}
-
-static void gw_waiter_timeout(struct ev_timer *t)
-{
-	struct gw_waiter *w = ff_container_of(t, struct gw_waiter, timer);
-	/* gone from the store: a hand-off is already posted to us */
-	if (gw_store_unwait(w->gw->store, &w->key, w))
-		gw_answer_not_yet(w);
-}
-
-static void gw_waiter_wake(struct ev_msg *m)
-{
-	struct gw_waiter *w = ff_container_of(m, struct gw_waiter, msg);
-	struct gw_body *b = w->body;
-	w->body = NULL;
-	gw_answer_body(w, b);
 }
 
 void gateway_hand_over(struct gateway *gw, void *waiter, struct gw_body *body)
 {
 	struct gw_waiter *w = waiter;
-	w->body = body;
-	ev_post(gw->site->loop, &w->msg, gw_waiter_wake);
+	pthread_mutex_lock(&gw->lock);
+	gw_list_remove(gw, w);
+	pthread_mutex_unlock(&gw->lock);
+	gw_answer_body(w, body);
 }
 
 void gateway_pull(struct gateway *gw, struct http_req *r, const struct gw_key *k,
@@ -205,6 +314,9 @@ void gateway_pull(struct gateway *gw, struct http_req *r, const struct gw_key *k
 {
 	struct ff_error err = FF_ERROR_INIT;
 	struct gw_waiter *w = ff_calloc(1, sizeof(*w));
+	struct gw_body *body = NULL;
+	struct gw_waiter *replaced = NULL;
+	void *rep = NULL;
 	if (!w) {
 		api_fail(r, FF_ENOMEM, NULL);
 		return;
@@ -212,17 +324,29 @@ void gateway_pull(struct gateway *gw, struct http_req *r, const struct gw_key *k
 	w->gw = gw;
 	w->r = r;
 	w->key = *k;
-	ev_timer_init(&w->timer, gw_waiter_timeout);
 	http_req_set_user(r, w, gw_waiter_free);
-	struct gw_body *body = NULL;
-	void *replaced = NULL;
-	int ret = gw_store_take(gw->store, k, w, &body, &replaced, &err);
+	int ret;
+	pthread_mutex_lock(&gw->lock);
+	if (gw->stopping) {
+		ret = ff_error_set(&err, FF_ECANCELED, "the site's daemon is stopping");
+	} else {
+		ret = gw_store_take(gw->store, k, w, &body, &rep, &err);
+		replaced = rep;
+		if (replaced)
+			gw_list_remove(gw, replaced);
+		if (ret == FF_EAGAIN) {
+			w->deadline = clock_mono_ms() + wait_ms;
+			gw_list_add(gw, w);
+			pthread_cond_signal(&gw->timer_cond);
+		}
+	}
+	pthread_mutex_unlock(&gw->lock);
+	/* a newer receive of the same key: the older one asks again */
 	if (replaced)
 		gw_answer_not_yet(replaced);
-	if (ret == FF_EAGAIN) {
-		ev_timer_start(gw->site->loop, &w->timer, wait_ms);
+	/* parked: from here on another thread may answer r at any time */
+	if (ret == FF_EAGAIN)
 		return;
-	}
 	if (ret) {
 		w->answered = true;
 		api_fail_err(r, ret, &err);
@@ -231,15 +355,13 @@ void gateway_pull(struct gateway *gw, struct http_req *r, const struct gw_key *k
 	gw_answer_body(w, body);
 }
 
-/* ---- answers to forwarded sends ---- */
+/* ---- answers to forwarded sends (on a forwarder thread) ---- */
 
-static void gw_fwd_finish(struct ev_msg *m)
+static void gw_fwd_done(struct gw_fwd_job *j)
 {
-	struct gw_fwd_job *j = ff_container_of(m, struct gw_fwd_job, msg);
-	struct gateway *gw = atomic_load(&gw_the);
+	struct gateway *gw = j->arg2;
 	struct http_req *r = j->arg;
-	if (gw)
-		gw_store_forwarded(gw->store, &j->key, j->id, j->ret == FF_OK);
+	gw_store_forwarded(gw->store, &j->key, j->id, j->ret == FF_OK);
 	if (j->ret) {
 		ff_log(FF_LOG_WARN, "gateway: %s", j->err.msg);
 		api_fail_err(r, j->ret, &j->err);
@@ -253,28 +375,16 @@ static void gw_fwd_finish(struct ev_msg *m)
 	ff_free(j);
 }
 
-/* On a forwarder thread: back to the core thread for the answer. */
-static void gw_fwd_done(struct gw_fwd_job *j)
-{
-	struct gateway *gw = atomic_load(&gw_the);
-	if (!gw) {
-		/* stopping: the request is dropped with the server */
-		gw_body_free(j->body);
-		ff_free(j);
-		return;
-	}
-	ev_post(gw->site->loop, &j->msg, gw_fwd_finish);
-}
-
 void gateway_forward(struct gateway *gw, struct http_req *r, const struct gw_key *k,
 		     uint64_t id, struct gw_body *body, const unsigned char sha[32],
 		     const char *url)
 {
 	struct gw_fwd_job *j = ff_calloc(1, sizeof(*j));
-	if (!j) {
+	if (!j || gw->stopping || !gw->fwd) {
 		gw_store_forwarded(gw->store, k, id, false);
 		gw_body_free(body);
-		api_fail(r, FF_ENOMEM, NULL);
+		ff_free(j);
+		api_fail(r, j ? FF_ECANCELED : FF_ENOMEM, j ? "the site's daemon is stopping" : NULL);
 		return;
 	}
 	j->key = *k;
@@ -285,6 +395,7 @@ void gateway_forward(struct gateway *gw, struct http_req *r, const struct gw_key
 	snprintf(j->url, sizeof(j->url), "%s", url);
 	j->done = gw_fwd_done;
 	j->arg = r;
+	j->arg2 = gw;
 	gw_forward_submit(gw->fwd, j);
 }
 
@@ -297,7 +408,12 @@ void gateway_drop(struct site *s, const char *session, const char *role, const c
 		return;
 	void **ws = NULL;
 	size_t n = 0;
-	if (gw_store_drop(gw->store, session, role, party_id, &ws, &n))
+	pthread_mutex_lock(&gw->lock);
+	int ret = gw_store_drop(gw->store, session, role, party_id, &ws, &n);
+	for (size_t i = 0; i < n; i++)
+		gw_list_remove(gw, ws[i]);
+	pthread_mutex_unlock(&gw->lock);
+	if (ret)
 		ff_log(FF_LOG_WARN, "gateway: out of memory dropping session %s", session);
 	for (size_t i = 0; i < n; i++) {
 		struct gw_waiter *w = ws[i];

@@ -50,8 +50,17 @@ struct gateway_stats {
  */
 int gateway_init(struct site *s, struct ff_error *err);
 /*
- * Stops the forwarder threads (transfers in flight fail) and frees every
- * message. Call before http_server_stop; core thread.
+ * Answers every parked receive ("the site's daemon is stopping"), stops
+ * the forwarder threads (transfers in flight fail and their senders are
+ * answered) and refuses new receives. libmicrohttpd aborts the process
+ * when it is stopped with a request still suspended, so call this after
+ * the core loop ended and BEFORE http_server_stop. Idempotent.
+ */
+void gateway_stop(struct site *s);
+/*
+ * gateway_stop if not done, then frees every message and the gateway.
+ * Call AFTER http_server_stop (no request may still use the gateway) and
+ * before the core loop is freed. Idempotent.
  */
 void gateway_release(struct site *s);
 

@@ -13,18 +13,18 @@
  *     sent), under one mutex;
  *   - struct gw_forward: threads that push messages for other sites to
  *     their gateways, signed, with retries;
- *   - gateway.c: the site's gateway object and the long-poll waiters of
- *     receiving tasks, which live on the core thread.
+ *   - gateway.c: the site's gateway object, the long-poll waiters of
+ *     receiving tasks and their deadlines, shutdown.
  */
 #ifndef FF_GW_INT_H
 #define FF_GW_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "auth/sign.h"
 #include "buf.h"
 #include "err.h"
-#include "ev.h"
 #include "gateway.h"
 
 struct http_req;
@@ -166,10 +166,12 @@ struct gw_fwd_job {
 	int ret;
 	struct ff_error err;
 	int tries;
-	/* done runs on a forwarder thread after the last attempt */
+	/*
+	 * done runs once, after the last attempt, on a forwarder thread (or
+	 * in gw_forward_stop for a job that never started); it owns j.
+	 */
 	gw_fwd_done_cb done;
-	void *arg;
-	struct ev_msg msg;                /* for done's use */
+	void *arg, *arg2;
 };
 
 /*
@@ -181,19 +183,31 @@ struct gw_fwd_job {
 int gw_forward_start(struct gw_forward **out, const struct sign_key *key,
 		     const char *party_id, int nthreads, int tries, long connect_ms,
 		     struct ff_error *err);
-/* Queues j (ownership passes until done runs). */
+/* Queues j (ownership passes to the forwarder until done runs). */
 void gw_forward_submit(struct gw_forward *fw, struct gw_fwd_job *j);
-/* Aborts transfers in flight (their done runs with FF_ECANCELED), joins. */
+/*
+ * Aborts transfers in flight and queued jobs (their done runs with
+ * FF_ECANCELED), joins the threads, frees fw. NULL is fine.
+ */
 void gw_forward_stop(struct gw_forward *fw);
 
 /* ---- the gateway object (gateway.c) ---- */
+
+struct gw_waiter;
 
 struct gateway {
 	struct site *site;
 	char *dir;                        /* <home>/gateway */
 	struct gw_store *store;
-	struct gw_forward *fwd;
+	struct gw_forward *fwd;           /* NULL once stopped */
 	uint64_t next_id;                 /* atomic */
+	/* under lock: parked receivers (deadlines, shutdown) */
+	pthread_mutex_t lock;
+	struct gw_waiter *waiters;
+	bool stopping;
+	pthread_cond_t timer_cond;        /* CLOCK_MONOTONIC */
+	pthread_t timer;
+	bool timer_started, timer_quit;
 };
 
 /* The site's gateway, made on first use (thread-safe); NULL with err. */
@@ -202,21 +216,22 @@ struct gateway *gateway_get(struct site *s, struct ff_error *err);
 uint64_t gateway_next_id(struct gateway *gw);
 
 /*
- * Receive side (core thread): answers r with the message k if it is there,
- * else parks r until it arrives or wait_ms passed (then the answer says
- * "not yet" and the task asks again).
+ * Receive side (core thread, a suspended request): answers r with the
+ * message k if it is there, else parks r until the message arrives or
+ * wait_ms passed (then the answer says "not yet" and the task asks
+ * again). A parked r is answered later by another thread.
  */
 void gateway_pull(struct gateway *gw, struct http_req *r, const struct gw_key *k,
 		  int64_t wait_ms);
 /*
  * Hands a committed local message to the waiter gw_store_commit returned
- * (any thread; takes ownership of body). The waiter is answered on the
- * core thread.
+ * and answers it (any thread; takes ownership of body).
  */
 void gateway_hand_over(struct gateway *gw, void *waiter, struct gw_body *body);
 /*
  * Forwards a committed remote message to url (core thread; takes
- * ownership of body) and answers r when it was delivered or failed.
+ * ownership of body); r (suspended) is answered by the forwarder thread
+ * when the message was delivered or failed.
  */
 void gateway_forward(struct gateway *gw, struct http_req *r, const struct gw_key *k,
 		     uint64_t id, struct gw_body *body, const unsigned char sha[32],

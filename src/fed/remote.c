@@ -203,7 +203,8 @@ static void remote_failed_attempt(struct remote_req *q, const char *why)
 	curl_multi_remove_handle(q->rm->multi, q->easy);
 	curl_easy_cleanup(q->easy);
 	q->easy = NULL;
-	int64_t delay = 100LL << (q->attempt - 1 < 6 ? q->attempt - 1 : 6);
+	/* 0.5 s, 2 s, 8 s ...: long enough for a partner restarting */
+	int64_t delay = 500LL << (2 * (q->attempt - 1 < 3 ? q->attempt - 1 : 3));
 	ev_timer_start(s->loop, &q->retry, delay);
 }
 

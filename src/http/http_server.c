@@ -37,6 +37,9 @@ struct http_server {
 	const struct http_route *routes;
 	size_t nroutes;
 	int port;
+	/* suspended requests: MHD aborts when stopped with one left */
+	pthread_mutex_t park_lock;
+	struct http_req *parked;
 };
 
 struct http_req {
@@ -68,6 +71,8 @@ struct http_req {
 	void *user;
 	void (*user_free)(void *);
 	char peer[64];
+	struct http_req *park_prev, *park_next;
+	bool parked;
 };
 
 static pthread_key_t http_db_key;
@@ -159,10 +164,39 @@ static struct http_req *http_req_new(struct http_server *s, struct MHD_Connectio
 	return r;
 }
 
+static void http_park(struct http_req *r)
+{
+	struct http_server *s = r->srv;
+	pthread_mutex_lock(&s->park_lock);
+	r->park_next = s->parked;
+	if (s->parked)
+		s->parked->park_prev = r;
+	s->parked = r;
+	r->parked = true;
+	pthread_mutex_unlock(&s->park_lock);
+}
+
+static void http_unpark(struct http_req *r)
+{
+	struct http_server *s = r->srv;
+	pthread_mutex_lock(&s->park_lock);
+	if (r->parked) {
+		if (r->park_prev)
+			r->park_prev->park_next = r->park_next;
+		else
+			s->parked = r->park_next;
+		if (r->park_next)
+			r->park_next->park_prev = r->park_prev;
+		r->parked = false;
+	}
+	pthread_mutex_unlock(&s->park_lock);
+}
+
 static void http_req_free(struct http_req *r)
 {
 	if (!r)
 		return;
+	http_unpark(r);
 	if (r->user_free)
 		r->user_free(r->user);
 	ff_free(r->path);
@@ -269,6 +303,7 @@ static enum MHD_Result http_dispatch(struct http_req *r)
 	if (r->srv->cfg.before && r->srv->cfg.before(r))
 		return http_queue(r);
 	if (r->route->flags & HTTP_RT_CORE) {
+		http_park(r);
 		MHD_suspend_connection(r->conn);
 		ev_post(r->srv->cfg.core, &r->msg, http_core_cb);
 		return MHD_YES;
@@ -375,6 +410,7 @@ int http_server_start(const struct http_config *cfg, const struct http_route *ro
 	s->cfg = *cfg;
 	s->routes = routes;
 	s->nroutes = nroutes;
+	pthread_mutex_init(&s->park_lock, NULL);
 	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->port) };
 	if (inet_pton(AF_INET, cfg->host, &addr.sin_addr) != 1) {
 		ff_free(s);
@@ -394,6 +430,7 @@ int http_server_start(const struct http_config *cfg, const struct http_route *ro
 				  MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
 				  MHD_OPTION_END);
 	if (!s->mhd) {
+		pthread_mutex_destroy(&s->park_lock);
 		ff_free(s);
 		return ff_error_set(err, FF_EIO, "cannot listen on %s:%d: %s (is the port in use?)",
 				    cfg->host, cfg->port, strerror(errno));
@@ -404,11 +441,26 @@ int http_server_start(const struct http_config *cfg, const struct http_route *ro
 	return FF_OK;
 }
 
+/*
+ * Requests still parked (their owner will never finish them now: the core
+ * loop has ended) are answered 503 and resumed, so MHD can stop; their
+ * owners are released after this without answering.
+ */
 void http_server_stop(struct http_server *s)
 {
 	if (!s)
 		return;
+	pthread_mutex_lock(&s->park_lock);
+	for (struct http_req *r = s->parked; r; r = r->park_next) {
+		if (atomic_exchange(&r->finished, true))
+			continue;
+		http_error(r, 503, 6000, "fedflowd is stopping: send the request again once it is back");
+		if (r->dispatched)
+			MHD_resume_connection(r->conn);
+	}
+	pthread_mutex_unlock(&s->park_lock);
 	MHD_stop_daemon(s->mhd);
+	pthread_mutex_destroy(&s->park_lock);
 	ff_free(s);
 }
 

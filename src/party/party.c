@@ -4,7 +4,9 @@
  */
 #include "ff_setup.h"
 #include "clock.h"
+#include "fault.h"
 #include "fed.h"
+#include "gateway.h"
 #include "jsonx.h"
 #include "log.h"
 #include "mem.h"
@@ -60,16 +62,33 @@ static void party_kick_done(struct fed_call *c, void *arg)
 	(void)arg;
 }
 
+struct party_kick {
+	struct site *site;
+	const char *command;
+};
+
 static int party_kick_cb(void *arg, const struct store_row *row)
 {
-	struct site *s = arg;
+	struct party_kick *k = arg;
 	const char *sp = store_col_text(row, "f_scheduler_party_id");
-	if (sp && !site_is_local_party(s, sp)) {
+	if (sp && !site_is_local_party(k->site, sp)) {
 		json_t *b = json_object();
-		fed_scheduler_send(s, sp, "queue/kick", b, party_kick_done, NULL);
+		fed_scheduler_send(k->site, sp, k->command, b, party_kick_done, NULL);
 		json_decref(b);
 	}
 	return FF_OK;
+}
+
+/*
+ * A restarted site tells the schedulers of its unfinished jobs that it is
+ * back, so that what it missed while down (a job that ended, a task to
+ * start) reaches it now rather than on their next sweep.
+ */
+void party_announce_back(struct site *s)
+{
+	struct party_kick k = { s, "party/back" };
+	store_exec(s->db, "SELECT DISTINCT f_scheduler_party_id FROM t_job WHERE f_status IN"
+		   " ('ready', 'waiting', 'running')", NULL, 0, party_kick_cb, &k, NULL, NULL);
 }
 
 /*
@@ -81,8 +100,9 @@ void party_notify_free(struct site *s)
 {
 	if (s->party->on_free)
 		s->party->on_free(s);
+	struct party_kick k = { s, "queue/kick" };
 	store_exec(s->db, "SELECT DISTINCT f_scheduler_party_id FROM t_job WHERE f_status ="
-		   " 'waiting'", NULL, 0, party_kick_cb, s, NULL, NULL);
+		   " 'waiting'", NULL, 0, party_kick_cb, &k, NULL, NULL);
 }
 
 json_t *party_ok(void)
@@ -221,8 +241,10 @@ int party_job_set_status(struct site *s, const char *job_id, const char *role,
 		" WHERE f_job_id = ? AND f_role = ? AND f_party_id = ? AND f_status = ?",
 		a, FF_ARRAY_SIZE(a), NULL, NULL, &ch, err);
 	*changed = !ret && ch == 1;
-	if (*changed && end)
+	if (*changed && end) {
+		fault_point("party.end"); /* ended, its cores not yet given back */
 		ret = party_job_resource_return(s, job_id, role, party_id, err);
+	}
 	return ret;
 }
 
@@ -302,6 +324,10 @@ void party_task_ended(struct site *s, const struct party_task_key *k,
 {
 	struct ff_error err = FF_ERROR_INIT;
 	bool changed = false;
+	/* messages to or from an ended task version can never be received */
+	char session[160];
+	snprintf(session, sizeof(session), "%s_%lld", k->task_id, k->version);
+	gateway_drop(s, session, k->role, k->party_id);
 	int ret = party_task_set_party_status(s, k, status, error, &changed, &err);
 	if (ret)
 		site_joblog(s, k->job_id, FF_LOG_ERROR, "cannot record end of task %s: %s",

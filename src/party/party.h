@@ -58,6 +58,8 @@ void party_task_pid(struct site *s, const struct party_task_key *k, pid_t pid,
 void party_recover_tasks(struct site *s);
 
 /* Registered by the scheduler: runs when cores are given back on this site. */
+/* After a restart: tells the schedulers of unfinished jobs here that this site is back. */
+void party_announce_back(struct site *s);
 void party_on_resource_free(struct site *s, void (*cb)(struct site *s));
 
 /* Engine registry: registers/updates this site's cores from its config. */

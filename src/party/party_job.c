@@ -5,6 +5,7 @@
  */
 #include "ff_setup.h"
 #include "clock.h"
+#include "fault.h"
 #include "dag/dag.h"
 #include "jsonx.h"
 #include "log.h"
@@ -177,6 +178,7 @@ json_t *party_job_create(struct site *s, const json_t *body)
 	dag_job_free(job);
 	if (ret)
 		return party_fail(FF_EJOBCREATE, &err);
+	fault_point("party.create"); /* created, the scheduler not told */
 	site_joblog(s, ids.job_id, FF_LOG_INFO, "job created on %s %s", ids.role, ids.party_id);
 	return party_ok();
 }

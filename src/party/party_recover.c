@@ -50,7 +50,8 @@ static void recover_one(struct site *s, const struct party_task_key *k)
 		.provider_name = t.provider, .execution_id = t.exec_id, .plan = t.plan,
 		.timeout = t.timeout, .cores = t.cores,
 	};
-	long long left = 0;
+	/* killed before the start was recorded: it has just begun */
+	long long left = t.timeout;
 	if (t.timeout > 0 && t.start_time > 0) {
 		left = t.timeout - (clock_now_ms() - t.start_time) / 1000;
 		if (left <= 0)
@@ -58,8 +59,8 @@ static void recover_one(struct site *s, const struct party_task_key *k)
 	}
 	int ret = exec_task_adopt(s, &spec, (pid_t)t.run_pid, t.run_start, left, &err);
 	if (!ret) {
-		site_joblog(s, k->job_id, FF_LOG_INFO, "task %s %s %s adopted after a restart (pid %lld)",
-			    k->task_id, k->role, k->party_id, t.run_pid);
+		site_joblog(s, k->job_id, FF_LOG_INFO, "task %s %s %s adopted after a restart",
+			    k->task_id, k->role, k->party_id);
 	} else {
 		const char *status;
 		char *error = NULL;

@@ -10,6 +10,7 @@
  */
 #include "ff_setup.h"
 #include "clock.h"
+#include "fault.h"
 #include "config.h"
 #include "log.h"
 #include "party_int.h"
@@ -122,7 +123,9 @@ int party_job_resource_apply(struct site *s, const char *job_id, const char *rol
 		store_txn_abort(s->db);
 		return ret;
 	}
-	return store_txn_commit(s->db, err);
+	ret = store_txn_commit(s->db, err);
+	fault_point("party.apply"); /* cores taken, the scheduler not told */
+	return ret;
 }
 
 int party_job_resource_return(struct site *s, const char *job_id, const char *role,

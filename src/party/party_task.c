@@ -101,20 +101,38 @@ void party_task_pid(struct site *s, const struct party_task_key *k, pid_t pid,
 		   " f_party_id = ?", a, FF_ARRAY_SIZE(a), NULL, NULL, NULL, NULL);
 }
 
+/*
+ * waiting -> running is the claim on a task version: only the start that
+ * wins it spawns the process, so a start sent again (a retry, a scheduler
+ * restarted) never runs a version twice. A daemon killed after the claim
+ * finds the task running on restart and adopts or ends it (party_recover).
+ */
 json_t *party_task_start(struct site *s, const json_t *body)
 {
 	struct ff_error err = FF_ERROR_INIT;
 	struct party_task_key k;
 	struct party_task_row t = { 0 };
-	bool changed;
+	bool changed = false;
 	pid_t pid = 0;
 	int ret = party_key_from_json(body, &k, &err);
 	if (!ret)
 		ret = party_task_load(s, &k, &t, &err);
-	if (!ret && strcmp(t.party_status, ST_WAITING)) {
-		/* a repeated start of a started task is not an error */
+	if (ret == FF_EPARAM || ret == FF_ENOTASK) {
 		json_decref(t.plan);
+		return party_fail(ret, &err);
+	}
+	if (!ret && strcmp(t.party_status, ST_WAITING)) {
+		/* a repeated start of a started task is not an error; the scheduler
+		 * evidently missed its status, so it hears it again */
+		json_decref(t.plan);
+		party_report(s, &k, t.party_status);
 		return party_ok();
+	}
+	struct ff_error serr = FF_ERROR_INIT;
+	if (!ret && party_task_set_party_status(s, &k, ST_RUNNING, NULL, &changed, &serr) == 0 &&
+	    !changed) {
+		json_decref(t.plan);
+		return party_ok(); /* another start claimed it first */
 	}
 	if (!ret) {
 		struct exec_task_spec spec = {
@@ -127,12 +145,9 @@ json_t *party_task_start(struct site *s, const json_t *body)
 			ret = party_task_record_run(s, &k, &err);
 	}
 	json_decref(t.plan);
-	if (ret == FF_EPARAM || ret == FF_ENOTASK)
-		return party_fail(ret, &err);
-	/* running first: waiting -> failed is not a legal move (spec §4.3) */
-	struct ff_error serr = FF_ERROR_INIT;
-	party_task_set_party_status(s, &k, ST_RUNNING, NULL, &changed, &serr);
 	if (ret) {
+		if (!changed) /* waiting -> failed is not a legal move (spec §4.3) */
+			party_task_set_party_status(s, &k, ST_RUNNING, NULL, &changed, &serr);
 		party_task_ended(s, &k, ST_FAILED, ff_error_msg(&err, ret));
 		return party_fail(FF_ETASKSTART, &err);
 	}

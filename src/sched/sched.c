@@ -186,6 +186,11 @@ void sched_command(struct site *s, const char *command, const json_t *body,
 		sched_queue_kick(s);
 		reply(ctx, sched_env(0, "success"));
 	}
+	else if (!strcmp(command, "party/back")) {
+		/* a party restarted: what it missed meanwhile, it hears now */
+		sched_sweep(s);
+		reply(ctx, sched_env(0, "success"));
+	}
 	else {
 		char msg[160];
 		snprintf(msg, sizeof(msg), "unknown scheduler command '%s'", command);
@@ -200,6 +205,8 @@ static int sched_sweep_cb(void *arg, const struct store_row *row)
 	return FF_OK;
 }
 
+static void sched_resync_ended(struct site *s);
+
 void sched_sweep(struct site *s)
 {
 	struct ff_error err = FF_ERROR_INIT;
@@ -208,6 +215,7 @@ void sched_sweep(struct site *s)
 			     NULL, &err);
 	if (ret)
 		ff_log(FF_LOG_ERROR, "scheduler sweep failed: %s", ff_error_msg(&err, ret));
+	sched_resync_ended(s);
 	sched_queue_kick(s);
 }
 
@@ -244,18 +252,29 @@ static void sched_recover_created(struct sched_job *j, const struct sched_view *
 			 " submit it again");
 }
 
-static void sched_recover_ended(struct sched_job *j, const struct sched_view *v)
+static void sched_resync_one(struct sched_job *j, const struct sched_view *v)
 {
 	sched_finish_sync(j, v, v->status, NULL);
+}
+
+/*
+ * Ended jobs some party has not heard the end of (it was down or out of
+ * reach): tell them again. Runs after a restart, on each sweep and when a
+ * party says it is back; gives up on jobs ended over a day ago.
+ */
+static void sched_resync_ended(struct site *s)
+{
+	char sql[300];
+	snprintf(sql, sizeof(sql), "SELECT f_job_id FROM t_schedule_job WHERE f_status IN"
+		 " ('success', 'failed', 'canceled', 'timeout') AND f_end_scheduling_updates = 0"
+		 " AND COALESCE(f_end_time, 0) > %lld", (long long)(clock_now_ms() - 86400000LL));
+	sched_each_job(s, sql, sched_resync_one);
 }
 
 void sched_recover(struct site *s)
 {
 	sched_each_job(s, "SELECT f_job_id FROM t_schedule_job WHERE f_status = 'ready'",
 		       sched_recover_created);
-	sched_each_job(s, "SELECT f_job_id FROM t_schedule_job WHERE f_status IN ('success',"
-		       " 'failed', 'canceled', 'timeout') AND f_end_scheduling_updates = 0",
-		       sched_recover_ended);
 	sched_sweep(s);
 }
 

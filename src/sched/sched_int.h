@@ -25,6 +25,8 @@ struct sched_job {
 	uint64_t blocked_epoch;     /* events when the start that found no cores began */
 	bool single_start;          /* starting one task at a time after contention */
 	bool single_failed;         /* ... and even that found no cores */
+	bool end_syncing;           /* telling the parties how the job ended */
+	bool resuming;              /* a start cut short is being finished */
 };
 
 struct sched {

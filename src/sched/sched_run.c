@@ -34,10 +34,13 @@ struct sched_start {
 	struct sched_job *job;
 	struct sched_task t;        /* copy: name, id, version, parties */
 	uint64_t epoch;             /* job events when this start began */
+	bool resume;                /* finishing a start cut short */
 };
 
 static void sched_start_free(struct sched_start *st)
 {
+	if (st->resume)
+		st->job->resuming = false;
 	sched_job_drop(st->job);
 	ff_free(st->t.parties);
 	ff_free(st);
@@ -49,8 +52,14 @@ static void sched_start_started(struct fed_call *call, void *arg)
 	struct site *s = call->site;
 	for (size_t i = 0; i < call->n; i++) {
 		const struct fed_result *r = &call->res[i];
-		if (r->code == 0)
+		if (r->code == 0) {
+			/* it runs there (or ran): a report lost in a restart must not
+			 * leave it waiting here, or its start would be resumed forever */
+			sched_set_party_status(s, st->job->job_id, st->t.task_id, st->t.version,
+					       r->target.role, r->target.party_id, ST_RUNNING, NULL,
+					       false);
 			continue;
+		}
 		/* the party could not start it: its part of the task failed */
 		sched_set_party_status(s, st->job->job_id, st->t.task_id, st->t.version,
 				       r->target.role, r->target.party_id, ST_FAILED, r->message, true);
@@ -125,11 +134,13 @@ static void sched_start_applied(struct fed_call *call, void *arg)
 	ff_free(back);
 }
 
-static void sched_start_task(struct sched_job *j, const struct sched_task *t)
+static void sched_start_task(struct sched_job *j, const struct sched_task *t, bool resume)
 {
 	struct sched_start *st = ff_calloc(1, sizeof(*st));
 	if (!st)
 		return;
+	st->resume = resume;
+	j->resuming |= resume;
 	st->t = *t;
 	st->t.deps = NULL;
 	st->t.party_status = NULL;
@@ -153,6 +164,8 @@ static void sched_resume_start(struct sched_job *j, const struct sched_task *t)
 {
 	struct sched_task sub = *t;
 	struct fed_target tg[64];
+	if (j->resuming)
+		return; /* one resumed start at a time; its answers update the view */
 	sub.nparties = 0;
 	for (size_t k = 0; k < t->nparties && sub.nparties < FF_ARRAY_SIZE(tg); k++)
 		if (!strcmp(t->party_status[k], ST_WAITING))
@@ -162,7 +175,7 @@ static void sched_resume_start(struct sched_job *j, const struct sched_task *t)
 	sub.parties = tg;
 	site_joblog(j->sched->site, j->job_id, FF_LOG_INFO,
 		    "task %s: resuming its start on %zu parties", t->name, sub.nparties);
-	sched_start_task(j, &sub);
+	sched_start_task(j, &sub, true);
 }
 
 /* ---- the step ---- */
@@ -311,7 +324,7 @@ void sched_step(struct sched_job *j)
 		code = STATUS_SCHED_HAVE_NEXT;
 		if (blocked)
 			continue;
-		sched_start_task(j, t);
+		sched_start_task(j, t, false);
 		if (single) {
 			blocked = true; /* one at a time */
 			j->single_start = true;

@@ -28,15 +28,31 @@ struct sched_finish {
 	char reason[600];
 	struct fed_target *parties;
 	size_t nparties;
+	bool all_told;
 };
+
+/* Every party answered (one that never had the job has nothing to end). */
+static bool sched_all_told(const struct fed_call *call)
+{
+	for (size_t i = 0; i < call->n; i++)
+		if (call->res[i].code != 0 && call->res[i].code != ff_api_code(FF_ENOJOB))
+			return false;
+	return true;
+}
 
 static void sched_finish_free(struct sched_finish *f)
 {
 	struct site *s = f->job->sched->site;
-	/* every party was told: a restart need not tell them again */
-	struct store_val a[] = { SV_TEXT(f->job->job_id) };
-	store_exec(s->db, "UPDATE t_schedule_job SET f_end_scheduling_updates = 1 WHERE"
-		   " f_job_id = ?", a, 1, NULL, NULL, NULL, NULL);
+	if (f->all_told) {
+		/* a restart or a sweep need not tell them again */
+		struct store_val a[] = { SV_TEXT(f->job->job_id) };
+		store_exec(s->db, "UPDATE t_schedule_job SET f_end_scheduling_updates = 1 WHERE"
+			   " f_job_id = ?", a, 1, NULL, NULL, NULL, NULL);
+	} else {
+		site_joblog(s, f->job->job_id, FF_LOG_WARN, "not every party heard that the job "
+			    "ended: they are told again when they come back");
+	}
+	f->job->end_syncing = false;
 	sched_job_drop(f->job);
 	ff_free(f->parties);
 	ff_free(f);
@@ -46,6 +62,7 @@ static void sched_finish_free(struct sched_finish *f)
 static void sched_finish_stopped(struct fed_call *call, void *arg)
 {
 	struct sched_finish *f = arg;
+	f->all_told = f->all_told && sched_all_told(call);
 	if (!fed_all_ok(call)) {
 		char msg[300];
 		fed_first_error(call, msg, sizeof(msg));
@@ -57,6 +74,7 @@ static void sched_finish_stopped(struct fed_call *call, void *arg)
 static void sched_finish_synced(struct fed_call *call, void *arg)
 {
 	struct sched_finish *f = arg;
+	f->all_told = sched_all_told(call);
 	if (!fed_all_ok(call)) {
 		char msg[300];
 		fed_first_error(call, msg, sizeof(msg));
@@ -94,14 +112,18 @@ void sched_finish_sync(struct sched_job *j, const struct sched_view *v, const ch
 		       const char *reason)
 {
 	struct site *s = j->sched->site;
+	if (j->end_syncing)
+		return; /* already telling them */
 	struct sched_finish *f = ff_calloc(1, sizeof(*f));
 	if (!f)
 		return;
+	j->end_syncing = true;
 	f->job = j;
 	snprintf(f->status, sizeof(f->status), "%s", status);
 	snprintf(f->reason, sizeof(f->reason), "%s", reason ? reason : "");
 	f->parties = ff_calloc(v->nparties ? v->nparties : 1, sizeof(*f->parties));
 	if (!f->parties) {
+		j->end_syncing = false;
 		ff_free(f);
 		return;
 	}

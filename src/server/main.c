@@ -22,6 +22,7 @@
 #include "detect/detect.h"
 #include "exec/exec.h"
 #include "fed.h"
+#include "gateway.h"
 #include "fs.h"
 #include "http.h"
 #include "httpc.h"
@@ -168,6 +169,8 @@ static int start_site(struct daemon *d, struct ff_error *err)
 	if (!ret)
 		ret = fed_init(s, err);
 	if (!ret)
+		ret = gateway_init(s, err);
+	if (!ret)
 		ret = remote_init(s, err);
 	if (!ret)
 		ret = party_init(s, err);
@@ -196,7 +199,9 @@ static int start_site(struct daemon *d, struct ff_error *err)
 static void stop_site(struct daemon *d)
 {
 	struct site *s = &d->site;
+	gateway_stop(s); /* answers its parked receives: MHD stops only without any */
 	http_server_stop(s->http);
+	gateway_release(s);
 	detect_release(s);
 	sched_release(s);
 	provider_release(s);

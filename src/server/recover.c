@@ -10,4 +10,5 @@ void recover_run(struct site *s)
 {
 	party_recover_tasks(s);
 	sched_recover(s);
+	party_announce_back(s);
 }

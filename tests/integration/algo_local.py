@@ -97,6 +97,8 @@ class Local:
             metas[(role, pid)] = meta
             argv += ["--party", cpath, meta]
         proc = subprocess.run(argv, capture_output=True, text=True)
+        if "Sanitizer" in proc.stderr or "runtime error:" in proc.stderr:
+            raise AssertionError("%s: sanitizer report:\n%s" % (name, proc.stderr[-6000:]))
         result = {"returncode": proc.returncode, "stderr": proc.stderr, "parties": {}}
         for key, meta in metas.items():
             with open(meta) as f:

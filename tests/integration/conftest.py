@@ -145,7 +145,9 @@ class Daemon:
         deadline = time.time() + timeout
         while time.time() < deadline:
             ts = self.tasks(job_id, task_name=task_name)
-            if ts and all(t["party_status"] == status for t in ts):
+            # running with a pid: the status is claimed before the process starts
+            if ts and all(t["party_status"] == status and
+                          (status != "running" or t.get("run_pid")) for t in ts):
                 return ts
             time.sleep(0.02)
         raise AssertionError("task %s not %s: %s" % (task_name, status,

@@ -31,6 +31,7 @@ class Federation:
                              capture_output=True, text=True, env=env)
         assert out.returncode == 0, out.stdout + out.stderr
         self.sites = {}
+        self.procs = {}  # daemons restarted by the tests (our children)
         for ln in out.stdout.split("\n"):
             if ln.strip():
                 pid, url, home = ln.split()
@@ -61,18 +62,23 @@ class Federation:
         cfg["scheduler"]["command_timeout"] = 1000
         json.dump(cfg, open(path, "w"), indent=1)
 
-    def restart(self, pid):
-        """Restarts one site with the same home (SIGTERM, then start)."""
+    def restart(self, pid, fault=None):
+        """Restarts one site with the same home (SIGTERM, then start); with
+        fault, it kills itself at that crash point (see src/base/fault.h)."""
         d = self.sites[pid]
         self.stop_site(pid)
         log = open(os.path.join(d.home, "fedflowd.out"), "ab")
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+        env.pop("FEDFLOW_FAULT", None)
+        if fault:
+            env["FEDFLOW_FAULT"] = fault
         proc = subprocess.Popen([os.path.join(BUILD, "src", "fedflowd"), "--home", d.home],
                                 stdout=log, stderr=subprocess.STDOUT, env=env,
                                 start_new_session=True)
         with open(os.path.join(d.home, "fedflowd.pid"), "w") as f:
             f.write(str(proc.pid))
+        self.procs[pid] = proc
         deadline = time.time() + 20
         while time.time() < deadline:
             try:
@@ -82,6 +88,18 @@ class Federation:
                 time.sleep(0.05)
         raise RuntimeError("site %s did not restart" % pid)
 
+    def alive(self, pid):
+        """Whether the site's daemon runs (a child of ours that died is
+        reaped here, or it would look alive as a zombie)."""
+        proc = self.procs.get(pid)
+        if proc is not None and proc.pid == self.pid_of(pid):
+            return proc.poll() is None
+        try:
+            os.kill(self.pid_of(pid), 0)
+            return True
+        except ProcessLookupError:
+            return False
+
     def pid_of(self, pid):
         return int(open(os.path.join(self.sites[pid].home, "fedflowd.pid")).read())
 
@@ -89,15 +107,14 @@ class Federation:
         os.kill(self.pid_of(pid), 9)
 
     def stop_site(self, pid):
-        p = self.pid_of(pid)
+        if not self.alive(pid):
+            return
         try:
-            os.kill(p, 15)
+            os.kill(self.pid_of(pid), 15)
         except ProcessLookupError:
             return
         for _ in range(400):
-            try:
-                os.kill(p, 0)
-            except ProcessLookupError:
+            if not self.alive(pid):
                 return
             time.sleep(0.025)
         raise AssertionError("site %s did not stop on SIGTERM" % pid)

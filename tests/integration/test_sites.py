@@ -78,7 +78,7 @@ def test_stop_from_another_site(fed):
     pids = []
     while time.time() < deadline:
         pids = [t["run_pid"] for d in fed.sites.values() for t in d.tasks(job_id)
-                if t["party_status"] == "running"]
+                if t["party_status"] == "running" and t["run_pid"]]
         if len(pids) == 3:
             break
         time.sleep(0.05)
@@ -159,12 +159,14 @@ def test_partner_killed_mid_job():
         job_id, _ = g.submit(dag({"s": task("sleep", params={"seconds": 30})}, THREE))
         deadline = time.time() + 20
         while time.time() < deadline:
-            ts = fed.sites["10000"].tasks(job_id)
-            if ts and ts[0]["party_status"] == "running":
+            ts = [t for d in fed.sites.values() for t in d.tasks(job_id)]
+            if len(ts) == 3 and all(t["party_status"] == "running" and t["run_pid"]
+                                    for t in ts):
                 break
             time.sleep(0.05)
         survivors = [t["run_pid"] for pid in ("9999", "10001")
                      for t in fed.sites[pid].tasks(job_id)]
+        assert len(survivors) == 2 and all(survivors)
         fed.kill_site("10000")
         t0 = time.time()
         deadline = time.time() + 30

@@ -98,12 +98,33 @@ static void test_malformed(void **state)
 	assert_int_equal(sign_key_check(key.pk_b64, &err), FF_OK);
 }
 
+/* The nonce cache grows with the request rate: far more nonces than any
+ * fixed table inside one window are all fresh, replays are caught, and
+ * expired ones are forgotten. */
+static void test_nonce_capacity(void **state)
+{
+	(void)state;
+	char n[40];
+	const int64_t now = 1000000;
+	for (int i = 0; i < 300000; i++) {
+		snprintf(n, sizeof(n), "capacity-%08d", i);
+		assert_int_equal(sign_nonce_remember(n, now, now + 60000), FF_OK);
+	}
+	assert_int_equal(sign_nonce_remember("capacity-00000007", now, now + 60000), FF_EVERIFY);
+	assert_int_equal(sign_nonce_remember("capacity-00299999", now + 59999, now + 60000),
+			 FF_EVERIFY);
+	/* after expiry the same nonce is new again (its timestamp is then out of window) */
+	assert_int_equal(sign_nonce_remember("capacity-00000007", now + 60001, now + 120001),
+			 FF_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip_and_tamper),
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_nonce_capacity),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
