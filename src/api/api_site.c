@@ -5,10 +5,29 @@
 #include "auth/sign.h"
 #include "clock.h"
 #include "site.h"
+#include "store.h"
 
+static int api_partner_cb(void *arg, const struct store_row *row)
+{
+	struct jw *w = arg;
+	jw_obj(w);
+	jw_kstr(w, "party_id", store_col_text(row, "f_party_id"));
+	jw_kstr(w, "url", store_col_text(row, "f_url"));
+	jw_kstr(w, "public_key", store_col_text(row, "f_public_key"));
+	jw_end(w);
+	return FF_OK;
+}
+
+/* This site's identity and its route table (the partners it trusts). */
 static void api_site_info(struct http_req *r)
 {
 	struct site *s = api_site(r);
+	struct ff_error err = FF_ERROR_INIT;
+	struct store *db = http_req_db(r, &err);
+	if (!db) {
+		api_fail_err(r, FF_EIO, &err);
+		return;
+	}
 	struct jw w;
 	api_ok_begin(r, &w);
 	jw_obj(&w);
@@ -16,6 +35,11 @@ static void api_site_info(struct http_req *r)
 	jw_kstr(&w, "mode", s->cfg.mode);
 	jw_kstr(&w, "url", s->cfg.advertise_url);
 	jw_kstr(&w, "public_key", s->key ? s->key->pk_b64 : NULL);
+	jw_key(&w, "partners");
+	jw_arr(&w);
+	store_exec(db, "SELECT f_party_id, f_url, f_public_key FROM t_site_route ORDER BY"
+		   " f_party_id", NULL, 0, api_partner_cb, &w, NULL, NULL);
+	jw_end(&w);
 	jw_end(&w);
 	api_ok_end(r, &w, NULL);
 }

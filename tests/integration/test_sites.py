@@ -150,6 +150,13 @@ def test_site_info(fed):
     r = fed.sites["10000"].get("/v2/site/info/query")
     pub = open(os.path.join(fed.sites["10000"].home, "site.pub")).read().strip()
     assert r["data"]["party_id"] == "10000" and r["data"]["public_key"] == pub
+    # the route table: the other two sites, with their URLs and keys
+    partners = {p["party_id"]: p for p in r["data"]["partners"]}
+    assert sorted(partners) == ["10001", "9999"]
+    for pid, p in partners.items():
+        other = fed.sites[pid]
+        assert p["url"] == other.url
+        assert p["public_key"] == open(os.path.join(other.home, "site.pub")).read().strip()
 
 
 def test_partner_killed_mid_job():
