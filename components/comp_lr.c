@@ -8,6 +8,7 @@
  */
 #include "ff_setup.h"
 #include <math.h>
+#include <stdlib.h>
 #include <sodium.h>
 #include "comp.h"
 #include "comp_lr.h"
@@ -238,8 +239,8 @@ enum lr_early_stop comp_lr_stop(const struct comp_lr_params *p, size_t nhosts)
 	return nhosts > 1 ? LR_STOP_WEIGHT_DIFF : p->early_stop;
 }
 
-int comp_lr_encode_x(const double *x, size_t n, size_t d, bool intercept, unsigned frac,
-		     int64_t **out, struct ff_error *err)
+int comp_lr_encode_x(const double *x, size_t n, size_t d, const size_t *order, bool intercept,
+		     unsigned frac, int64_t **out, struct ff_error *err)
 {
 	size_t dd = d + (intercept ? 1 : 0), cells;
 	*out = NULL;
@@ -250,13 +251,14 @@ int comp_lr_encode_x(const double *x, size_t n, size_t d, bool intercept, unsign
 		return ff_error_set(err, FF_ENOMEM, "out of memory encoding the features");
 	double scale = ldexp(1.0, (int)frac), lim = ldexp(1.0, 62);
 	for (size_t i = 0; i < n; i++) {
+		size_t r = order ? order[i] : i;
 		for (size_t j = 0; j < d; j++) {
-			double v = nearbyint(x[i * d + j] * scale);
+			double v = nearbyint(x[r * d + j] * scale);
 			if (!(fabs(v) < lim)) {
 				ff_free(q);
 				return ff_error_set(err, FF_ERANGE, "feature %zu at row %zu (%g) is too "
 						    "large for %u-bit fixed point: scale the data", j,
-						    i + 1, x[i * d + j], frac);
+						    r + 1, x[r * d + j], frac);
 			}
 			q[i * dd + j] = (int64_t)v;
 		}
@@ -264,6 +266,58 @@ int comp_lr_encode_x(const double *x, size_t n, size_t d, bool intercept, unsign
 			q[i * dd + d] = (int64_t)1 << frac;
 	}
 	*out = q;
+	return FF_OK;
+}
+
+void comp_lr_rows_linear(const double *x, size_t d, const size_t *order, size_t lo, size_t h,
+			 const double *w, bool intercept, double *u)
+{
+	if (!order) {
+		lr_linear(x + lo * d, h, d, d, w, intercept, u);
+		return;
+	}
+	for (size_t i = 0; i < h; i++)
+		lr_linear(x + order[lo + i] * d, 1, d, d, w, intercept, u + i);
+}
+
+struct lr_sid_key {
+	const char *s;
+	size_t row;
+};
+
+static int lr_sid_cmp(const void *a, const void *b)
+{
+	const struct lr_sid_key *x = a, *y = b;
+	int c = strcmp(x->s, y->s);
+	if (c)
+		return c;
+	return x->row < y->row ? -1 : x->row > y->row;
+}
+
+int comp_lr_sid_order(const char *const *sid, size_t n, size_t **out, struct ff_error *err)
+{
+	*out = NULL;
+	size_t i = 1;
+	/* Python's sorted() on str is code point order, which is strcmp's byte
+	 * order for UTF-8; the tie-break by row keeps equal ids stable */
+	while (i < n && strcmp(sid[i - 1], sid[i]) <= 0)
+		i++;
+	if (i >= n)
+		return FF_OK;
+	struct lr_sid_key *k = ff_malloc(n * sizeof(*k));
+	size_t *o = ff_malloc(n * sizeof(*o));
+	if (!k || !o) {
+		ff_free(k);
+		ff_free(o);
+		return ff_error_set(err, FF_ENOMEM, "out of memory sorting the sample ids");
+	}
+	for (i = 0; i < n; i++)
+		k[i] = (struct lr_sid_key){ sid[i], i };
+	qsort(k, n, sizeof(*k), lr_sid_cmp);
+	for (i = 0; i < n; i++)
+		o[i] = k[i].row;
+	ff_free(k);
+	*out = o;
 	return FF_OK;
 }
 
@@ -852,6 +906,7 @@ static int lr_run_train(struct ff_task *t, struct ff_error *err)
 	struct comp_lr_stats st = { 0 };
 	json_t *model = NULL, *warm = NULL;
 	double *init_w = NULL, *score = NULL;
+	size_t *order = NULL;
 	const char *role = ff_task_role(t);
 	bool guest = !strcmp(role, "guest"), arbiter = !strcmp(role, "arbiter");
 	unsigned char digest[32];
@@ -869,6 +924,13 @@ static int lr_run_train(struct ff_task *t, struct ff_error *err)
 		if (f.ds.weight)
 			ff_task_log(t, FF_TASK_WARN, "sample weights are ignored by coordinated_lr");
 		comp_frame_sid_hash(&f, digest);
+		/* FATE's batches: the rows sorted by sample id, the same on every
+		 * party since psi gave them the same ids in the same order (the
+		 * digest checks that) */
+		if (f.ds.sid &&
+		    (ret = comp_lr_sid_order((const char *const *)f.ds.sid, f.ds.n, &order, err)))
+			goto out;
+		p.row_order = order;
 		if (ff_task_input_count(t, "warm_start_model")) {
 			bool icpt;
 			init_w = ff_calloc(f.ds.d + 1, sizeof(double));
@@ -918,6 +980,7 @@ out:
 	json_decref(warm);
 	ff_free(init_w);
 	ff_free(score);
+	ff_free(order);
 	comp_lr_fit_release(&fit);
 	comp_net_close(net);
 	comp_frame_release(&f);

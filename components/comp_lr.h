@@ -69,6 +69,13 @@ struct comp_lr_params {
 	unsigned key_bits;
 	unsigned frac_bits;
 	unsigned nthreads;
+	/*
+	 * Row order of the mini-batches (borrowed; a permutation of the n
+	 * rows, the same on every party): batch b is rows row_order[b*bs ..].
+	 * FATE's DataLoader cuts the rows sorted by sample id (comp_lr_sid_order);
+	 * NULL = the rows as given. Not a task parameter: the component sets it.
+	 */
+	const size_t *row_order;
 };
 
 /* FATE's coordinated_lr defaults (see comp_lr.c). */
@@ -134,9 +141,21 @@ int comp_lr_host_predict(struct comp_net *net, const char *tag, const double *x,
 /* Tag "lr.e<e>.b<b>.<name>" (b SIZE_MAX: "lr.e<e>.<name>") into out[128]. */
 void comp_lr_tag(char out[128], unsigned e, size_t b, const char *name);
 /* X (n x d) -> int64 round(x * 2^frac) with an extra column of 2^frac when
- * intercept; refuses |x| that does not fit. *out owned (ff_free). */
-int comp_lr_encode_x(const double *x, size_t n, size_t d, bool intercept, unsigned frac,
-		     int64_t **out, struct ff_error *err);
+ * intercept; row k of the result is row order[k] of x (order NULL: row k).
+ * Refuses |x| that does not fit. *out owned (ff_free). */
+int comp_lr_encode_x(const double *x, size_t n, size_t d, const size_t *order, bool intercept,
+		     unsigned frac, int64_t **out, struct ff_error *err);
+/* u[i] = x[r]·w (+ w[d] when intercept) for the h rows r = order[lo + i]
+ * (order NULL: r = lo + i); x is n x d row-major. */
+void comp_lr_rows_linear(const double *x, size_t d, const size_t *order, size_t lo, size_t h,
+			 const double *w, bool intercept, double *u);
+/*
+ * FATE's batch order (DataLoader in fate/arch/dataframe/utils/_dataloader.py
+ * sorts the sample ids): *out = the row indices sorted by sample id
+ * (bytewise, ties by row), owned (ff_free); *out = NULL when the rows are
+ * already in that order (or n < 2). sid[i] borrowed, NUL-terminated.
+ */
+int comp_lr_sid_order(const char *const *sid, size_t n, size_t **out, struct ff_error *err);
 /* y 0/1 -> -1/+1 with the check that every label is 0 or 1. */
 int comp_lr_labels(const double *y, size_t n, double *pm1, struct ff_error *err);
 

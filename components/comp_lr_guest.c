@@ -126,7 +126,7 @@ static int lr_guest_batch(struct lr_guest *g, unsigned e, size_t b, size_t lo, s
 			    grad = PAILLIER_VEC_INIT, extra = PAILLIER_VEC_INIT;
 	mpz_t lossc;
 	mpz_init(lossc);
-	lr_linear(g->x + lo * g->d, h, g->d, g->d, g->l.w, p->fit_intercept, g->u);
+	comp_lr_rows_linear(g->x, g->d, p->row_order, lo, h, g->l.w, p->fit_intercept, g->u);
 	lr_taylor_d(g->u, g->y + lo, NULL, h, g->dg);
 	int ret = paillier_vec_init(&ed, h) || paillier_vec_init(&grad, g->dd)
 		  ? ff_error_set(err, FF_ENOMEM, "out of memory") : FF_OK;
@@ -240,10 +240,14 @@ int comp_lr_guest_train(struct comp_net *net, const struct comp_lr_params *p, co
 		goto out;
 	}
 	ret = comp_lr_labels(y, n, ypm, err);
+	/* the labels in batch order (checked to be 0/1 just above) */
+	for (size_t i = 0; !ret && p->row_order && i < n; i++)
+		ypm[i] = y[p->row_order[i]] == 1 ? 1.0 : -1.0;
 	if (!ret)
 		ret = lr_batches(n, p->batch_size, false, 0, order, &bs, &nb, err);
 	if (!ret)
-		ret = comp_lr_encode_x(x, n, d, p->fit_intercept, p->frac_bits, &g.xq, err);
+		ret = comp_lr_encode_x(x, n, d, p->row_order, p->fit_intercept, p->frac_bits, &g.xq,
+				       err);
 	if (ret)
 		goto out;
 	g.y = ypm;

@@ -37,7 +37,7 @@ static int lr_host_batch(struct lr_host *hs, unsigned e, size_t b, size_t lo, si
 	struct comp_msgr r;
 	memset(&r, 0, sizeof(r));
 	if (hs->d)
-		lr_linear(hs->x + lo * hs->d, h, hs->d, hs->d, hs->l.w, false, hs->u);
+		comp_lr_rows_linear(hs->x, hs->d, p->row_order, lo, h, hs->l.w, false, hs->u);
 	else
 		memset(hs->u, 0, h * sizeof(double));
 	double sq = 0;
@@ -156,7 +156,7 @@ int comp_lr_host_train(struct comp_net *net, const struct comp_lr_params *p, con
 	if (!ret)
 		ret = paillier_djn_setup(&hs.djn, &hs.pub, 0, err);
 	if (!ret)
-		ret = comp_lr_encode_x(x, n, d, false, p->frac_bits, &hs.xq, err);
+		ret = comp_lr_encode_x(x, n, d, p->row_order, false, p->frac_bits, &hs.xq, err);
 	if (!ret)
 		ret = comp_lr_learner_init(&hs.l, p, d, false, init_w, hs.arbiter, nhosts, err);
 	if (ret)

@@ -227,7 +227,8 @@ int party_job_set_status(struct site *s, const char *job_id, const char *role,
 	bool start = !strcmp(status, ST_RUNNING);
 	struct store_val a[] = {
 		SV_TEXT(status), SV_INT(now), SV_INT(end), SV_INT(now), SV_INT(end), SV_INT(now),
-		SV_INT(end), SV_INT(start), SV_INT(now), SV_TEXT(reason), SV_TEXT(job_id),
+		SV_INT(end), SV_INT(start), SV_INT(now), SV_TEXT(reason), SV_TEXT(status),
+		SV_TEXT(job_id),
 		SV_TEXT(role), SV_TEXT(party_id), SV_TEXT(old),
 	};
 	ret = store_exec(s->db,
@@ -237,7 +238,8 @@ int party_job_set_status(struct site *s, const char *job_id, const char *role,
 		" ELSE f_elapsed END,"
 		" f_tag = CASE WHEN ? = 1 THEN 'job_end' ELSE f_tag END,"
 		" f_start_time = CASE WHEN ? = 1 AND f_start_time IS NULL THEN ? ELSE f_start_time END,"
-		" f_error_report = COALESCE(?, f_error_report)"
+		" f_error_report = COALESCE(?, f_error_report),"
+		" f_progress = CASE WHEN ? = 'success' THEN 100 ELSE f_progress END"
 		" WHERE f_job_id = ? AND f_role = ? AND f_party_id = ? AND f_status = ?",
 		a, FF_ARRAY_SIZE(a), NULL, NULL, &ch, err);
 	*changed = !ret && ch == 1;

@@ -101,6 +101,31 @@ void party_task_pid(struct site *s, const struct party_task_key *k, pid_t pid,
 		   " f_party_id = ?", a, FF_ARRAY_SIZE(a), NULL, NULL, NULL, NULL);
 }
 
+/* The task's federated status (f_status) as the scheduler sees it; CAS. */
+static int party_task_set_fed_status(struct site *s, const struct party_task_key *k,
+				     const char *status, struct ff_error *err)
+{
+	char *old = NULL;
+	struct store_val key[] = { SV_TEXT(k->job_id), SV_TEXT(k->task_id), SV_INT(k->version),
+				   SV_TEXT(k->role), SV_TEXT(k->party_id) };
+	int ret = store_get_text(s->db, "SELECT f_status FROM t_task WHERE f_job_id = ? AND"
+				 " f_task_id = ? AND f_task_version = ? AND f_role = ? AND"
+				 " f_party_id = ?", key, 5, &old, err);
+	if (ret == FF_ENOTFOUND)
+		ret = ff_error_set(err, FF_ENOTASK, "no task '%s'", k->task_id);
+	if (!ret && status_task_can(old, status)) {
+		struct store_val a[] = { SV_TEXT(status), SV_INT(clock_now_ms()), SV_TEXT(k->job_id),
+					 SV_TEXT(k->task_id), SV_INT(k->version), SV_TEXT(k->role),
+					 SV_TEXT(k->party_id), SV_TEXT(old) };
+		ret = store_exec(s->db, "UPDATE t_task SET f_status = ?, f_update_time = ? WHERE"
+				 " f_job_id = ? AND f_task_id = ? AND f_task_version = ? AND"
+				 " f_role = ? AND f_party_id = ? AND f_status = ?",
+				 a, FF_ARRAY_SIZE(a), NULL, NULL, NULL, err);
+	}
+	ff_free(old);
+	return ret;
+}
+
 /*
  * waiting -> running is the claim on a task version: only the start that
  * wins it spawns the process, so a start sent again (a retry, a scheduler
@@ -115,6 +140,9 @@ json_t *party_task_start(struct site *s, const json_t *body)
 	bool changed = false;
 	pid_t pid = 0;
 	int ret = party_key_from_json(body, &k, &err);
+	const char *fed_status = jsonx_str(body, "status");
+	if (!ret && fed_status && status_is_task(fed_status))
+		ret = party_task_set_fed_status(s, &k, fed_status, &err);
 	if (!ret)
 		ret = party_task_load(s, &k, &t, &err);
 	if (ret == FF_EPARAM || ret == FF_ENOTASK) {
@@ -207,27 +235,11 @@ json_t *party_task_status_update(struct site *s, const json_t *body)
 	const char *status = jsonx_str(body, "status");
 	if (!ret && !status_is_task(status))
 		ret = ff_error_set(&err, FF_EPARAM, "invalid task status '%s'", status ? status : "");
+	if (!ret)
+		ret = party_task_set_fed_status(s, &k, status, &err);
 	if (ret)
-		return party_fail(ret, &err);
-	char *old = NULL;
-	struct store_val key[] = { SV_TEXT(k.job_id), SV_TEXT(k.task_id), SV_INT(k.version),
-				   SV_TEXT(k.role), SV_TEXT(k.party_id) };
-	ret = store_get_text(s->db, "SELECT f_status FROM t_task WHERE f_job_id = ? AND"
-			     " f_task_id = ? AND f_task_version = ? AND f_role = ? AND"
-			     " f_party_id = ?", key, 5, &old, &err);
-	if (ret == FF_ENOTFOUND)
-		ret = ff_error_set(&err, FF_ENOTASK, "no task '%s'", k.task_id);
-	if (!ret && status_task_can(old, status)) {
-		struct store_val a[] = { SV_TEXT(status), SV_INT(clock_now_ms()), SV_TEXT(k.job_id),
-					 SV_TEXT(k.task_id), SV_INT(k.version), SV_TEXT(k.role),
-					 SV_TEXT(k.party_id), SV_TEXT(old) };
-		ret = store_exec(s->db, "UPDATE t_task SET f_status = ?, f_update_time = ? WHERE"
-				 " f_job_id = ? AND f_task_id = ? AND f_task_version = ? AND"
-				 " f_role = ? AND f_party_id = ? AND f_status = ?",
-				 a, FF_ARRAY_SIZE(a), NULL, NULL, NULL, &err);
-	}
-	ff_free(old);
-	return ret ? party_fail(ret == FF_ENOTASK ? ret : FF_ETASKUPDATE, &err) : party_ok();
+		return party_fail(ret == FF_EPARAM || ret == FF_ENOTASK ? ret : FF_ETASKUPDATE, &err);
+	return party_ok();
 }
 
 int party_stop_task(struct site *s, const struct party_task_key *k, const char *status,

@@ -69,16 +69,6 @@ static void sched_start_started(struct fed_call *call, void *arg)
 	sched_start_free(st);
 }
 
-static void sched_start_synced(struct fed_call *call, void *arg)
-{
-	struct sched_start *st = arg;
-	json_t *b = sched_task_body(st->job->job_id, &st->t);
-	if (fed_partner_fanout(call->site, "task/start", b, st->t.parties, st->t.nparties,
-			       sched_start_started, st))
-		sched_start_free(st);
-	json_decref(b);
-}
-
 static void sched_start_returned(struct fed_call *call, void *arg)
 {
 	sched_start_free(arg);
@@ -96,10 +86,12 @@ static void sched_start_applied(struct fed_call *call, void *arg)
 		sched_set_task_status(s, st->job->job_id, st->t.task_id, st->t.version, ST_WAITING,
 				      ST_RUNNING, &changed);
 		fault_point("sched.start");
+		/* the start carries the federated status (FATE syncs it first, in
+		 * a command of its own) */
 		json_t *b = sched_task_body(st->job->job_id, &st->t);
 		json_object_set_new(b, "status", json_string(ST_RUNNING));
-		if (fed_partner_fanout(s, "task/status/update", b, st->t.parties, st->t.nparties,
-				       sched_start_synced, st))
+		if (fed_partner_fanout(s, "task/start", b, st->t.parties, st->t.nparties,
+				       sched_start_started, st))
 			sched_start_free(st);
 		json_decref(b);
 		return;
@@ -237,7 +229,8 @@ static void sched_task_changed(struct sched_job *j, struct sched_task *t)
 	ff_free(live);
 }
 
-static void sched_progress(struct sched_job *j, struct sched_view *v)
+/* tell: false when the job ends in this step (its end status carries it). */
+static void sched_progress(struct sched_job *j, struct sched_view *v, bool tell)
 {
 	size_t done = 0;
 	for (size_t i = 0; i < v->ntasks; i++)
@@ -249,6 +242,8 @@ static void sched_progress(struct sched_job *j, struct sched_view *v)
 	struct store_val a[] = { SV_INT(p), SV_INT(clock_now_ms()), SV_TEXT(j->job_id), SV_INT(p) };
 	store_exec(j->sched->site->db, "UPDATE t_schedule_job SET f_progress = ?, f_update_time = ?"
 		   " WHERE f_job_id = ? AND f_progress < ?", a, 4, NULL, NULL, NULL, NULL);
+	if (!tell)
+		return;
 	json_t *b = json_pack("{s:s,s:I}", "job_id", j->job_id, "progress", (json_int_t)p);
 	sched_send(j, "job/update", b, v->parties, v->nparties);
 }
@@ -331,7 +326,7 @@ void sched_step(struct sched_job *j)
 		}
 	}
 	const char *job_status = fed ? status_job_from_tasks(fed, v.ntasks, code, v.cancel) : NULL;
-	sched_progress(j, &v);
+	sched_progress(j, &v, !(job_status && status_is_end(job_status)));
 	bool remote = false;
 	for (size_t i = 0; i < v.ntasks && !remote; i++)
 		for (size_t k = 0; k < v.tasks[i].nparties && !strcmp(v.tasks[i].status, ST_RUNNING);

@@ -136,16 +136,30 @@ static void lr_ref_opts(const struct comp_lr_params *p, struct lr_train_opts *o)
 	o->tol = p->tol;
 }
 
-/* Federated == centralized: weights to 2e-5, losses to 1e-5 (fixed point). */
+/*
+ * Federated == centralized: weights to 2e-5, losses to 1e-5 (fixed point).
+ * With p.row_order the reference trains on the pooled rows in that order.
+ */
 static void lr_check_against_reference(struct lr_case *c)
 {
 	struct lr_train_opts o;
 	struct lr_model m = LR_MODEL_INIT;
 	struct ff_error err = FF_ERROR_INIT;
+	size_t rows = c->b.rows;
+	double *x = ff_calloc(rows * 30, sizeof(double)), *y = ff_calloc(rows, sizeof(double));
+	assert_non_null(x);
+	assert_non_null(y);
+	for (size_t i = 0; i < rows; i++) {
+		size_t r = c->p.row_order ? c->p.row_order[i] : i;
+		memcpy(x + i * 30, c->b.x + r * 30, 30 * sizeof(double));
+		y[i] = c->b.y[r];
+	}
 	lr_ref_opts(&c->p, &o);
 	if (c->nhosts > 1)
 		o.early_stop = LR_STOP_WEIGHT_DIFF;
-	assert_int_equal(lr_train(c->b.x, c->b.rows, 30, 30, c->b.y, &o, &m, &err), FF_OK);
+	assert_int_equal(lr_train(x, rows, 30, 30, y, &o, &m, &err), FF_OK);
+	ff_free(x);
+	ff_free(y);
 	assert_int_equal(c->fit[0].epochs_run, m.epochs_run);
 	assert_int_equal(c->fit[3].epochs_run, m.epochs_run);
 	assert_int_equal(c->fit[3].converged, m.converged);
@@ -271,6 +285,106 @@ static void test_lr_converges_early(void **state)
 	lr_case_release(&c);
 }
 
+/* FATE's batch order: rows sorted by sample id, bytewise, ties by row. */
+static void test_lr_sid_order(void **state)
+{
+	(void)state;
+	struct ff_error err = FF_ERROR_INIT;
+	size_t *o = (size_t *)1;
+	const char *ids[] = { "a10", "a2", "a1", "a2", "A9", "a\xc3\xa9", "a~" };
+	assert_int_equal(comp_lr_sid_order(ids, 7, &o, &err), FF_OK);
+	assert_non_null(o);
+	/* "A9" < "a1" < "a10" < "a2" (row 1) < "a2" (row 3) < "a~" < "aé" (0xc3 > '~') */
+	const size_t want[] = { 4, 2, 0, 1, 3, 6, 5 };
+	for (size_t i = 0; i < 7; i++)
+		assert_int_equal(o[i], want[i]);
+	ff_free(o);
+	/* already sorted (also with equal neighbours), one row, no rows: NULL */
+	const char *sorted[] = { "x1", "x1", "x10", "x2" };
+	o = (size_t *)1;
+	assert_int_equal(comp_lr_sid_order(sorted, 4, &o, &err), FF_OK);
+	assert_null(o);
+	o = (size_t *)1;
+	assert_int_equal(comp_lr_sid_order(ids, 1, &o, &err), FF_OK);
+	assert_null(o);
+	o = (size_t *)1;
+	assert_int_equal(comp_lr_sid_order(ids, 0, &o, &err), FF_OK);
+	assert_null(o);
+	/* fedflow's extend_sid ids (prefix + row number) sort as strings:
+	 * rows 0, 1, 10, 100, 101, ..., 109, 11, 110, ... */
+	char (*buf)[48] = ff_calloc(569, sizeof(*buf));
+	const char **sid = ff_calloc(569, sizeof(*sid));
+	assert_non_null(buf);
+	assert_non_null(sid);
+	for (size_t i = 0; i < 569; i++) {
+		snprintf(buf[i], sizeof(buf[i]), "9f5ed17f93e1a7934aaa8d2c9ad57847%zu", i);
+		sid[i] = buf[i];
+	}
+	assert_int_equal(comp_lr_sid_order(sid, 569, &o, &err), FF_OK);
+	assert_non_null(o);
+	const size_t head[] = { 0, 1, 10, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 11, 110 };
+	for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
+		assert_int_equal(o[i], head[i]);
+	assert_int_equal(o[568], 99);
+	ff_free(o);
+	ff_free(sid);
+	ff_free(buf);
+}
+
+/*
+ * Batches in sample-id order (what the component passes as row_order): the
+ * federated weights equal the reference trained on the rows in that order,
+ * and the order matters (the reference in file order gives other weights).
+ */
+static void test_lr_row_order_matches_reference(void **state)
+{
+	(void)state;
+	struct lr_case c;
+	struct tc_party ps[4];
+	struct ff_error err = FF_ERROR_INIT;
+	lr_case_init(&c, 1);
+	char (*buf)[16] = ff_calloc(c.b.rows, sizeof(*buf));
+	const char **sid = ff_calloc(c.b.rows, sizeof(*sid));
+	size_t *order = NULL;
+	assert_non_null(buf);
+	assert_non_null(sid);
+	for (size_t i = 0; i < c.b.rows; i++) {
+		snprintf(buf[i], sizeof(buf[i]), "s%zu", i);
+		sid[i] = buf[i];
+	}
+	assert_int_equal(comp_lr_sid_order(sid, c.b.rows, &order, &err), FF_OK);
+	assert_non_null(order);
+	c.p.row_order = order;
+	c.p.optimizer = OPTIM_RMSPROP;
+	optim_params_default(OPTIM_RMSPROP, &c.p.optim);
+	c.p.optim.lr = 0.15;
+	c.p.alpha = 0.01;
+	c.p.batch_size = 240;
+	c.p.epochs = 4;
+	c.p.init = LR_INIT_ZEROS;
+	c.p.sched = SCHED_LINEAR;
+	c.p.sched_p.start_factor = 0.7;
+	c.p.sched_p.total_iters = 1000;
+	c.p.tol = 0;
+	size_t n = lr_parties(&c, ps);
+	assert_int_equal(tc_run(ps, n, NULL, NULL, COMP_FAULT_NONE, NULL), 0);
+	lr_check_against_reference(&c);
+	/* the same training in file order ends elsewhere */
+	struct lr_train_opts o;
+	struct lr_model m = LR_MODEL_INIT;
+	lr_ref_opts(&c.p, &o);
+	assert_int_equal(lr_train(c.b.x, c.b.rows, 30, 30, c.b.y, &o, &m, &err), FF_OK);
+	double diff = 0;
+	for (size_t j = 0; j < 10; j++)
+		diff = fmax(diff, fabs(c.fit[0].w[j] - m.w[j]));
+	assert_true(diff > 1e-3);
+	lr_model_release(&m);
+	ff_free(order);
+	ff_free(sid);
+	ff_free(buf);
+	lr_case_release(&c);
+}
+
 /* A fault on one message: every party ends with an error, the receiver names it. */
 static void lr_fault_case(const char *prefix, const char *from, enum comp_memhub_fault f,
 			  size_t victim, const char *needle)
@@ -367,6 +481,8 @@ int main(void)
 		cmocka_unit_test(test_lr_matches_reference_two_hosts),
 		cmocka_unit_test(test_lr_matches_reference_l1_adam),
 		cmocka_unit_test(test_lr_converges_early),
+		cmocka_unit_test(test_lr_sid_order),
+		cmocka_unit_test(test_lr_row_order_matches_reference),
 		cmocka_unit_test(test_lr_truncated_and_garbled_messages),
 		cmocka_unit_test(test_lr_bad_inputs),
 	};
