@@ -39,7 +39,29 @@ static int log_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Every task log of (job, role, party), sorted by task name. */
+/* The files a provider wrote into its own log folder dir, if any, by name. */
+static void log_task_files(const char *dir, struct log_src *src)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t first = src->n;
+	while (d && (de = readdir(d)) && src->n < LOG_MAX_FILES) {
+		char *f = de->d_name[0] == '.' ? NULL : ff_asprintf("%s/%s", dir, de->d_name);
+		if (f && !fs_is_dir(f))
+			src->files[src->n++] = f;
+		else
+			ff_free(f);
+	}
+	if (d)
+		closedir(d);
+	qsort(src->files + first, src->n - first, sizeof(src->files[0]), log_cmp);
+}
+
+/*
+ * Every task log of (job, role, party), sorted by task name: the folder
+ * <logs>/<job>/<role>-<party> holds <task>.log per task (the process's
+ * output), and <task>/ with the files of providers that write their own.
+ */
 static void log_party_files(const char *dir, struct log_src *src)
 {
 	DIR *d = opendir(dir);
@@ -47,14 +69,17 @@ static void log_party_files(const char *dir, struct log_src *src)
 	while (d && (de = readdir(d)) && src->n < LOG_MAX_FILES) {
 		if (de->d_name[0] == '.')
 			continue;
-		char *f = ff_asprintf("%s/%s/task.log", dir, de->d_name);
-		if (f && fs_exists(f))
-			src->files[src->n++] = f;
-		else
+		char *f = ff_asprintf("%s/%s", dir, de->d_name);
+		if (f && fs_is_dir(f)) {
+			log_task_files(f, src);
 			ff_free(f);
+		} else if (f) {
+			src->files[src->n++] = f;
+		}
 	}
 	if (d)
 		closedir(d);
+	/* "<task>.log" sorts before "<task>/...": each task's files stay together */
 	qsort(src->files, src->n, sizeof(src->files[0]), log_cmp);
 }
 
@@ -84,12 +109,14 @@ static int log_resolve(struct http_req *r, struct log_src *src)
 		    (task && !fs_name_ok(task, 64)))
 			return FF_EPARAM;
 		src->min_level = types[i].level;
-		if (task)
-			src->files[src->n++] = ff_asprintf("%s/%s/%s/%s/%s/task.log", s->cfg.log_dir,
-							   job, role, party, task);
-		else {
-			char dir[PATH_MAX];
-			snprintf(dir, sizeof(dir), "%s/%s/%s/%s", s->cfg.log_dir, job, role, party);
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s/%s/%s-%s", s->cfg.log_dir, job, role, party);
+		if (task) {
+			src->files[src->n++] = ff_asprintf("%s/%s.log", dir, task);
+			char sub[PATH_MAX];
+			snprintf(sub, sizeof(sub), "%s/%s", dir, task);
+			log_task_files(sub, src);
+		} else {
 			log_party_files(dir, src);
 		}
 		return FF_OK;

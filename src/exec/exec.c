@@ -56,6 +56,7 @@ static void exec_proc_free(struct exec_proc *p)
 	ff_free(p->define_path);
 	ff_free(p->config_path);
 	ff_free(p->result_path);
+	ff_free(p->logger_dir);
 	ff_free(p);
 }
 
@@ -131,13 +132,17 @@ char *exec_task_dir(const struct site *s, const struct party_task_key *k, const 
 			   k->party_id, task_name, k->version);
 }
 
+/*
+ * <logs>/<job>/<role>-<party>: the folder of a party's task logs, one file
+ * <task>.log each (a role has no '-', so the name cannot be ambiguous). One
+ * folder per party per job, not per task: each is a new inode.
+ */
 char *exec_task_log_dir(const struct site *s, const struct party_task_key *k,
 			const char *task_name)
 {
-	return ff_asprintf("%s/%s/%s/%s/%s", s->cfg.log_dir, k->job_id, k->role, k->party_id,
-			   task_name);
+	(void)task_name;
+	return ff_asprintf("%s/%s/%s-%s", s->cfg.log_dir, k->job_id, k->role, k->party_id);
 }
-
 /* Start time of a process in clock ticks since boot (field 22 of stat). */
 static long long exec_start_ticks(pid_t pid)
 {
@@ -170,7 +175,7 @@ static int exec_spawn(struct exec_proc *p, struct ff_error *err)
 	if (p->phase == EXEC_EXECUTE)
 		argv = exec_limits_wrap(p, &p->lim, argv);
 	char **envp = exec_envp(p);
-	char *out = ff_asprintf("%s/task.log", p->log_dir);
+	char *out = ff_asprintf("%s/%s.log", p->log_dir, p->task_name);
 	posix_spawnattr_t attr;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_init(&attr);

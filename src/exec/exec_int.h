@@ -33,10 +33,11 @@ struct exec_proc {
 	long long timeout;
 	struct ev_timer timer;
 	char *task_dir;                 /* JOB_DIR/<job>/<role>/<party>/<task>/<version> */
-	char *log_dir;                  /* LOG_DIR/<job>/<role>/<party>/<task> */
+	char *log_dir;                  /* LOG_DIR/<job>/<role>-<party> (<task>.log in it) */
 	char *define_path;              /* artifact-type output */
 	char *config_path;              /* task_parameters.yaml */
 	char *result_path;              /* execution final meta */
+	char *logger_dir;               /* <log_dir>/<task>: for providers' own log files */
 	struct exec_limits lim;         /* isolation of the execute process */
 };
 

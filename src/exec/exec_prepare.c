@@ -19,15 +19,17 @@ extern char **environ;
 
 /*
  * One folder per task version for its config, result and file outputs, one
- * per task for its log: every inode a task start creates costs time on
- * the critical path, so there are as few as the layout allows.
+ * per party of a job for the task logs: every inode a task start creates
+ * costs time on the critical path, so there are as few as the layout allows.
  */
 int exec_prepare_dirs(struct exec_proc *p, struct ff_error *err)
 {
 	p->define_path = ff_asprintf("%s/define.yaml", p->task_dir);
 	p->config_path = ff_asprintf("%s/task_parameters.yaml", p->task_dir);
 	p->result_path = ff_asprintf("%s/task_result.yaml", p->task_dir);
-	if (!p->define_path || !p->config_path || !p->result_path)
+	/* a provider with its own log files (FATE's logger) makes this folder */
+	p->logger_dir = ff_asprintf("%s/%s", p->log_dir, p->task_name);
+	if (!p->define_path || !p->config_path || !p->result_path || !p->logger_dir)
 		return FF_ENOMEM;
 	int ret = fs_mkdirs(p->task_dir, 0755, err);
 	if (!ret)
@@ -344,7 +346,7 @@ static json_t *exec_conf(struct exec_proc *p)
 		"parties", parties,
 		"gateway", "host", c->host, "port", c->port,
 		"logger", "config", "version", 1, "disable_existing_loggers", 0,
-		"metadata", "dir", p->log_dir, "level", "INFO");
+		"metadata", "dir", p->logger_dir, "level", "INFO");
 }
 
 int exec_write_config(struct exec_proc *p, struct ff_error *err)
@@ -371,7 +373,7 @@ int exec_write_config(struct exec_proc *p, struct ff_error *err)
 		"computing_partitions", json_object_get(p->plan, "computing_partitions"),
 		"engine_run", json_object_get(p->plan, "engine_run"),
 		"mlmd", "host", p->site->cfg.host, "port", p->site->cfg.port, "protocol", "http",
-		"execution_final_meta_path", p->result_path, "log_dir", p->log_dir);
+		"execution_final_meta_path", p->result_path, "log_dir", p->logger_dir);
 	char *text = cfg ? jsonx_dumps(cfg) : NULL;
 	json_decref(cfg);
 	/* nobody reads it before the process starts: no temp file needed */

@@ -85,12 +85,19 @@ static void inherit_copy_logs(struct site *s, const char *src_job,
 			      const struct party_task_key *k, const char *task_name)
 {
 	char src[PATH_MAX], dst[PATH_MAX];
-	snprintf(src, sizeof(src), "%s/%s/%s/%s/%s", s->cfg.log_dir, src_job, k->role,
-		 k->party_id, task_name);
-	snprintf(dst, sizeof(dst), "%s/%s/%s/%s/%s", s->cfg.log_dir, k->job_id, k->role,
-		 k->party_id, task_name);
-	if (fs_is_dir(src))
-		fs_copy_tree(src, dst, NULL);
+	/* the task's log file and its provider's log folder (exec_task_log_dir) */
+	static const char *const parts[] = { ".log", "" };
+	snprintf(dst, sizeof(dst), "%s/%s/%s-%s", s->cfg.log_dir, k->job_id, k->role, k->party_id);
+	if (fs_mkdirs(dst, 0755, NULL))
+		return;
+	for (size_t i = 0; i < FF_ARRAY_SIZE(parts); i++) {
+		snprintf(src, sizeof(src), "%s/%s/%s-%s/%s%s", s->cfg.log_dir, src_job, k->role,
+			 k->party_id, task_name, parts[i]);
+		snprintf(dst, sizeof(dst), "%s/%s/%s-%s/%s%s", s->cfg.log_dir, k->job_id, k->role,
+			 k->party_id, task_name, parts[i]);
+		if (fs_exists(src))
+			fs_copy_tree(src, dst, NULL);
+	}
 }
 
 static int inherit_one(struct site *s, const char *src_job, const char *job_id,

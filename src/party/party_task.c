@@ -181,7 +181,7 @@ json_t *party_task_start(struct site *s, const json_t *body)
 	}
 	site_joblog(s, k.job_id, FF_LOG_INFO, "task %s version %lld %s %s started pid=%d",
 		    k.task_id, k.version, k.role, k.party_id, (int)pid);
-	party_report(s, &k, ST_RUNNING);
+	/* no running report: this answer tells the scheduler (sched_start_started) */
 	return party_ok();
 }
 

@@ -65,8 +65,9 @@ def sleep_runs(d, job_id):
     """How many times the sleep task started on site d (each run logs it)."""
     n = 0
     for root, _, files in os.walk(os.path.join(d.home, "logs", job_id)):
-        if "task.log" in files:
-            n += open(os.path.join(root, "task.log")).read().count("sleeping ")
+        for f in files:
+            if f == "s.log":
+                n += open(os.path.join(root, f)).read().count("sleeping ")
     return n
 
 

@@ -258,7 +258,7 @@ def test_log_download(daemon, tmp_path):
     assert job_id in r.headers["Content-Disposition"]
     names = tarfile.open(fileobj=io.BytesIO(r.content), mode="r:gz").getnames()
     assert "fate_flow_schedule.log" in names
-    assert "guest/9999/n0/task.log" in names
+    assert "guest-9999/n0.log" in names
     r = requests.post(daemon.url + "/v2/job/log/download", json={"job_id": "1" * 21})
     assert r.headers["Content-Type"] == "application/json" and r.json()["code"] == 8001
 
