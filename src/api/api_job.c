@@ -33,19 +33,10 @@ struct api_submit {
 	json_t *schema;
 };
 
+/* The DAG itself is kept in the store (t_job.f_dag, t_schedule_job.f_dag). */
 static void api_submit_record(struct api_submit *a, const char *job_id)
 {
 	struct site *s = a->site;
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s/%s", s->cfg.job_dir, job_id);
-	if (!fs_mkdirs(dir, 0755, NULL)) {
-		char *path = ff_asprintf("%s/dag.yaml", dir);
-		char *text = jsonx_dumps(a->schema);
-		if (path && text)
-			fs_write_atomic(path, text, strlen(text), NULL);
-		ff_free(path);
-		ff_free(text);
-	}
 	if (a->user[0]) {
 		struct store_val v[] = { SV_TEXT(a->user), SV_TEXT(job_id) };
 		store_exec(s->db, "UPDATE t_job SET f_user_name = ? WHERE f_job_id = ?", v, 2,

@@ -55,4 +55,7 @@ bool site_is_local_party(const struct site *s, const char *party_id);
 void site_joblog(const struct site *s, const char *job_id, int level,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* Closes the job log files site_joblog keeps open (at stop). */
+void site_joblog_close_all(void);
+
 #endif

@@ -4,7 +4,6 @@
 #include <limits.h>
 #include "dag/dag.h"
 #include "fed.h"
-#include "fs.h"
 #include "jsonx.h"
 #include "mem.h"
 #include "provider/provider.h"
@@ -39,21 +38,6 @@ static json_t *upload_dag(const char *task_name, const char *component, const js
 			 "stage", "default", "tasks", tasks, "party_tasks", ptasks);
 }
 
-/* As /v2/job/submit does: the DAG is kept in the job folder. */
-static void upload_record(struct site *s, const char *job_id, const json_t *schema)
-{
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s/%s", s->cfg.job_dir, job_id);
-	if (fs_mkdirs(dir, 0755, NULL))
-		return;
-	char *path = ff_asprintf("%s/dag.yaml", dir);
-	char *text = jsonx_dumps(schema);
-	if (path && text)
-		fs_write_atomic(path, text, strlen(text), NULL);
-	ff_free(path);
-	ff_free(text);
-}
-
 static void upload_created(struct fed_call *call, void *arg)
 {
 	struct upload_call *u = arg;
@@ -65,8 +49,6 @@ static void upload_created(struct fed_call *call, void *arg)
 		jsonx_as_int(json_object_get(r->resp, "code"), &code);
 		msg = jsonx_str(r->resp, "message") ? jsonx_str(r->resp, "message") : msg;
 	}
-	if (code == 0 && job_id)
-		upload_record(u->site, job_id, u->schema);
 	u->done(u->arg, (int)code, msg ? msg : "", code == 0 ? job_id : NULL);
 	json_decref(u->schema);
 	ff_free(u);

@@ -145,6 +145,17 @@ void party_key_from_row(const struct store_row *row, struct party_task_key *k)
 	snprintf(k->party_id, sizeof(k->party_id), "%s", store_col_text(row, "f_party_id"));
 }
 
+int party_keys_cb(void *arg, const struct store_row *row)
+{
+	struct party_keys *l = arg;
+	struct party_task_key *k = ff_realloc(l->keys, (l->n + 1) * sizeof(*k));
+	if (!k)
+		return FF_ENOMEM;
+	l->keys = k;
+	party_key_from_row(row, &l->keys[l->n++]);
+	return FF_OK;
+}
+
 int party_key_from_json(const json_t *body, struct party_task_key *k, struct ff_error *err)
 {
 	memset(k, 0, sizeof(*k));

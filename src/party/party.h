@@ -87,6 +87,14 @@ int party_job_set_status(struct site *s, const char *job_id, const char *role,
 struct store_row;
 /* Fills a key from a t_task row (f_job_id, f_task_id, f_task_version, f_role, f_party_id). */
 void party_key_from_row(const struct store_row *row, struct party_task_key *k);
+
+/* A list of task keys read from the store (party_keys_cb fills it). */
+struct party_keys {
+	struct party_task_key *keys;
+	size_t n;
+};
+/* store_exec row callback: appends the row's task key to a struct party_keys. */
+int party_keys_cb(void *arg, const struct store_row *row);
 /* Fills a key from a command body (job_id, task_id, task_version, role, party_id). */
 int party_key_from_json(const json_t *body, struct party_task_key *k, struct ff_error *err);
 

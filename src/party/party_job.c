@@ -277,22 +277,6 @@ json_t *party_job_start(struct site *s, const json_t *body)
 	return ret ? party_fail(ret, &err) : party_ok();
 }
 
-struct party_live_tasks {
-	struct party_task_key *keys;
-	size_t n;
-};
-
-static int party_live_cb(void *arg, const struct store_row *row)
-{
-	struct party_live_tasks *l = arg;
-	struct party_task_key *k = ff_realloc(l->keys, (l->n + 1) * sizeof(*k));
-	if (!k)
-		return FF_ENOMEM;
-	l->keys = k;
-	party_key_from_row(row, &l->keys[l->n++]);
-	return FF_OK;
-}
-
 json_t *party_job_stop(struct site *s, const json_t *body)
 {
 	struct ff_error err = FF_ERROR_INIT;
@@ -303,11 +287,11 @@ json_t *party_job_stop(struct site *s, const json_t *body)
 	const char *st = jsonx_str(body, "stop_status");
 	if (!st || !status_is_interrupt(st))
 		st = ST_FAILED;
-	struct party_live_tasks live = { 0 };
+	struct party_keys live = { 0 };
 	struct store_val a[] = { SV_TEXT(ids.job_id), SV_TEXT(ids.role), SV_TEXT(ids.party_id) };
 	ret = store_exec(s->db, "SELECT f_job_id, f_task_id, f_task_version, f_role, f_party_id"
 			 " FROM t_task WHERE f_job_id = ? AND f_role = ? AND f_party_id = ? AND"
-			 " f_party_status = 'running'", a, 3, party_live_cb, &live, NULL, &err);
+			 " f_party_status = 'running'", a, 3, party_keys_cb, &live, NULL, &err);
 	int failures = 0;
 	for (size_t i = 0; !ret && i < live.n; i++)
 		if (party_stop_task(s, &live.keys[i], st, jsonx_str(body, "reason"), &err))

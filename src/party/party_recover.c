@@ -20,22 +20,6 @@
 #include "status.h"
 #include "store.h"
 
-struct recover_keys {
-	struct party_task_key *keys;
-	size_t n;
-};
-
-static int recover_keys_cb(void *arg, const struct store_row *row)
-{
-	struct recover_keys *l = arg;
-	struct party_task_key *k = ff_realloc(l->keys, (l->n + 1) * sizeof(*k));
-	if (!k)
-		return FF_ENOMEM;
-	l->keys = k;
-	party_key_from_row(row, &l->keys[l->n++]);
-	return FF_OK;
-}
-
 static void recover_one(struct site *s, const struct party_task_key *k)
 {
 	struct party_task_row t = { 0 };
@@ -76,9 +60,9 @@ static void recover_one(struct site *s, const struct party_task_key *k)
 
 void party_recover_tasks(struct site *s)
 {
-	struct recover_keys l = { 0 };
+	struct party_keys l = { 0 };
 	store_exec(s->db, "SELECT f_job_id, f_task_id, f_task_version, f_role, f_party_id FROM"
-		   " t_task WHERE f_party_status = 'running'", NULL, 0, recover_keys_cb, &l,
+		   " t_task WHERE f_party_status = 'running'", NULL, 0, party_keys_cb, &l,
 		   NULL, NULL);
 	for (size_t i = 0; i < l.n; i++)
 		recover_one(s, &l.keys[i]);

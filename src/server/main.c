@@ -216,6 +216,7 @@ static void stop_site(struct daemon *d)
 	if (s->key)
 		memset(s->key, 0, sizeof(*s->key));
 	ff_free(s->key);
+	site_joblog_close_all();
 	config_release(&s->cfg);
 }
 
