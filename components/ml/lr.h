@@ -34,7 +34,8 @@
  *
  * Mini-batches as FATE's DataLoader: batch_size 0 (FATE's null) means one
  * batch of all rows; otherwise batch_size = min(batch_size, n), the sample
- * order is fixed (sorted sample ids, i.e. row order) and cut into
+ * order is fixed (the rows as given: coordinated_lr passes them sorted by
+ * sample id, as FATE's DataLoader sorts them) and cut into
  * ceil(n / batch_size) consecutive batches, the last one shorter; the same
  * batches every epoch. FATE's shuffle option is broken (it assigns
  * random.seed instead of calling it); here shuffle=true permutes the rows

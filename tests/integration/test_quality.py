@@ -36,12 +36,17 @@ BREAST_LR = {"epochs": 20, "batch_size": 240, "tol": 1e-5, "early_stop": "diff",
                             "fit_intercept": True},
              "learning_rate_scheduler": {"method": "constant",
                                          "scheduler_params": {"factor": 1.0}}}
-CREDIT_LR = {"epochs": 16, "batch_size": 10000, "tol": 1e-4, "early_stop": "diff",
-             "optimizer": {"method": "rmsprop", "penalty": "l2", "alpha": 0.1,
+# FATE's examples/benchmark_quality/lr/default_credit_config.yaml as
+# pipeline-lr-binary.py passes it to CoordinatedLR (which adds tol 1e-5): the
+# scheduler is torch's LinearLR from 0.7 x lr over 1000 epochs, i.e. about
+# 0.084 for all 16 epochs, not a constant 0.12.
+CREDIT_LR = {"epochs": 16, "batch_size": 10000, "tol": 1e-5, "early_stop": "diff",
+             "optimizer": {"method": "rmsprop", "penalty": "L2", "alpha": 0.1,
                            "optimizer_params": {"lr": 0.12}},
-             "init_param": {"method": "zeros", "fit_intercept": True},
-             "learning_rate_scheduler": {"method": "constant",
-                                         "scheduler_params": {"factor": 1.0}}}
+             "init_param": {"method": "zeros", "fit_intercept": True, "random_state": 42},
+             "learning_rate_scheduler": {"method": "linear",
+                                         "scheduler_params": {"start_factor": 0.7,
+                                                              "total_iters": 1000}}}
 
 
 def pooled(name):
@@ -65,26 +70,75 @@ def sklearn_auc(name):
     return roc_auc_score(y, m.decision_function(Xs))
 
 
-def fate_taylor_auc(name, p):
-    """numpy emulation of FATE's coordinated-LR math (Taylor gradient,
-    torch rmsprop, L2 on the coefficients) on the pooled, standardized data:
-    the independent reference of what the federated run must reproduce."""
-    X, y = pooled(name)
-    X = (X - X.mean(0)) / X.std(0, ddof=1)
+def torch_lr(p, epoch):
+    """The learning rate torch's scheduler gives in epoch (0-based)."""
+    s, lr = p["learning_rate_scheduler"], p["optimizer"]["optimizer_params"]["lr"]
+    sp = s.get("scheduler_params") or {}
+    if s["method"] == "linear":
+        a, b, t = sp.get("start_factor", 1 / 3), sp.get("end_factor", 1.0), sp.get("total_iters", 5)
+        return lr * (a + (b - a) * min(epoch, t) / t)
+    return lr * (sp.get("factor", 1 / 3) if epoch < sp.get("total_iters", 5) else 1.0)
+
+
+def fate_taylor(X, y, dg, p, order=None, fate_loss=False):
+    """numpy emulation of FATE 2.x's coordinated LR (guest.py, host.py,
+    arbiter.py, _optimizer.py): labels to -1/+1, d = (u_g + u_h)/4 - y/2,
+    g = X^T d / h, L2 alpha*w added to the gradient except the intercept,
+    torch RMSprop (alpha 0.99, eps 1e-8) on a shadow parameter, the
+    scheduler stepped once per epoch, batches cut from the rows in `order`
+    (FATE: sorted sample ids), early stop `diff` on the sum of the batch
+    losses. fate_loss: the host's quadratic term as FATE's guest adds it,
+    1/8 * sum((u_h/4)^2) / h (FATE's host sends Xw_h already divided by 4).
+    Returns (scores, epochs run, losses)."""
     n, d = X.shape
-    w = np.zeros(d + 1)
-    v = np.zeros(d + 1)
+    if order is not None:
+        X, y = X[order], y[order]
     ypm = np.where(y == 1, 1.0, -1.0)
-    lr, alpha, bs = p["optimizer"]["optimizer_params"]["lr"], p["optimizer"]["alpha"], p["batch_size"]
-    for _ in range(p["epochs"]):
+    a, bs = p["optimizer"]["alpha"], p["batch_size"] or n
+    w, v = np.zeros(d + 1), np.zeros(d + 1)
+    losses, e = [], 0
+    for e in range(p["epochs"]):
+        lr, tot = torch_lr(p, e), 0.0
         for lo in range(0, n, bs):
             xb, yb = X[lo:lo + bs], ypm[lo:lo + bs]
-            dd = 0.25 * (xb @ w[:d] + w[d]) - 0.5 * yb
-            g = np.append(xb.T @ dd, dd.sum()) / len(xb)
-            g[:d] += alpha * w[:d]
+            h = len(xb)
+            ug, uh = xb[:, :dg] @ w[:dg] + w[d], xb[:, dg:] @ w[dg:d]
+            u = ug + uh
+            q = (uh @ uh) / (16 if fate_loss else 1)
+            tot += (h * np.log(2) - 0.5 * yb @ u + 0.125 * (ug @ ug + 2 * ug @ uh + q)) / h
+            tot += 0.5 * a * (w @ w)
+            dd = 0.25 * u - 0.5 * yb
+            g = np.append(xb.T @ dd, dd.sum()) / h
+            g[:d] += a * w[:d]
             v = 0.99 * v + 0.01 * g * g
             w = w - lr * g / (np.sqrt(v) + 1e-8)
-    return roc_auc_score(y, X @ w[:d] + w[d])
+        losses.append(tot)
+        if len(losses) > 1 and abs(losses[-2] - losses[-1]) < p["tol"]:
+            break
+    scores = np.empty(n)
+    scores[np.arange(n) if order is None else order] = X @ w[:d] + w[d]
+    return scores, e + 1, losses
+
+
+def guest_features(name):
+    with open(os.path.join(DATA, name + "_hetero_guest.csv")) as f:
+        return len(f.readline().split(",")) - 2
+
+
+def fate_local_baseline_auc(name):
+    """FATE's own comparison for the LR benchmark: sklearn-lr-binary.py with
+    default_credit_lr_sklearn_config.yaml (SGDClassifier, log loss, L2
+    alpha 0.05, 30 iterations, optimal learning rate, random_state 105) on
+    the pooled data, not scaled."""
+    from sklearn.linear_model import SGDClassifier
+    X, y = pooled(name)
+    m = SGDClassifier(loss="log_loss", penalty="l2", max_iter=30, alpha=0.05,
+                      learning_rate="optimal", eta0=0.1, random_state=105)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m.fit(X, y)
+    return roc_auc_score(y, m.predict_proba(X)[:, 1])
 
 
 @pytest.fixture
@@ -118,32 +172,88 @@ def test_breast_benchmark_within_one_percent(work):
     assert len(losses) >= 2 and losses[-1] < losses[0]
 
 
-@pytest.mark.skipif(not FULL, reason="default credit takes ~75 s: FEDFLOW_FULL=1")
+def sid_order(loc, work, task="psi_0"):
+    """The guest's rows (in table order) sorted by sample id: FATE's
+    DataLoader batches, as coordinated_lr cuts them."""
+    _, rows = al.export_rows(loc.out(task, "guest", "9999", "data", "output_data"), work)
+    return np.array(sorted(range(len(rows)), key=lambda i: (rows[i][0], i)))
+
+
+@pytest.mark.skipif(not FULL, reason="default credit takes ~80 s: FEDFLOW_FULL=1")
 def test_default_credit_benchmark(work):
+    """FATE's default-credit LR benchmark as FATE runs it
+    (pipeline-lr-binary.py: psi -> coordinated_lr, no scaling, the data are
+    standardized already) against the numpy emulation of FATE's algorithm
+    on the same batches, FATE's own gate (1 % of its local SGDClassifier)
+    and scikit-learn's LogisticRegression."""
     g, h = upload(work, "default_credit")
     loc = al.Local(os.path.join(work, "run"), [])
     t0 = time.time()
-    m = al.quick_start(loc, g, h, lr_params=CREDIT_LR, binning=False, selection=False)
+    m = al.quick_start(loc, g, h, lr_params=CREDIT_LR, scale=False, binning=False,
+                       selection=False)
+    secs = time.time() - t0
     auc = al.eval_value(m, "auc")
+    epochs = [r for r in loc.metrics["lr_0"] if r["name"] == "lr_loss"]
     ref = sklearn_auc("default_credit")
-    fate = fate_taylor_auc("default_credit", CREDIT_LR)
-    print("\ndefault credit: federated AUC %.4f in %.1f s; FATE's algorithm emulated in numpy "
-          "%.4f; sklearn LogisticRegression %.4f (ratio %.4f)"
-          % (auc, time.time() - t0, fate, ref, auc / ref))
-    # fedflow reproduces FATE's algorithm with these settings ...
-    assert abs(auc - fate) <= 0.002 * fate
-    # ... which is within 2 % of the centralized LR (1 % is not reachable with the
-    # Taylor loss and L2 0.1: see docs/algorithms.md and the test below)
+    local = fate_local_baseline_auc("default_credit")
+    X, y = pooled("default_credit")
+    order = sid_order(loc, work)
+    dg = guest_features("default_credit")
+    s, ep, losses = fate_taylor(X, y, dg, CREDIT_LR, order)
+    fate = roc_auc_score(y, s)
+    _, ep_fl, _ = fate_taylor(X, y, dg, CREDIT_LR, order, fate_loss=True)
+    print("\ndefault credit: federated AUC %.4f in %.1f s, %d epochs; FATE's algorithm "
+          "emulated in numpy on the same batches %.4f (%d epochs; %d with FATE's reported "
+          "loss); FATE's local SGDClassifier %.4f (ratio %.4f); sklearn LogisticRegression "
+          "%.4f (ratio %.4f)" % (auc, secs, len(epochs), fate, ep, ep_fl, local, auc / local,
+                                 ref, auc / ref))
+    # fedflow computes FATE's algorithm: the same AUC, epochs and losses
+    assert abs(auc - fate) <= 2e-4
+    assert len(epochs) == ep
+    got = [r["data"][0]["metric"] for r in sorted(epochs, key=lambda r: r["data"][0]["step"])]
+    assert np.allclose(got, losses, rtol=1e-5, atol=1e-6)
+    # FATE's own quality gate for this benchmark (lr_benchmark.yaml, relative_tol 0.01)
+    assert auc >= 0.99 * local
+    # within 2 % of the centralized LR; 1 % is out of reach of FATE's objective
+    # with L2 alpha 0.1 (test_default_credit_fate_objective_optimum)
     assert auc >= 0.98 * ref
 
 
-@pytest.mark.skipif(not FULL, reason="default credit takes ~75 s: FEDFLOW_FULL=1")
-@pytest.mark.xfail(strict=True, reason="FATE's Taylor LR with alpha 0.1 reaches 0.712, "
-                   "1.7 % below LogisticRegression's 0.724 (docs/algorithms.md)")
+def test_default_credit_fate_objective_optimum():
+    """Why issue 5's bar (1 % of LogisticRegression, AUC >= 0.7170) is out of
+    reach with FATE's settings: the minimizer of FATE's own objective (the
+    Taylor loss plus 0.1/2 |w|^2, intercept free) and even the exact logistic
+    loss with the same L2 both score below it on the training data; the L2
+    alpha 0.1, not the Taylor approximation or the optimizer, costs the AUC."""
+    X, y = pooled("default_credit")
+    n, d = X.shape
+    ref = sklearn_auc("default_credit")
+    Xa = np.hstack([X, np.ones((n, 1))])
+    ypm = np.where(y == 1, 1.0, -1.0)
+    aucs = {}
+    for alpha in (0.1, 0.0):
+        R = alpha * np.eye(d + 1)
+        R[d, d] = 0
+        w = np.linalg.solve(Xa.T @ Xa / (4 * n) + R, Xa.T @ ypm / (2 * n))
+        aucs[alpha] = roc_auc_score(y, Xa @ w)
+    exact = LogisticRegression(C=1 / (0.1 * n), max_iter=5000).fit(X, y)
+    exact_auc = roc_auc_score(y, exact.decision_function(X))
+    print("\ndefault credit: optimum of FATE's objective (Taylor + L2 0.1) %.4f, without L2 "
+          "%.4f; exact logistic loss + L2 0.1 %.4f; LogisticRegression %.4f, 1 %% bar %.4f"
+          % (aucs[0.1], aucs[0.0], exact_auc, ref, 0.99 * ref))
+    assert aucs[0.1] < 0.99 * ref and exact_auc < 0.99 * ref
+    assert aucs[0.0] > aucs[0.1] + 0.004
+
+
+@pytest.mark.skipif(not FULL, reason="default credit takes ~80 s: FEDFLOW_FULL=1")
+@pytest.mark.xfail(strict=True, reason="FATE's algorithm with FATE's settings (L2 alpha 0.1) "
+                   "reaches 0.712-0.713, below 0.99 x LogisticRegression's 0.724; the optimum "
+                   "of FATE's own objective is 0.713 (test_default_credit_fate_objective_optimum)")
 def test_default_credit_within_one_percent_of_logistic_regression(work):
     g, h = upload(work, "default_credit")
     loc = al.Local(os.path.join(work, "run"), [])
-    m = al.quick_start(loc, g, h, lr_params=CREDIT_LR, binning=False, selection=False)
+    m = al.quick_start(loc, g, h, lr_params=CREDIT_LR, scale=False, binning=False,
+                       selection=False)
     assert al.eval_value(m, "auc") >= 0.99 * sklearn_auc("default_credit")
 
 

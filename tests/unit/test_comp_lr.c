@@ -322,7 +322,8 @@ static void test_lr_sid_order(void **state)
 	}
 	assert_int_equal(comp_lr_sid_order(sid, 569, &o, &err), FF_OK);
 	assert_non_null(o);
-	const size_t head[] = { 0, 1, 10, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 11, 110 };
+	const size_t head[] = { 0, 1, 10, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 11,
+				110 };
 	for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
 		assert_int_equal(o[i], head[i]);
 	assert_int_equal(o[568], 99);
