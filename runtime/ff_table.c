@@ -27,19 +27,16 @@ static uint32_t crc_table[256];
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 static bool crc_hw_ok;
 
-static void crc_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-		for (int k = 0; k < 8; k++)
-			c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-		crc_table[i] = c;
-	}
-#if defined(__x86_64__)
-	__builtin_cpu_init();
-	crc_hw_ok = __builtin_cpu_supports("sse4.2");
-#endif
-}
+/*
+ * Three streams. The crc32 instruction takes 3 cycles and one more can
+ * start every cycle, so a long buffer goes three lanes of CRC_LANE bytes
+ * at a time, each lane from 0, and the lanes are joined after: the CRC
+ * register is linear, so crc(a || b) = crc(a) * x^(8|b|) + crc(b) (mod the
+ * polynomial), and the multiplication by the constant x^(8 * CRC_LANE) is
+ * four table look-ups (crc_shift: one table per byte of the register).
+ */
+#define CRC_LANE 2048
+static uint32_t crc_shift[4][256];
 
 static uint32_t crc_sw(uint32_t c, const unsigned char *p, size_t n)
 {
@@ -48,11 +45,47 @@ static uint32_t crc_sw(uint32_t c, const unsigned char *p, size_t n)
 	return c;
 }
 
+/* The register c after n zero bytes: c * x^(8n). */
+static uint32_t crc_zeros(uint32_t c, size_t n)
+{
+	while (n--)
+		c = crc_table[c & 0xff] ^ (c >> 8);
+	return c;
+}
+
+static inline uint32_t crc_lane_shift(uint32_t c)
+{
+	return crc_shift[0][c & 0xff] ^ crc_shift[1][(c >> 8) & 0xff] ^
+	       crc_shift[2][(c >> 16) & 0xff] ^ crc_shift[3][c >> 24];
+}
+
+static void crc_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+		for (int k = 0; k < 8; k++)
+			c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+		crc_table[i] = c;
+	}
+	/* the shift of each register bit, then of each byte value (linear) */
+	uint32_t bit[32];
+	for (int j = 0; j < 32; j++)
+		bit[j] = crc_zeros((uint32_t)1 << j, CRC_LANE);
+	for (int b = 0; b < 4; b++)
+		for (uint32_t v = 0; v < 256; v++) {
+			uint32_t c = 0;
+			for (int j = 0; j < 8; j++)
+				if (v >> j & 1)
+					c ^= bit[8 * b + j];
+			crc_shift[b][v] = c;
+		}
 #if defined(__x86_64__)
-/*
- * One stream of crc32q: 8 bytes per 3 cycles (the instruction's latency),
- * several GB/s, well above the scan target, so no interleaving.
- */
+	__builtin_cpu_init();
+	crc_hw_ok = __builtin_cpu_supports("sse4.2");
+#endif
+}
+
+#if defined(__x86_64__)
 __attribute__((target("sse4.2")))
 static uint32_t crc_hw(uint32_t crc, const unsigned char *p, size_t n)
 {
@@ -61,15 +94,20 @@ static uint32_t crc_hw(uint32_t crc, const unsigned char *p, size_t n)
 		c = _mm_crc32_u8((uint32_t)c, *p++);
 		n--;
 	}
-	while (n >= 32) {
-		uint64_t v[4];
-		memcpy(v, p, sizeof(v));
-		c = _mm_crc32_u64(c, v[0]);
-		c = _mm_crc32_u64(c, v[1]);
-		c = _mm_crc32_u64(c, v[2]);
-		c = _mm_crc32_u64(c, v[3]);
-		p += 32;
-		n -= 32;
+	while (n >= 3 * CRC_LANE) {
+		uint64_t c1 = 0, c2 = 0;
+		for (size_t i = 0; i < CRC_LANE; i += 8) {
+			uint64_t v0, v1, v2;
+			memcpy(&v0, p + i, 8);
+			memcpy(&v1, p + CRC_LANE + i, 8);
+			memcpy(&v2, p + 2 * CRC_LANE + i, 8);
+			c = _mm_crc32_u64(c, v0);
+			c1 = _mm_crc32_u64(c1, v1);
+			c2 = _mm_crc32_u64(c2, v2);
+		}
+		c = crc_lane_shift(crc_lane_shift((uint32_t)c) ^ (uint32_t)c1) ^ (uint32_t)c2;
+		p += 3 * CRC_LANE;
+		n -= 3 * CRC_LANE;
 	}
 	while (n >= 8) {
 		uint64_t v;
@@ -177,15 +215,19 @@ int ff__block_init(struct ff__block *b, size_t d, size_t ncodes, bool text, bool
 	ff_buf_init(&b->sid, UINT32_MAX);
 	ff_buf_init(&b->mids, UINT32_MAX);
 	ff_buf_init(&b->txt, UINT32_MAX);
-	size_t nvals, ncode_bytes;
-	if (!cap || !ff_st_mult(d + 2, cap, &nvals) || !ff_st_mult(cap, ncodes, &ncode_bytes))
+	size_t nvals, val_bytes, ncode_bytes;
+	if (!cap || !ff_st_mult(d + 2, cap, &nvals) ||
+	    !ff_st_mult(nvals, sizeof(double), &val_bytes) || !ff_st_mult(cap, ncodes, &ncode_bytes))
 		return FF_ENOMEM;
 	b->cap = cap;
-	if (!FF_ALLOC_ARRAY(b->vals, nvals) || !FF_ALLOC_ARRAY(b->sid_off, cap + 1))
+	/* values and codes are written before they are read (rows < n): not
+	 * zeroed, so pages a block never fills are never touched */
+	if (!(b->vals = ff_malloc(val_bytes)) || !FF_ALLOC_ARRAY(b->sid_off, cap + 1))
 		goto oom;
 	if (mid && !FF_ALLOC_ARRAY(b->mid_off, cap + 1))
 		goto oom;
-	if (text && (!FF_ALLOC_ARRAY(b->kind, cap) || !FF_ALLOC_ARRAY(b->codes, ncode_bytes) ||
+	if (text && (!FF_ALLOC_ARRAY(b->kind, cap) ||
+		     !(b->codes = ff_malloc(ncode_bytes ? ncode_bytes : 1)) ||
 		     !FF_ALLOC_ARRAY(b->text_off, cap + 1)))
 		goto oom;
 	return FF_OK;

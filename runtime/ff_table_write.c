@@ -8,9 +8,11 @@
  * hidden sibling of the destination (same file system, so rename is
  * atomic; hidden, so no name check ever accepts it as a table). Partition
  * files are written one after the other - partition p holds a contiguous
- * row range - so only one file is open and memory is one block. After each
- * block the kernel is asked to start writeback (sync_file_range), which
- * overlaps disk I/O with parsing and leaves little for the final fsync.
+ * row range - so only one file is open and memory is one block (allocated
+ * on the first appended row: the CSV importer brings its own). Every
+ * WR_KICK_BYTES the kernel is asked to start writeback (sync_file_range),
+ * which overlaps disk I/O with parsing and leaves little for the final
+ * fsync.
  * Commit: close the last partitions, write meta.json, fsync files and the
  * directory, then swap the directory into place (renameat2 RENAME_EXCHANGE
  * when a table is already there, so readers see the old or the new table,
@@ -32,6 +34,8 @@
 
 /* longest single id or text (one row) */
 #define WR_STR_MAX ((size_t)64 << 20)
+/* written bytes between two writeback starts (sync_file_range) */
+#define WR_KICK_BYTES ((uint64_t)8 << 20)
 #define WR_FEATURES_MAX ((size_t)1 << 24)
 
 struct ff_table_writer {
@@ -54,9 +58,12 @@ struct ff_table_writer {
 	uint64_t off;
 	uint64_t part_rows;
 	uint32_t part_blocks;
+	uint64_t kicked;       /* file offset up to which writeback was started */
 	uint64_t *rows;
 	uint64_t *bytes;
 	uint64_t count;
+	/* rows appended one by one; allocated on the first (the CSV importer
+	 * fills its own blocks and never needs this one) */
 	struct ff__block blk;
 };
 
@@ -155,6 +162,7 @@ static int wr_part_open(struct ff_table_writer *w, struct ff_error *err)
 	if ((ret = wr_vec_add(&v, h, sizeof(h), err)) || (ret = wr_vec_flush(&v, err)))
 		goto out;
 	w->off = FF__FILE_HDR;
+	w->kicked = 0;
 	w->part_rows = 0;
 	w->part_blocks = 0;
 out:
@@ -305,14 +313,18 @@ int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct 
 		goto out;
 	if ((ret = wr_vec_flush(&v, err)))
 		goto out;
-	uint64_t start = w->off;
 	w->off += FF__BLOCK_HDR + payload;
 	w->part_rows += n;
 	w->part_blocks++;
 	w->count += n;
 	/* start writeback now: commit's fsync finds little left, and a large
-	 * import is not throttled for dirty pages (measured: also without fsync) */
-	(void)sync_file_range(w->fd, (off_t)start, (off_t)(w->off - start), SYNC_FILE_RANGE_WRITE);
+	 * import is not throttled for dirty pages (measured: also without
+	 * fsync); in steps of WR_KICK_BYTES, not one small I/O per small block */
+	if (w->off - w->kicked >= WR_KICK_BYTES) {
+		(void)sync_file_range(w->fd, (off_t)w->kicked, (off_t)(w->off - w->kicked),
+				      SYNC_FILE_RANGE_WRITE);
+		w->kicked = w->off;
+	}
 	ff__block_reset(b);
 out:
 	ff_free(path);
@@ -461,8 +473,6 @@ int ff_table_writer_create(struct ff_table_writer **out, const char *dir,
 		FF_FREE_AND_NULL(w->tmp);
 		goto out;
 	}
-	ret = ff__block_init(&w->blk, schema->n_features, 0, opts->keep_text,
-			     !ff_schema_single_id(schema), wr_block_cap(schema->n_features));
 out:
 	ff_free(parent);
 	ff_free(name);
@@ -482,18 +492,10 @@ int ff__writer_set_text(struct ff_table_writer *w, const struct ff__text_layout 
 	int ret = ff__layout_copy(&copy, t);
 	if (ret)
 		return ret;
-	size_t ncodes = t->nlayout ? t->nlayout - 1 : 0;
-	struct ff__block blk;
-	ret = ff__block_init(&blk, w->schema.n_features, ncodes, true, w->blk.mid, w->blk.cap);
-	if (ret) {
-		ff__layout_release(&copy);
-		return ret;
-	}
 	ff__layout_release(&w->text);
 	w->text = copy;
-	ff__block_release(&w->blk);
-	w->blk = blk;
-	w->ncodes = ncodes;
+	w->ncodes = t->nlayout ? t->nlayout - 1 : 0;
+	ff__block_release(&w->blk); /* empty; made again with the new code count */
 	return FF_OK;
 }
 
@@ -550,6 +552,9 @@ static int wr_make_room(struct ff_table_writer *w, size_t str_bytes, struct ff_e
 	if (ret)
 		return ret;
 	struct ff__block *b = &w->blk;
+	if (!b->cap)
+		return ff__block_init(b, w->schema.n_features, w->ncodes, w->keep_text,
+				      w->flags & FF__F_MID, wr_block_cap(w->schema.n_features));
 	if (b->n && (b->n == b->cap ||
 		     b->sid.len + b->mids.len + b->txt.len + str_bytes > FF__BLOCK_STR_BYTES))
 		ret = ff__writer_put_block(w, b, err);
@@ -581,7 +586,8 @@ int ff_table_writer_append(struct ff_table_writer *w, const struct ff_row_in *r,
 			     memchr(r->text, '\n', r->text_len)))
 		return ff_error_set(err, FF_EINVAL, "row %llu needs one line of text",
 				    (unsigned long long)ff__writer_rows(w));
-	size_t strs = r->sid_len + (w->blk.mid ? r->mid_len : 0) + (w->keep_text ? r->text_len : 0);
+	bool mid = w->flags & FF__F_MID;
+	size_t strs = r->sid_len + (mid ? r->mid_len : 0) + (w->keep_text ? r->text_len : 0);
 	int ret = wr_make_room(w, strs, err);
 	if (ret)
 		return ret;
@@ -616,7 +622,7 @@ int ff_table_writer_append_row(struct ff_table_writer *w, const struct ff_batch 
 		return ff_error_set(err, FF_EINVAL, "copying a row between different schemas");
 	size_t sl, ml = 0;
 	const char *sid = ff_batch_sid(src, i, &sl);
-	const char *mid = w->blk.mid ? ff_batch_mid(src, i, &ml) : NULL;
+	const char *mid = (w->flags & FF__F_MID) ? ff_batch_mid(src, i, &ml) : NULL;
 	bool same_text = w->keep_text && ff_table_has_text(t) && (src->need_ & FF_NEED_TEXT) &&
 			 t->text.nlayout == w->text.nlayout &&
 			 (!t->text.nlayout ||

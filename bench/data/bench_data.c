@@ -3,12 +3,15 @@
  * bench_data.c - throughput of the standalone table engine: generates a
  * seeded CSV (id + N features in FATE's "%.6f" style), times `wc -l` on it
  * (the read floor), the CSV import into a table (a first run printed
- * apart, then durable, then without fsync), a full scan through the libfedflow batch API, a dense row-major
+ * apart, then durable, then without fsync, then without fsync on one
+ * thread), a full scan through the libfedflow batch API, a dense row-major
  * load and a CSV export. Prints plain "name: value unit" lines.
  *
  *   bench_data [--size 1G] [--features 100] [--partitions 16] [--seed 1]
- *              [--dir /tmp] [--table-dir DIR] [--keep]
+ *              [--dir /tmp] [--table-dir DIR] [--threads N] [--keep]
  *
+ * --threads sets the import's parsing threads (default: automatic, the
+ * online CPUs up to 4); the last import always runs on one.
  * --dir holds the CSV (and the table unless --table-dir is given); putting
  * the table on tmpfs (--table-dir /dev/shm) takes the disk out of the
  * import figures.
@@ -16,6 +19,7 @@
 #include "ff_setup.h"
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,6 +39,7 @@ struct bench_opts {
 	uint64_t seed;
 	const char *dir;
 	const char *table_dir;
+	unsigned threads;
 	bool keep;
 };
 
@@ -166,7 +171,7 @@ static int bench_sink_null(void *ctx, const char *data, size_t n)
 static int bench_usage(void)
 {
 	fprintf(stderr, "usage: bench_data [--size 1G] [--features 100] [--partitions 16] "
-			"[--seed 1] [--dir DIR] [--table-dir DIR] [--keep]\n");
+			"[--seed 1] [--dir DIR] [--table-dir DIR] [--threads N] [--keep]\n");
 	return 2;
 }
 
@@ -203,6 +208,10 @@ int main(int argc, char **argv)
 			o.dir = v;
 		} else if (!strcmp(a, "--table-dir")) {
 			o.table_dir = v;
+		} else if (!strcmp(a, "--threads")) {
+			o.threads = (unsigned)strtoul(v, &end, 10);
+			if (*end || o.threads > 64)
+				return bench_usage();
 		} else {
 			return bench_usage();
 		}
@@ -260,12 +269,15 @@ int main(int argc, char **argv)
 	ff_csv_opts_init(&co);
 	co.partitions = o.partitions;
 	struct ff_csv_result res;
+	printf("cpus: %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
 	/* the first import after writing the CSV is always slower (whatever
 	 * its mode: measured both ways), so it is printed apart as a warm-up */
-	for (int run = 0; run < 3; run++) {
-		static const char *const names[] = { "import_first", "import", "import_nofsync" };
+	for (int run = 0; run < 4; run++) {
+		static const char *const names[] = { "import_first", "import", "import_nofsync",
+						      "import_nofsync_1thread" };
 		const char *name = names[run];
-		co.no_fsync = run == 2;
+		co.no_fsync = run >= 2;
+		co.threads = run == 3 ? 1 : o.threads;
 		ff_table_destroy(table, NULL);
 		sync();
 		t0 = clock_mono_ns();
@@ -281,6 +293,11 @@ int main(int argc, char **argv)
 		printf("%s_rows: %.0f rows/s\n", name, (double)res.count / s);
 		printf("%s_vs_wc_l: %.3f\n", name, wc / s);
 	}
+	/* peak resident memory so far: the generator's buffer and the imports
+	 * (the scan, load and export below come after) */
+	struct rusage ru;
+	if (!getrusage(RUSAGE_SELF, &ru))
+		printf("import_peak_rss: %ld MB\n", ru.ru_maxrss / 1024);
 	uint64_t tbytes = 0;
 	for (unsigned p = 0; p < o.partitions; p++) {
 		char *pp = ff_asprintf("%s/part-%05u", table, p);

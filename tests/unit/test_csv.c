@@ -6,7 +6,9 @@
  * reader -> copy ("noop") -> download path, odd but valid files (CRLF, no
  * final newline, BOM, spaces, no header), upload parameter parsing, and
  * every bad input: each must fail, name file, line and column, and leave no
- * table (nor temporary directory) behind.
+ * table (nor temporary directory) behind. Every import is repeated with
+ * several threads and tiny chunks: the table, and the first error, must not
+ * change; imported numbers are compared with strtod bit for bit.
  */
 #include "ff_setup.h"
 #include <setjmp.h>
@@ -477,6 +479,290 @@ static void test_random_fixed(void **state)
 	ff_free(dir);
 }
 
+/* ------------------------------------------------- threads and chunks */
+
+/*
+ * A text digest of a table: counts, partition sizes, then per row its ids,
+ * every value's bits and its exported line. Two imports of one file must
+ * give the same digest whatever the threads and chunk sizes.
+ */
+static void table_digest(const char *dir, struct ff_buf *out)
+{
+	struct ff_table *t;
+	struct ff_error err = FF_ERROR_INIT;
+	ff_buf_init(out, (size_t)1 << 30);
+	assert_int_equal(ff_table_open(&t, dir, 0, &err), FF_OK);
+	ff_buf_addf(out, "count %llu parts %u\n", (unsigned long long)ff_table_count(t),
+		    ff_table_partitions(t));
+	for (unsigned p = 0; p < ff_table_partitions(t); p++)
+		ff_buf_addf(out, "part %u rows %llu\n", p,
+			    (unsigned long long)ff_table_partition_count(t, p));
+	struct ff_table_iter it;
+	struct ff_batch b;
+	assert_int_equal(ff_table_iter_init(&it, t, -1, FF_NEED_VALUES | FF_NEED_IDS | FF_NEED_TEXT,
+					    &err), FF_OK);
+	int r;
+	while ((r = ff_table_iter_next(&it, &b, &err)) > 0) {
+		for (size_t i = 0; i < b.n; i++) {
+			size_t n;
+			const char *id = ff_batch_sid(&b, i, &n);
+			ff_buf_addf(out, "%llu %.*s", (unsigned long long)(b.row0 + i), (int)n, id);
+			id = ff_batch_mid(&b, i, &n);
+			ff_buf_addf(out, " %.*s", (int)n, id);
+			uint64_t bits;
+			if (b.label) {
+				memcpy(&bits, &b.label[i], 8);
+				ff_buf_addf(out, " l%016llx", (unsigned long long)bits);
+			}
+			if (b.weight) {
+				memcpy(&bits, &b.weight[i], 8);
+				ff_buf_addf(out, " w%016llx", (unsigned long long)bits);
+			}
+			for (size_t j = 0; j < b.d; j++) {
+				memcpy(&bits, &b.x[j * b.n + i], 8);
+				ff_buf_addf(out, " %016llx", (unsigned long long)bits);
+			}
+			ff_buf_addch(out, ' ');
+			assert_int_equal(ff_batch_text(&b, i, 0, out), FF_OK);
+			ff_buf_addch(out, '\n');
+		}
+	}
+	assert_int_equal(r, 0);
+	ff_table_free(t);
+}
+
+/* Thread counts and chunk sizes (bytes) the tests split files with. */
+static const struct {
+	unsigned threads;
+	size_t chunk;
+} splits[] = {
+	{ 1, 1 }, { 2, 1 }, { 2, 2 }, { 3, 3 }, { 2, 5 }, { 4, 7 }, { 2, 16 }, { 3, 61 },
+	{ 2, 997 }, { 1, 4096 }, { 4, 65536 }, { 2, 1 << 20 },
+};
+
+/* Imports csv with o under every split and checks each table equals the default one. */
+static void check_splits(const char *csv, const char *name, struct ff_csv_opts *o)
+{
+	char *dir = tpath("split/%s/default", name);
+	struct ff_error err = FF_ERROR_INIT;
+	struct ff_csv_result res;
+	o->no_fsync = true;
+	o->threads = 0;
+	o->chunk_bytes = 0;
+	if (ff_csv_import(csv, dir, o, &res, &err))
+		fail_msg("%s: %s", name, err.msg);
+	struct ff_buf want;
+	table_digest(dir, &want);
+	bool extend = o->extend_sid;
+	struct stat st;
+	assert_int_equal(stat(csv, &st), 0);
+	for (size_t k = 0; k < FF_ARRAY_SIZE(splits); k++) {
+		if ((size_t)st.st_size / splits[k].chunk > 100000)
+			continue; /* a second of chunk overhead is enough */
+		char *d2 = tpath("split/%s/%zu", name, k);
+		o->threads = splits[k].threads;
+		o->chunk_bytes = splits[k].chunk;
+		struct ff_csv_result r2;
+		if (ff_csv_import(csv, d2, o, &r2, &err))
+			fail_msg("%s split %zu: %s", name, k, err.msg);
+		assert_int_equal(r2.count, res.count);
+		struct ff_buf got;
+		table_digest(d2, &got);
+		/* extend_sid: a new random prefix per import; the rest must match */
+		if (extend) {
+			for (char *p = strstr(got.buf, r2.sid_prefix); p; p = strstr(p, r2.sid_prefix))
+				memcpy(p, res.sid_prefix, 32);
+		}
+		if (got.len != want.len || memcmp(got.buf, want.buf, want.len))
+			fail_msg("%s: split %zu (threads %u, chunk %zu) differs", name, k,
+				 splits[k].threads, splits[k].chunk);
+		ff_buf_release(&got);
+		ff_table_destroy(d2, NULL);
+		ff_free(d2);
+	}
+	o->threads = 0;
+	o->chunk_bytes = 0;
+	ff_buf_release(&want);
+	ff_free(dir);
+}
+
+/* Every shared data set and odd file: the same table whatever the split. */
+static void test_split_equal(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *csv, *json;
+	} fate[] = {
+		{ "data/breast_hetero_guest.csv", "examples/fate_upload_guest.json" },
+		{ "data/breast_hetero_host.csv", "examples/fate_upload_host.json" },
+	};
+	for (size_t c = 0; c < FF_ARRAY_SIZE(fate); c++) {
+		struct ff_csv_opts o;
+		json_t *params;
+		opts_from_file(fate[c].json, &o, &params);
+		char *csv = shared(fate[c].csv);
+		char name[32];
+		snprintf(name, sizeof(name), "fate%zu", c);
+		check_splits(csv, name, &o);
+		ff_free(csv);
+		json_decref(params);
+	}
+	char *data = shared("data");
+	DIR *d = opendir(data);
+	assert_non_null(d);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strstr(de->d_name, ".csv"))
+			continue;
+		char *csv = ff_asprintf("%s/%s", data, de->d_name);
+		struct ff_csv_opts o;
+		ff_csv_opts_init(&o);
+		o.partitions = 5;
+		bool label = strstr(de->d_name, "guest") || strstr(de->d_name, "homo");
+		o.label_name = label ? "y" : NULL;
+		o.label_type = label ? "float64" : NULL;
+		check_splits(csv, de->d_name, &o);
+		ff_free(csv);
+	}
+	closedir(d);
+	ff_free(data);
+	static const struct {
+		const char *name, *content, *label;
+		bool head;
+	} odd[] = {
+		{ "crlf.csv", "id,y,a,b\r\n1,0,0.5,-1.250\r\n2,1,3,4e2\r\n", "y", true },
+		{ "nofinal.csv", "id,y,a\n1,0,0.5\n2,1,-0.0", "y", true },
+		{ "bom.csv", "\xEF\xBB\xBFid,y,a\n1,0,0.5\n", "y", true },
+		{ "bomnohead.csv", "\xEF\xBB\xBF" "1,0.5\n2,0.25", NULL, false },
+		{ "spaces.csv", "id,y,a,b\n1, 0 ,  0.5,+7\n2,1,.5,5.\n3,1,\t-2e-3 ,0\n", "y", true },
+		{ "idonly.csv", "id\nA\nB\nC\n", NULL, true },
+		{ "lastcol.csv", "a,b,id\n1,2,x\n3,4,y\n", NULL, true },
+	};
+	for (size_t i = 0; i < FF_ARRAY_SIZE(odd); i++) {
+		char *csv = write_file(odd[i].name, odd[i].content, strlen(odd[i].content));
+		struct ff_csv_opts o;
+		ff_csv_opts_init(&o);
+		o.label_name = odd[i].label;
+		o.head = odd[i].head;
+		o.partitions = 3;
+		if (!strcmp(odd[i].name, "lastcol.csv"))
+			o.match_id_name = "id";
+		check_splits(csv, odd[i].name, &o);
+		ff_free(csv);
+	}
+}
+
+/* One random number text of many shapes (the importer's fast path and the rest). */
+static int random_number(uint64_t *x, char *s, size_t cap)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	uint64_t r = *x * 0x2545F4914F6CDD1Dull;
+	int k = 0, ni, nf;
+	switch (r % 8) {
+	case 0: case 1: case 2: /* %.6f-like, 1..3 integer digits */
+		ni = 1 + (int)((r >> 8) % 3);
+		nf = (int)((r >> 12) % 8);
+		break;
+	case 3: /* around the 8-byte and 7-digit edges of the fast path */
+		ni = 1 + (int)((r >> 8) % 9);
+		nf = (int)((r >> 12) % 10);
+		break;
+	default:
+		ni = (int)((r >> 8) % 21);
+		nf = (int)((r >> 16) % 21);
+		break;
+	}
+	if (!ni && !nf)
+		ni = 1;
+	if (r & (1u << 20))
+		s[k++] = '-';
+	else if ((r >> 21) % 16 == 0)
+		s[k++] = '+';
+	uint64_t y = r;
+	for (int d = 0; d < ni; d++) {
+		y = y * 6364136223846793005ull + 1442695040888963407ull;
+		s[k++] = (char)('0' + (d == 0 && (y >> 56) % 5 == 0 ? 0 : (y >> 59) % 10));
+	}
+	if (nf)
+		s[k++] = '.';
+	for (int d = 0; d < nf; d++) {
+		y = y * 6364136223846793005ull + 1442695040888963407ull;
+		s[k++] = (char)('0' + (y >> 59) % 10);
+	}
+	if ((r >> 24) % 7 == 0)
+		k += snprintf(s + k, cap - (size_t)k, "e%d", (int)((r >> 32) % 90) - 45);
+	else if ((r >> 24) % 7 == 1)
+		k += snprintf(s + k, cap - (size_t)k, "E%+d", (int)((r >> 32) % 640) - 320);
+	s[k] = '\0';
+	return k;
+}
+
+/* Random numbers: every imported value is strtod's, bit for bit, whatever the split. */
+static void test_import_numbers(void **state)
+{
+	(void)state;
+	struct ff_buf src = FF_BUF_INIT_MAX((size_t)64 << 20);
+	assert_int_equal(ff_buf_addstr(&src, "id,a,b,c,d,e,f,g,h\n"), FF_OK);
+	uint64_t x = 0x13198A2E03707344ull;
+	char s[128];
+	size_t rows = 0;
+	while (rows < 40000) {
+		ff_buf_addf(&src, "r%zu", rows);
+		for (int k = 0; k < 8; k++) {
+			double v;
+			int n;
+			do {
+				n = random_number(&x, s, sizeof(s));
+				v = strtod(s, NULL);
+			} while (isinf(v)); /* overflow fails an import: see test_bad_inputs */
+			ff_buf_addf(&src, ",%.*s", n, s);
+		}
+		ff_buf_addch(&src, '\n');
+		rows++;
+	}
+	char *csv = write_file("numbers.csv", src.buf, src.len);
+	struct ff_csv_opts o;
+	ff_csv_opts_init(&o);
+	o.partitions = 4;
+	o.no_fsync = true;
+	for (int pass = 0; pass < 3; pass++) {
+		o.threads = pass ? 2 : 1;
+		o.chunk_bytes = pass == 2 ? 1000 : 0;
+		char *dir = tpath("numbers%d", pass);
+		struct ff_error err = FF_ERROR_INIT;
+		assert_int_equal(ff_csv_import(csv, dir, &o, NULL, &err), FF_OK);
+		struct ff_table *t;
+		struct ff_dataset ds;
+		assert_int_equal(ff_table_open(&t, dir, 0, &err), FF_OK);
+		assert_int_equal(ff_table_load(t, -1, FF_NEED_VALUES | FF_NEED_IDS, &ds, &err), FF_OK);
+		assert_int_equal(ds.n, rows);
+		const char *p = strchr(src.buf, '\n') + 1;
+		for (size_t i = 0; i < rows; i++) {
+			p = strchr(p, ',') + 1;
+			for (size_t j = 0; j < 8; j++) {
+				char *end;
+				double want = strtod(p, &end);
+				if (memcmp(&want, &ds.x[i * 8 + j], 8))
+					fail_msg("row %zu col %zu '%.*s': got %.17g, strtod %.17g", i, j,
+						 (int)(end - p), p, ds.x[i * 8 + j], want);
+				p = end + 1;
+			}
+		}
+		ff_dataset_release(&ds);
+		ff_table_free(t);
+		struct ff_buf out;
+		export_all(dir, 0, &out);
+		assert_int_equal(out.len, src.len);
+		assert_memory_equal(out.buf, src.buf, src.len);
+		ff_buf_release(&out);
+		ff_free(dir);
+	}
+	ff_free(csv);
+	ff_buf_release(&src);
+}
+
 /* ------------------------------------------------------------- bad input */
 
 struct bad_case {
@@ -502,6 +788,20 @@ static void expect_bad(const struct bad_case *bc, struct ff_csv_opts *o)
 		fail_msg("%s: message '%s'", bc->name, err.msg);
 	assert_false(fs_exists(dir));
 	assert_true(count_entries(parent) <= 0);
+	/* the same first error, whatever the threads and chunk sizes */
+	for (size_t k = 0; k < FF_ARRAY_SIZE(splits); k++) {
+		struct ff_error e2 = FF_ERROR_INIT;
+		o->threads = splits[k].threads;
+		o->chunk_bytes = splits[k].chunk;
+		ret = ff_csv_import(csv, dir, o, NULL, &e2);
+		if (ret != FF_EDATA || strcmp(e2.msg, err.msg))
+			fail_msg("%s: split %zu gave %d '%s', want '%s'", bc->name, k, ret, e2.msg,
+				 err.msg);
+		assert_false(fs_exists(dir));
+		assert_true(count_entries(parent) <= 0);
+	}
+	o->threads = 0;
+	o->chunk_bytes = 0;
 	ff_free(parent);
 	ff_free(dir);
 	ff_free(csv);
@@ -544,6 +844,23 @@ static void test_bad_inputs(void **state)
 		{ "duphead.csv", "id,y,a,a\n1,0,1,2\n", "duplicate column name 'a'", "line 1",
 		  "column 4" },
 		{ "emptyname.csv", "id,y,,b\n1,0,1,2\n", "empty column name", "line 1", "column 3" },
+		/* several errors: the first in file order wins */
+		{ "two.csv", "id,y,a\n1,0,1\n2,0,1\n3,0,1\n4,0,bad\n5,0,1\n6,0,1\n7,0,worse\n8,0,1\n",
+		  "non-numeric feature value 'bad'", "line 5", "column 3 'a'" },
+		{ "dupfar.csv", "id,y,a\n10,0,1\n11,0,1\n12,0,1\n13,0,1\n14,0,1\n11,0,1\n15,0,x\n",
+		  "duplicate id '11' (first at line 3)", "line 7", "column 1 'id'" },
+		{ "dupthenbad.csv", "id,y,a\n1,0,1\n2,0,1\n1,0,x\n", "duplicate id '1' (first at line 2)",
+		  "line 4", "column 1 'id'" },
+		{ "badthenshort.csv", "id,y,a,b\n1,0,1,2\n2,x,1\n", "non-numeric label value 'x'",
+		  "line 3", "column 2 'y'" },
+		{ "blanklast.csv", "id,y,a\n1,0,1\n2,0,1\n\n", "empty line", "line 4", NULL },
+		{ "crblank.csv", "id,y,a\r\n1,0,1\r\n\r\n2,0,1\r\n", "empty line", "line 3", NULL },
+		{ "manylast.csv", "id,y,a\n1,0,1\n2,0,1,4", "row has 4 columns, expected 3", "line 3",
+		  "column 4" },
+		{ "badlast.csv", "id,y,a\n1,0,1\n2,0,1.2.3", "non-numeric feature value '1.2.3'",
+		  "line 3", "column 3 'a'" },
+		{ "intlabel2.csv", "id,y,a\n1,1,1\n2,1e-3,1\n", "label value '1e-3' is not an integer",
+		  "line 3", "column 2 'y'" },
 	};
 	struct ff_csv_opts o;
 	for (size_t i = 0; i < FF_ARRAY_SIZE(label_cases); i++) {
@@ -555,6 +872,16 @@ static void test_bad_inputs(void **state)
 	o.match_id_name = "key";
 	expect_bad(&(struct bad_case){ "nomid.csv", "id,a\n1,2\n", "match id column 'key' not in "
 				       "header", "line 1", "'key'" }, &o);
+	/* the id is the third column: a bad value before it comes first, after it not */
+	expect_bad(&(struct bad_case){ "dupbefore.csv", "a,b,key,c\n1,2,k1,3\n1,x,k1,3\n",
+				       "non-numeric feature value 'x'", "line 3", "column 2 'b'" },
+		   &o);
+	expect_bad(&(struct bad_case){ "dupafter.csv", "a,b,key,c\n1,2,k1,3\n1,2,k1,x\n",
+				       "duplicate id 'k1' (first at line 2)", "line 3",
+				       "column 3 'key'" }, &o);
+	expect_bad(&(struct bad_case){ "shortid.csv", "a,b,key,c\n1,2,k1,3\n1,2\n",
+				       "row has 2 columns, expected 4", "line 3", "column 3 'key'" },
+		   &o);
 	ff_csv_opts_init(&o);
 	o.weight_name = "w";
 	expect_bad(&(struct bad_case){ "badw.csv", "id,w,a\n1,0.5,1\n2,heavy,1\n",
@@ -573,6 +900,13 @@ static void test_bad_inputs(void **state)
 				       "column 3" }, &o);
 	expect_bad(&(struct bad_case){ "longlast.csv", "id,a\n1,2\n2,0.12345678901234567890123456"
 				       "7890", "line longer than 32 bytes", "line 3", NULL }, &o);
+	/* exactly the limit with its '\n' is fine, one more byte is not */
+	expect_bad(&(struct bad_case){ "longedge.csv", "id,a\n1,2\n3,0.123456789012345678901234567"
+				       "\n4,0.1234567890123456789012345678\n",
+				       "line longer than 32 bytes", "line 4", "column 2" }, &o);
+	/* without a final '\n' it still counts: 32 bytes are one too many */
+	expect_bad(&(struct bad_case){ "longnonl.csv", "id,a\n1,2\n4,0.1234567890123456789012345678",
+				       "line longer than 32 bytes", "line 3", "column 2" }, &o);
 
 	/* a failed import over an existing table leaves the old table */
 	ff_csv_opts_init(&o);
@@ -601,6 +935,49 @@ static void test_bad_inputs(void **state)
 	ff_free(dir);
 	ff_free(good);
 	ff_free(bad);
+}
+
+/* Every allocation of an import fails in turn, on two threads: an error, never a crash or a leak. */
+static void test_import_oom(void **state)
+{
+	(void)state;
+	struct ff_buf src = FF_BUF_INIT;
+	assert_int_equal(ff_buf_addstr(&src, "id,y,a,b\n"), FF_OK);
+	for (int i = 0; i < 40; i++)
+		ff_buf_addf(&src, "k%d,%d,%d.25,%s\n", i, i % 2, i, i % 3 ? "-1.5e-3" : " 7 ");
+	char *csv = write_file("oom.csv", src.buf, src.len);
+	char *parent = tpath("oom");
+	char *dir = tpath("oom/t");
+	struct ff_csv_opts o;
+	ff_csv_opts_init(&o);
+	o.label_name = "y";
+	o.no_fsync = true;
+	o.threads = 2;
+	o.chunk_bytes = 64;
+	o.partitions = 3;
+	int ret = FF_ENOMEM;
+	unsigned long k;
+	for (k = 1; k < 5000 && ret; k++) {
+		struct ff_error err = FF_ERROR_INIT;
+		ff_mem_fail_after(k);
+		ret = ff_csv_import(csv, dir, &o, NULL, &err);
+		ff_mem_fail_after(0);
+		if (ret && ret != FF_ENOMEM)
+			fail_msg("allocation %lu: %d (%s)", k, ret, err.msg);
+		/* nothing left behind but the table (the parent may not exist yet) */
+		assert_int_equal(fs_exists(dir), !ret);
+		if (ret)
+			assert_true(count_entries(parent) <= 0);
+		else
+			assert_int_equal(count_entries(parent), 1);
+		ff_table_destroy(dir, NULL);
+	}
+	assert_int_equal(ret, FF_OK); /* and it got through at last */
+	assert_true(k > 20);
+	ff_free(dir);
+	ff_free(parent);
+	ff_free(csv);
+	ff_buf_release(&src);
 }
 
 static void test_opts_json(void **state)
@@ -650,7 +1027,10 @@ int main(void)
 		cmocka_unit_test(test_all_datasets),
 		cmocka_unit_test(test_odd_files),
 		cmocka_unit_test(test_random_fixed),
+		cmocka_unit_test(test_split_equal),
+		cmocka_unit_test(test_import_numbers),
 		cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_import_oom),
 		cmocka_unit_test(test_opts_json),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

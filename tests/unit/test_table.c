@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "err.h"
 #include "fedflow/table.h"
+#include "ff_table_int.h"
 #include "fs.h"
 #include "mem.h"
 
@@ -206,6 +207,105 @@ static void check_parse(const char *s)
 		fail_msg("'%s': got %.17g, strtod %.17g", s, a, b);
 }
 
+/* Parses s like check_parse, or expects FF_ERANGE when strtod overflows. */
+static void check_parse_or_range(const char *s)
+{
+	double a, b = strtod(s, NULL);
+	int ret = ff_text_to_double(s, strlen(s), &a);
+	if (isinf(b)) {
+		if (ret != FF_ERANGE)
+			fail_msg("'%s': gave %d, strtod overflows", s, ret);
+		return;
+	}
+	if (ret != FF_OK || memcmp(&a, &b, 8))
+		fail_msg("'%s': gave %d %.17g, strtod %.17g", s, ret, a, b);
+}
+
+static uint64_t rng_next(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x * 0x2545F4914F6CDD1Dull;
+}
+
+/*
+ * Every shape the parser has a path for, against strtod bit for bit: the
+ * edges of Clinger's fast path (2^53, 10^22, exponents that still give an
+ * exact integer), long mantissas, leading zeros, signs, denormals and
+ * overflow.
+ */
+static void test_parse_wide(void)
+{
+	static const char *edges[] = {
+		"9007199254740991", "9007199254740992", "9007199254740993", "9007199254740994",
+		"9007199254740995", "900719925474099.3", "90071992547409.93e2", "18014398509481985",
+		"1e22", "1e23", "1e-22", "1e-23", "9007199254740992e22", "9007199254740993e22",
+		"9007199254740991e-22", "1e37", "1e38", "123e30", "123456789e30", "1e300", "1e308",
+		"1e309", "1.7976931348623157e308", "1.7976931348623158e308",
+		"1.7976931348623159e308", "2.4703282292062327e-324", "2.4703282292062328e-324",
+		"4.9406564584124654e-324", "2.2250738585072014e-308", "2.2250738585072009e-308",
+		"-0", "-0.0", "-0e5", "+0", "0e-999", "0.000e+99999", "-1e-400", "00000000000000000000001",
+		"0000000000000000000000.5", "1.00000000000000000000000000000000000000001",
+		"0.30000000000000004", "3.0000000000000004e-1", "1e00005", "1e000005", "5.e3",
+		"123456789012345678", "1234567890123456789", "12345678901234567890",
+		"-99999999999999999999.99999999999999999999e-10", "7.038531e-26",
+		"1448997445238699", "8.98846567431158e307", "1e-5", "1.5e-7", "-1.234567",
+		"12345678.9", "1.23456789", "-12345678.0", "0.1234567", "0.12345678",
+	};
+	for (size_t i = 0; i < FF_ARRAY_SIZE(edges); i++)
+		check_parse_or_range(edges[i]);
+	/* a mantissa of 800 digits: the slow path */
+	char big[900];
+	memset(big, '7', 800);
+	big[800] = 'e';
+	snprintf(big + 801, sizeof(big) - 801, "-700");
+	check_parse_or_range(big);
+
+	uint64_t x = 0x243F6A8885A308D3ull;
+	char s[128];
+	for (int i = 0; i < 400000; i++) {
+		uint64_t r = rng_next(&x);
+		int k = 0;
+		int sign = (int)(r % 4);
+		if (sign == 1)
+			s[k++] = '-';
+		else if (sign == 2 && (r & 64))
+			s[k++] = '+';
+		int ni = (int)((r >> 8) % 24), nf = (int)((r >> 16) % 24);
+		if (!ni && !nf)
+			ni = 1;
+		if ((r >> 30) % 4 == 0) /* mostly short ones, the common case */
+			ni = 1 + (int)((r >> 36) % 3), nf = (int)((r >> 40) % 9);
+		uint64_t y = rng_next(&x);
+		for (int d = 0; d < ni; d++, y = rng_next(&x))
+			s[k++] = (char)('0' + (d == 0 && (y & 7) == 0 ? 0 : (y >> 58) % 10));
+		if (nf || (r & (1u << 24)))
+			s[k++] = '.';
+		for (int d = 0; d < nf; d++, y = rng_next(&x))
+			s[k++] = (char)('0' + (y >> 58) % 10);
+		switch ((r >> 44) % 6) {
+		case 0: /* within 10^+-22 */
+			k += snprintf(s + k, sizeof(s) - (size_t)k, "e%d", (int)((r >> 50) % 45) - 22);
+			break;
+		case 1: /* anywhere, denormals and overflow included */
+			k += snprintf(s + k, sizeof(s) - (size_t)k, "E%+d", (int)((r >> 50) % 701) - 350);
+			break;
+		default:
+			break;
+		}
+		s[k] = '\0';
+		if (k == (s[0] == '-' || s[0] == '+') + 1 && s[k - 1] == '.')
+			continue; /* "." alone is no number */
+		check_parse_or_range(s);
+	}
+	/* nothing that strtod reads as inf or nan is a number */
+	static const char *nonfinite[] = { "inf", "INF", "-Infinity", "nan", "NaN", "-nan(1)", "+inf" };
+	double v;
+	for (size_t i = 0; i < FF_ARRAY_SIZE(nonfinite); i++)
+		assert_int_equal(ff_text_to_double(nonfinite[i], strlen(nonfinite[i]), &v), FF_EINVAL);
+}
+
 static void test_parse_exact(void **state)
 {
 	(void)state;
@@ -254,6 +354,47 @@ static void test_parse_exact(void **state)
 		s[k] = '\0';
 		check_parse(s);
 	}
+	test_parse_wide();
+}
+
+/* CRC-32C bit by bit, the definition (reflected 0x82F63B78, ~ in and out). */
+static uint32_t crc_ref(uint32_t crc, const unsigned char *p, size_t n)
+{
+	crc = ~crc;
+	while (n--) {
+		crc ^= *p++;
+		for (int k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1)));
+	}
+	return ~crc;
+}
+
+/* The known answer, and every length and alignment around the three-lane path. */
+static void test_crc32c(void **state)
+{
+	(void)state;
+	assert_int_equal(ff__crc32c(0, "123456789", 9), 0xE3069283u);
+	size_t cap = 64 * 1024 + 64;
+	unsigned char *buf = ff_malloc(cap);
+	assert_non_null(buf);
+	uint64_t x = 0x452821E638D01377ull;
+	for (size_t i = 0; i < cap; i++)
+		buf[i] = (unsigned char)(rng_next(&x) >> 56);
+	static const size_t lens[] = { 0, 1, 7, 8, 9, 63, 6143, 6144, 6145, 6151, 12288, 12300,
+				       20000, 40000, 64 * 1024 };
+	for (size_t a = 0; a < 9; a++)
+		for (size_t k = 0; k < FF_ARRAY_SIZE(lens); k++) {
+			uint32_t want = crc_ref(0x1234u * (uint32_t)a, buf + a, lens[k]);
+			uint32_t got = ff__crc32c(0x1234u * (uint32_t)a, buf + a, lens[k]);
+			if (got != want)
+				fail_msg("offset %zu length %zu: %08x, want %08x", a, lens[k], got, want);
+			/* in two calls, split anywhere */
+			size_t cut = lens[k] ? (size_t)(rng_next(&x) % lens[k]) : 0;
+			got = ff__crc32c(ff__crc32c(0x1234u * (uint32_t)a, buf + a, cut), buf + a + cut,
+					 lens[k] - cut);
+			assert_int_equal(got, want);
+		}
+	ff_free(buf);
 }
 
 /* --------------------------------------------------------- writer / reader */
@@ -769,6 +910,7 @@ int main(void)
 		cmocka_unit_test(test_schema_roundtrip),
 		cmocka_unit_test(test_shortest_text),
 		cmocka_unit_test(test_parse_exact),
+		cmocka_unit_test(test_crc32c),
 		cmocka_unit_test(test_write_read),
 		cmocka_unit_test(test_partitions_unknown_count),
 		cmocka_unit_test(test_render_computed),
