@@ -5,12 +5,19 @@
  * and counters (stats). docs/internals/gateway.md is the protocol.
  *
  * Uploads (push, deliver) are streamed: libmicrohttpd hands the body to
- * the chunk callbacks on its worker thread, which write it to memory or a
- * spill file as it comes, so no message is ever held whole. The first
- * chunk checks the request and reserves the key, so a duplicate or a
- * forged delivery stores nothing; a refused upload's remaining bytes are
- * read and dropped and the handler then answers with the reason (the
- * chunk callback cannot carry a message of its own).
+ * the chunk callbacks on its worker thread, which hash it (when it goes
+ * to or comes from another site) and write it to memory or a spill file
+ * as it comes, so no message is ever held whole and no byte is read
+ * twice. The first chunk checks the request and reserves the key, so a
+ * duplicate or a forged delivery stores nothing; a refused upload's
+ * remaining bytes are read and dropped and the handler then answers with
+ * the reason (the chunk callback cannot carry a message of its own).
+ *
+ * A push to another site larger than GW_SEG_SIZE becomes a stream: its
+ * first chunk starts the forward, which sends each segment as soon as the
+ * upload completed it. A partner's delivery is the whole message or one
+ * segment of it ("off" and "total" in the signed query); segments of one
+ * message arrive in order and append to its partial entry.
  */
 #include "ff_setup.h"
 #include "api.h"
@@ -30,22 +37,38 @@ struct api_gw_up {
 	struct gateway *gw;
 	struct gw_key key;
 	uint64_t id;
-	bool reserved;        /* the key is ours until commit or cancel */
-	bool committed;
+	bool reserved;        /* push: the key is ours until commit or cancel */
+	bool claimed;         /* deliver: the message is ours until seg_end or seg_abort */
+	bool committed;       /* the upload reached its end (commit, seg_end or discard) */
 	bool remote;          /* push to another site's party */
-	bool again;           /* a partner's retry of a stored message: drop the bytes */
+	bool again;           /* a partner's retry of stored bytes: drop them */
+	bool busy;            /* refused for now: the sender may try again */
 	int ret;              /* refusal, answered by the handler */
 	struct ff_error err;
 	struct gw_body *body;
-	unsigned char claimed[32];
+	struct gw_stream *stream;  /* push forwarded while it uploads */
+	char url[256];             /* ... to this site */
+	bool hashing;
+	struct sign_sha256_state sha;
+	uint64_t got;              /* bytes of this request */
+	unsigned char claimed_sha[32];
 	char msg_id[GW_MSG_ID_LEN + 1];
+	uint64_t off, total;       /* deliver: the segment (total GW_WHOLE: all of it) */
 };
 
 static void api_gw_up_free(void *p)
 {
 	struct api_gw_up *up = p;
+	if (up->stream) {
+		if (!up->committed)
+			gw_stream_abandon(up->stream);
+		gw_stream_unref(up->stream);
+	}
 	if (up->reserved && !up->committed)
 		gw_store_cancel(up->gw->store, &up->key, up->id);
+	/* a delivery that broke off: the partial keeps what was verified */
+	if (up->claimed && !up->committed)
+		gw_store_seg_abort(up->gw->store, &up->key, up->id, &up->body, false);
 	gw_body_free(up->body);
 	ff_free(up);
 }
@@ -90,15 +113,29 @@ static int api_gw_local(struct site *s, const char *party, const char *what,
 			    party, s->cfg.party_id, what);
 }
 
+/* A decimal number of 1..20 digits without overflow; false otherwise. */
+static bool api_gw_u64(const char *v, uint64_t *out)
+{
+	uint64_t n = 0;
+	size_t i = 0;
+	if (!v)
+		return false;
+	for (; v[i]; i++) {
+		if (v[i] < '0' || v[i] > '9' || i >= 20)
+			return false;
+		unsigned d = (unsigned)(v[i] - '0');
+		if (n > (UINT64_MAX - d) / 10)
+			return false;
+		n = n * 10 + d;
+	}
+	*out = n;
+	return i > 0;
+}
+
 static uint64_t api_gw_length(struct http_req *r)
 {
-	const char *cl = http_req_header(r, "Content-Length");
-	char *end;
-	if (!cl || !*cl)
-		return UINT64_MAX;
-	errno = 0;
-	unsigned long long v = strtoull(cl, &end, 10);
-	return (*end || errno) ? UINT64_MAX : (uint64_t)v;
+	uint64_t v;
+	return api_gw_u64(http_req_header(r, "Content-Length"), &v) ? v : UINT64_MAX;
 }
 
 static int api_gw_hex32(const char *hex, unsigned char out[32])
@@ -123,8 +160,9 @@ static int api_gw_hex32(const char *hex, unsigned char out[32])
 
 /*
  * A delivery must be signed by a partner in the route table, over the
- * canonical query and the announced SHA-256 of the body (checked against
- * the bytes at the end), and may only carry that partner's own messages.
+ * canonical query (with the segment's place, if it is one) and the
+ * announced SHA-256 of the body (checked against the bytes at the end),
+ * and may only carry that partner's own messages.
  */
 static int api_gw_verify(struct http_req *r, struct api_gw_up *up, struct ff_error *err)
 {
@@ -144,15 +182,17 @@ static int api_gw_verify(struct http_req *r, struct api_gw_up *up, struct ff_err
 				    "(not in its route table)", party);
 	if (ret)
 		return ret;
-	if (api_gw_hex32(http_req_header(r, "X-Fedflow-Content-Sha256"), up->claimed))
+	if (api_gw_hex32(http_req_header(r, "X-Fedflow-Content-Sha256"), up->claimed_sha))
 		return ff_error_set(err, FF_EVERIFY, "verify failed: missing or malformed "
 				    "X-Fedflow-Content-Sha256 header");
-	if (gw_key_query(&up->key, up->msg_id, &query))
+	if (up->total == GW_WHOLE ? gw_key_query(&up->key, up->msg_id, &query)
+				  : gw_key_query_seg(&up->key, up->msg_id, up->off, up->total, &query))
 		return ff_error_set(err, FF_ENOMEM, "out of memory");
 	ret = sign_verify(rt.public_key, http_req_method(r), http_req_path(r), query.buf,
 			  http_req_header(r, "X-Fedflow-Timestamp"),
 			  http_req_header(r, "X-Fedflow-Nonce"),
-			  http_req_header(r, "X-Fedflow-Signature"), up->claimed, clock_now_ms(), err);
+			  http_req_header(r, "X-Fedflow-Signature"), up->claimed_sha, clock_now_ms(),
+			  err);
 	ff_buf_release(&query);
 	if (!ret && strcmp(party, up->key.src_party))
 		ret = ff_error_set(err, FF_EVERIFY, "party '%s' cannot deliver messages of party '%s'",
@@ -160,43 +200,124 @@ static int api_gw_verify(struct http_req *r, struct api_gw_up *up, struct ff_err
 	return ret;
 }
 
-/* Checks the request and reserves its key (first chunk, or the handler). */
-static int api_gw_start(struct http_req *r, struct api_gw_up *up, bool deliver)
+/* The delivery's msg_id and, for a segment, its place: off and total. */
+static int api_gw_deliver_args(struct http_req *r, struct api_gw_up *up, uint64_t len,
+			       struct ff_error *err)
+{
+	const char *id = http_req_arg(r, "msg_id");
+	const char *off = http_req_arg(r, "off"), *total = http_req_arg(r, "total");
+	if (!id || strlen(id) != GW_MSG_ID_LEN || !gw_name_ok(id, GW_MSG_ID_LEN))
+		return ff_error_set(err, FF_EVERIFY, "a delivery needs a 'msg_id' of %d characters",
+				    GW_MSG_ID_LEN);
+	snprintf(up->msg_id, sizeof(up->msg_id), "%s", id);
+	up->off = 0;
+	up->total = GW_WHOLE;
+	if (!off && !total)
+		return FF_OK;
+	if (!api_gw_u64(off, &up->off) || !api_gw_u64(total, &up->total) ||
+	    up->total == GW_WHOLE)
+		return ff_error_set(err, FF_EPARAM, "a segment needs 'off' and 'total' as byte counts");
+	if (len == UINT64_MAX || len == 0 || up->off >= up->total || len > up->total - up->off)
+		return ff_error_set(err, FF_EPARAM, "segment of %llu bytes at byte %llu does not fit "
+				    "a message of %llu bytes (Content-Length is required)",
+				    (unsigned long long)(len == UINT64_MAX ? 0 : len),
+				    (unsigned long long)up->off, (unsigned long long)up->total);
+	return FF_OK;
+}
+
+/* A partner's delivery: checked, then the message (or segment) claimed. */
+static int api_gw_start_deliver(struct http_req *r, struct api_gw_up *up)
 {
 	struct site *s = api_site(r);
 	struct ff_error *err = &up->err;
+	uint64_t len = api_gw_length(r);
 	int ret = api_gw_key(r, &up->key, err);
-	if (!ret && deliver) {
-		const char *id = http_req_arg(r, "msg_id");
-		if (!id || strlen(id) != GW_MSG_ID_LEN || !gw_name_ok(id, GW_MSG_ID_LEN))
-			ret = ff_error_set(err, FF_EVERIFY, "a delivery needs a 'msg_id' of %d characters",
-					   GW_MSG_ID_LEN);
-		else
-			snprintf(up->msg_id, sizeof(up->msg_id), "%s", id);
-		if (!ret)
-			ret = api_gw_verify(r, up, err);
-		if (!ret)
-			ret = api_gw_local(s, up->key.dst_party, "deliver to the destination's site",
-					   err);
-	} else if (!ret) {
-		ret = api_gw_local(s, up->key.src_party, "a task sends through its own site", err);
-		up->remote = !site_is_local_party(s, up->key.dst_party);
-	}
+	if (!ret)
+		ret = api_gw_deliver_args(r, up, len, err);
+	if (!ret)
+		ret = api_gw_verify(r, up, err);
+	if (!ret)
+		ret = api_gw_local(s, up->key.dst_party, "deliver to the destination's site", err);
 	if (!ret) {
 		up->id = gateway_next_id(up->gw);
-		ret = gw_store_reserve(up->gw->store, &up->key, up->id, deliver ? up->msg_id : NULL,
-				       &up->again, err);
-		up->reserved = !ret && !up->again;
+		ret = gw_store_seg_begin(up->gw->store, &up->key, up->id, up->msg_id, up->off,
+					 len == UINT64_MAX ? 0 : len, up->total, &up->body,
+					 &up->again, err);
+		up->claimed = !ret && !up->again;
+		up->busy = ret == FF_EAGAIN;
 	}
-	if (!ret && !up->again) {
-		up->body = gw_body_new(up->gw->dir, api_gw_length(r), deliver || up->remote, err);
+	if (up->claimed && !up->body) {
+		uint64_t size = up->total == GW_WHOLE ? len : up->total;
+		up->body = gw_body_new(up->gw->dir, size, err);
 		if (!up->body)
 			ret = err->code ? err->code : FF_ENOMEM;
+		else if (size != UINT64_MAX)
+			gw_body_prealloc(up->body, size);
+	} else if (up->claimed && up->body->size != up->off) {
+		/* the tail of an attempt that broke off */
+		ret = gw_body_truncate(up->body, up->off, err);
 	}
-	if (ret && deliver)
+	up->hashing = up->claimed;
+	if (up->hashing)
+		sign_sha256_init(&up->sha);
+	if (ret)
 		ff_log(FF_LOG_WARN, "gateway: refused delivery from %s (party %.64s): %s",
 		       http_req_peer(r), http_req_header(r, "X-Fedflow-Party") ?
 		       http_req_header(r, "X-Fedflow-Party") : "-", ff_error_msg(err, ret));
+	return ret;
+}
+
+/* The route of a destination party, read on this thread's connection. */
+static int api_gw_route(struct http_req *r, struct store *db, struct api_gw_up *up)
+{
+	struct route rt;
+	struct ff_error *err = &up->err;
+	if (!db && !(db = http_req_db(r, err)))
+		return err->code ? err->code : FF_EIO;
+	int ret = route_get(db, up->key.dst_party, &rt, err);
+	if (ret == FF_ENOTFOUND)
+		return ff_error_set(err, FF_ENOROUTE, "cannot send message '%s' to %s %s: party "
+				    "'%s' is not in this site's route table; add it with 'fedflowd "
+				    "partner add'", up->key.tag, up->key.dst_role, up->key.dst_party,
+				    up->key.dst_party);
+	if (!ret)
+		snprintf(up->url, sizeof(up->url), "%s", rt.url);
+	return ret;
+}
+
+/* A local task's send: checked, the key reserved, a stream started. */
+static int api_gw_start_push(struct http_req *r, struct api_gw_up *up)
+{
+	struct site *s = api_site(r);
+	struct ff_error *err = &up->err;
+	uint64_t len = api_gw_length(r);
+	int ret = api_gw_key(r, &up->key, err);
+	if (!ret)
+		ret = api_gw_local(s, up->key.src_party, "a task sends through its own site", err);
+	up->remote = !ret && !site_is_local_party(s, up->key.dst_party);
+	/* large and of known size: forwarded while it uploads (a worker thread) */
+	bool stream = up->remote && len != UINT64_MAX && len > GW_SEG_SIZE;
+	if (!ret && stream)
+		ret = api_gw_route(r, NULL, up);
+	if (!ret) {
+		up->id = gateway_next_id(up->gw);
+		ret = gw_store_reserve(up->gw->store, &up->key, up->id, err);
+		up->reserved = !ret;
+	}
+	if (!ret && stream) {
+		up->stream = gw_stream_new(up->gw->dir, len, err);
+		ret = !up->stream ? (err->code ? err->code : FF_ENOMEM)
+			: gateway_forward_stream(up->gw, &up->key, up->id, up->stream, up->url, err);
+	} else if (!ret) {
+		up->body = gw_body_new(up->gw->dir, len, err);
+		if (!up->body)
+			ret = err->code ? err->code : FF_ENOMEM;
+		else if (len != UINT64_MAX)
+			gw_body_prealloc(up->body, len);
+		up->hashing = up->remote;
+		if (up->hashing)
+			sign_sha256_init(&up->sha);
+	}
 	return ret;
 }
 
@@ -210,9 +331,12 @@ static struct api_gw_up *api_gw_up(struct http_req *r, bool deliver)
 	if (!up)
 		return NULL;
 	http_req_set_user(r, up, api_gw_up_free);
+	up->total = GW_WHOLE;
 	up->gw = gateway_get(api_site(r), &up->err);
-	up->ret = up->gw ? api_gw_start(r, up, deliver)
-			 : (up->err.code ? up->err.code : FF_ENOMEM);
+	if (!up->gw)
+		up->ret = up->err.code ? up->err.code : FF_ENOMEM;
+	else
+		up->ret = deliver ? api_gw_start_deliver(r, up) : api_gw_start_push(r, up);
 	return up;
 }
 
@@ -221,8 +345,15 @@ static int api_gw_chunk(struct http_req *r, const char *data, size_t n, bool del
 	struct api_gw_up *up = api_gw_up(r, deliver);
 	if (!up)
 		return FF_ENOMEM;
+	up->got += n;
 	if (up->ret || up->again)
 		return FF_OK; /* read and dropped; the handler answers */
+	if (up->stream) {
+		up->ret = gw_stream_write(up->stream, data, n, &up->err);
+		return FF_OK;
+	}
+	if (up->hashing)
+		sign_sha256_update(&up->sha, data, n);
 	up->ret = gw_body_write(up->body, data, n, &up->err);
 	return FF_OK;
 }
@@ -244,6 +375,30 @@ static void api_gw_ok_size(struct http_req *r, uint64_t size, bool again)
 	json_decref(data);
 }
 
+/* Frees a body that will not be kept before answering (no spill file left behind). */
+static void api_gw_drop_body(struct api_gw_up *up)
+{
+	gw_body_free(up->body);
+	up->body = NULL;
+}
+
+/* A refusal; busy ones tell the sending gateway to try again later. */
+static void api_gw_refuse(struct http_req *r, struct api_gw_up *up)
+{
+	if (!up->busy) {
+		api_fail_err(r, up->ret, &up->err);
+		return;
+	}
+	json_t *env = json_pack("{s:i,s:s,s:{s:b}}", "code", ff_api_code(up->ret), "message",
+				ff_error_msg(&up->err, up->ret), "data", "retry", 1);
+	if (!env) {
+		api_fail(r, FF_ENOMEM, NULL);
+		return;
+	}
+	api_reply_json(r, env);
+	json_decref(env);
+}
+
 /* Stores a complete local message or hands it to its waiting receiver. */
 static int api_gw_commit_local(struct api_gw_up *up)
 {
@@ -260,6 +415,18 @@ static int api_gw_commit_local(struct api_gw_up *up)
 	return FF_OK;
 }
 
+/* Core thread: a streamed push is complete; the forward answers it. */
+static void api_gw_push_stream(struct http_req *r, struct api_gw_up *up)
+{
+	struct gw_body *none = NULL;
+	void *nobody = NULL;
+	int ret = gw_store_commit(up->gw->store, &up->key, up->id, &none, true, &nobody, &up->err);
+	up->committed = !ret;
+	gateway_stream_done(up->gw, r, &up->key, up->id, up->stream, !ret);
+	if (ret)
+		api_fail_err(r, ret, &up->err);
+}
+
 /* Core thread: a local task's message is complete. */
 static void api_gw_push(struct http_req *r)
 {
@@ -272,6 +439,10 @@ static void api_gw_push(struct http_req *r)
 		api_fail_err(r, up->ret, &up->err);
 		return;
 	}
+	if (up->stream) {
+		api_gw_push_stream(r, up);
+		return;
+	}
 	uint64_t size = up->body->size;
 	if (!up->remote) {
 		int ret = api_gw_commit_local(up);
@@ -281,16 +452,10 @@ static void api_gw_push(struct http_req *r)
 			api_gw_ok_size(r, size, false);
 		return;
 	}
-	struct site *s = api_site(r);
-	struct route rt;
 	unsigned char sha[32];
-	gw_body_sha(up->body, sha);
-	int ret = route_get(s->db, up->key.dst_party, &rt, &up->err);
-	if (ret == FF_ENOTFOUND)
-		ret = ff_error_set(&up->err, FF_ENOROUTE, "cannot send message '%s' to %s %s: party "
-				   "'%s' is not in this site's route table; add it with 'fedflowd "
-				   "partner add'", up->key.tag, up->key.dst_role, up->key.dst_party,
-				   up->key.dst_party);
+	sign_sha256_final(&up->sha, sha);
+	up->hashing = false;
+	int ret = api_gw_route(r, api_site(r)->db, up);
 	void *none = NULL;
 	if (!ret)
 		ret = gw_store_commit(up->gw->store, &up->key, up->id, &up->body, true, &none,
@@ -302,10 +467,10 @@ static void api_gw_push(struct http_req *r)
 	up->committed = true;
 	struct gw_body *b = up->body;
 	up->body = NULL;
-	gateway_forward(up->gw, r, &up->key, up->id, b, sha, rt.url);
+	gateway_forward(up->gw, r, &up->key, up->id, b, sha, up->url);
 }
 
-/* Worker thread: a partner's delivery is complete. */
+/* Worker thread: a partner's delivery (a message or a segment) is complete. */
 static void api_gw_deliver(struct http_req *r)
 {
 	struct api_gw_up *up = api_gw_up(r, true);
@@ -314,30 +479,45 @@ static void api_gw_deliver(struct http_req *r)
 		return;
 	}
 	if (up->ret) {
-		api_fail_err(r, up->ret, &up->err);
+		api_gw_refuse(r, up);
 		return;
 	}
 	if (up->again) {
-		api_gw_ok_size(r, api_gw_length(r), true);
+		api_gw_ok_size(r, up->got, true);
 		return;
 	}
 	unsigned char sha[32];
-	gw_body_sha(up->body, sha);
-	uint64_t size = up->body->size;
-	int ret;
-	if (memcmp(sha, up->claimed, 32)) {
-		char what[400];
-		ret = ff_error_set(&up->err, FF_EVERIFY, "verify failed: the body of %s does not "
-				   "match its signed SHA-256", gw_key_text(&up->key, what, sizeof(what)));
+	char what[400];
+	sign_sha256_final(&up->sha, sha);
+	up->hashing = false;
+	if (memcmp(sha, up->claimed_sha, 32)) {
+		/* tampered or broken: the whole message goes, nothing is kept */
+		up->committed = true;
+		gw_store_seg_abort(up->gw->store, &up->key, up->id, &up->body, true);
+		api_gw_drop_body(up);
+		int ret = ff_error_set(&up->err, FF_EVERIFY, "verify failed: the body of %s does not "
+				       "match its signed SHA-256",
+				       gw_key_text(&up->key, what, sizeof(what)));
 		ff_log(FF_LOG_WARN, "gateway: refused delivery from %s: %s", http_req_peer(r),
 		       up->err.msg);
-	} else {
-		ret = api_gw_commit_local(up);
-	}
-	if (ret)
 		api_fail_err(r, ret, &up->err);
-	else
-		api_gw_ok_size(r, size, false);
+		return;
+	}
+	void *waiter = NULL;
+	bool complete = false;
+	int ret = gw_store_seg_end(up->gw->store, &up->key, up->id, &up->body, &waiter, &complete,
+				   &up->err);
+	if (ret) {
+		api_gw_drop_body(up);
+		api_fail_err(r, ret, &up->err);
+		return;
+	}
+	up->committed = true;
+	if (waiter) {
+		gateway_hand_over(up->gw, waiter, up->body);
+		up->body = NULL;
+	}
+	api_gw_ok_size(r, up->got, false);
 }
 
 /* Core thread: a local task asks for a message (long poll). */

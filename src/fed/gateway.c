@@ -14,6 +14,14 @@
  * thread (nothing here posts back to the core loop, so nothing is lost
  * when the loop stops).
  *
+ * A message to another site larger than GW_SEG_SIZE is forwarded while
+ * its task still uploads it (gw_stream, forwarded in segments): the job is
+ * submitted from the upload's first chunk on a worker thread, so
+ * submissions take the gateway's lock to meet gateway_stop safely. The
+ * push handler (core thread, upload complete) and the end of the forward
+ * meet in the stream's rendezvous fields; the later of the two answers
+ * the task.
+ *
  * A parked receive is a struct gw_waiter, owned by its request. It sits
  * in the store entry of its key and in the gateway's list of waiters
  * (deadlines, shutdown). Whoever takes it out of the store entry - an
@@ -267,8 +275,11 @@ void gateway_stop(struct site *s)
 		gw_answer_error(w, FF_ECANCELED, "the site's daemon is stopping");
 	}
 	/* transfers in flight fail and their senders are answered */
-	gw_forward_stop(gw->fwd);
+	pthread_mutex_lock(&gw->lock);
+	struct gw_forward *fwd = gw->fwd;
 	gw->fwd = NULL;
+	pthread_mutex_unlock(&gw->lock);
+	gw_forward_stop(fwd);
 }
 
 void gateway_release(struct site *s)
@@ -375,28 +386,121 @@ static void gw_fwd_done(struct gw_fwd_job *j)
 	ff_free(j);
 }
 
+/* Queues j unless the gateway stops (any thread); false when it does. */
+static bool gw_submit(struct gateway *gw, struct gw_fwd_job *j)
+{
+	pthread_mutex_lock(&gw->lock);
+	bool ok = !gw->stopping && gw->fwd;
+	if (ok)
+		gw_forward_submit(gw->fwd, j);
+	pthread_mutex_unlock(&gw->lock);
+	return ok;
+}
+
 void gateway_forward(struct gateway *gw, struct http_req *r, const struct gw_key *k,
 		     uint64_t id, struct gw_body *body, const unsigned char sha[32],
 		     const char *url)
 {
 	struct gw_fwd_job *j = ff_calloc(1, sizeof(*j));
-	if (!j || gw->stopping || !gw->fwd) {
+	if (j) {
+		j->key = *k;
+		j->id = id;
+		clock_uuid_hex(j->msg_id);
+		j->body = body;
+		memcpy(j->sha, sha, 32);
+		snprintf(j->url, sizeof(j->url), "%s", url);
+		j->done = gw_fwd_done;
+		j->arg = r;
+		j->arg2 = gw;
+	}
+	if (!j || !gw_submit(gw, j)) {
 		gw_store_forwarded(gw->store, k, id, false);
 		gw_body_free(body);
-		ff_free(j);
 		api_fail(r, j ? FF_ECANCELED : FF_ENOMEM, j ? "the site's daemon is stopping" : NULL);
+		ff_free(j);
+	}
+}
+
+/* ---- streamed forwards ---- */
+
+/* Both sides met: records the outcome and answers the task (any thread). */
+static void gw_stream_answer(struct gateway *gw, struct http_req *r, const struct gw_key *k,
+			     uint64_t id, struct gw_stream *s)
+{
+	gw_store_forwarded(gw->store, k, id, s->fwd_ret == FF_OK);
+	if (s->fwd_ret) {
+		ff_log(FF_LOG_WARN, "gateway: %s", s->fwd_err.msg);
+		api_fail_err(r, s->fwd_ret, &s->fwd_err);
 		return;
 	}
+	json_t *data = json_pack("{s:I,s:i}", "size", (json_int_t)s->total, "tries", s->fwd_tries);
+	api_ok_json(r, data, NULL);
+	json_decref(data);
+}
+
+/* The forward of a stream ended (forwarder thread); it owns j. */
+static void gw_fwd_stream_done(struct gw_fwd_job *j)
+{
+	struct gateway *gw = j->arg2;
+	struct gw_stream *s = j->stream;
+	/* the memory goes back before the task hears of it */
+	if (!j->ret)
+		gw_stream_release(s);
+	pthread_mutex_lock(&s->lock);
+	s->fwd_done = true;
+	s->fwd_ret = j->ret;
+	s->fwd_err = j->err;
+	s->fwd_tries = j->tries;
+	if (j->ret)
+		s->stop = true; /* the rest of the upload is dropped */
+	pthread_cond_broadcast(&s->cond);
+	struct http_req *r = s->handler_in ? s->answer_to : NULL;
+	s->answer_to = NULL;
+	pthread_mutex_unlock(&s->lock);
+	if (r)
+		gw_stream_answer(gw, r, &j->key, j->id, s);
+	gw_stream_unref(s);
+	ff_free(j);
+}
+
+int gateway_forward_stream(struct gateway *gw, const struct gw_key *k, uint64_t id,
+			   struct gw_stream *s, const char *url, struct ff_error *err)
+{
+	struct gw_fwd_job *j = ff_calloc(1, sizeof(*j));
+	if (!j)
+		return ff_error_set(err, FF_ENOMEM, "out of memory");
 	j->key = *k;
 	j->id = id;
 	clock_uuid_hex(j->msg_id);
-	j->body = body;
-	memcpy(j->sha, sha, 32);
+	j->stream = s;
 	snprintf(j->url, sizeof(j->url), "%s", url);
-	j->done = gw_fwd_done;
-	j->arg = r;
+	j->done = gw_fwd_stream_done;
 	j->arg2 = gw;
-	gw_forward_submit(gw->fwd, j);
+	gw_stream_ref(s);
+	if (!gw_submit(gw, j)) {
+		gw_stream_unref(s);
+		ff_free(j);
+		return ff_error_set(err, FF_ECANCELED, "the site's daemon is stopping");
+	}
+	return FF_OK;
+}
+
+void gateway_stream_done(struct gateway *gw, struct http_req *r, const struct gw_key *k,
+			 uint64_t id, struct gw_stream *s, bool committed)
+{
+	pthread_mutex_lock(&s->lock);
+	s->handler_in = true;
+	bool done = s->fwd_done;
+	if (!committed) {
+		s->stop = true;
+		pthread_cond_broadcast(&s->cond);
+	} else if (!done) {
+		s->answer_to = r;
+	}
+	pthread_mutex_unlock(&s->lock);
+	/* the outcome fields are written once, before fwd_done */
+	if (committed && done)
+		gw_stream_answer(gw, r, k, id, s);
 }
 
 /* ---- task end ---- */

@@ -11,7 +11,10 @@
  * is stored here until the destination task takes it; otherwise it is
  * forwarded, signed with the site key, to the destination party's gateway
  * from the route table. Bodies above GATEWAY_MEM_MAX are spilled to files
- * under <home>/gateway/. Each key is accepted once and received once.
+ * under <home>/gateway/. A large message to another site is forwarded in
+ * separately signed segments while its task is still uploading it, and
+ * becomes visible at the destination only whole. Each key is accepted once
+ * and received once.
  * docs/internals/gateway.md describes routes, headers and failures.
  *
  * The HTTP side lives in src/api/api_gateway.c and registers itself. The
@@ -37,7 +40,7 @@ struct gateway_stats {
 	uint64_t forwarding;     /* being pushed to another site */
 	uint64_t done;           /* received or forwarded (kept for exactly-once) */
 	uint64_t dropped;        /* (session, destination) pairs refusing messages */
-	uint64_t mem_bytes;      /* body bytes held in memory */
+	uint64_t mem_bytes;      /* body bytes (and stream segment slots) in memory */
 	uint64_t spill_bytes;    /* body bytes held in spill files */
 	uint64_t spill_files;
 };

@@ -13,6 +13,15 @@
  * from the partner, success or refusal, is final. Every attempt carries
  * the same msg_id, so a partner that stored the message but whose answer
  * was lost reports success on the retry instead of a duplicate.
+ *
+ * A stream job (a large message still being uploaded, gw_stream) is sent
+ * as a pipeline of segments: the thread waits for segment k to be written
+ * and hashed by the upload, sends it as its own signed delivery (query +
+ * "&off=..&total=.."), then goes on with k + 1, so the task's upload, the
+ * transfer and the partner's verification overlap instead of following
+ * each other. Each segment has its own tries; a partner's "busy" answer
+ * (an earlier attempt of the same segment still held there) is retried
+ * like a connection failure.
  */
 #include "ff_setup.h"
 #include <curl/curl.h>
@@ -31,6 +40,16 @@
 #define GW_FWD_BACKOFF_MS 500
 #define GW_FWD_BACKOFF_MAX_MS 8000
 #define GW_FWD_STALL_S 60
+#define GW_FWD_SEG_POLL_MS 200     /* stream waits re-check the stop flag */
+/*
+ * libcurl's upload buffer, which it allocates anew for every request
+ * (every segment): small, so that it comes from the heap and is reused
+ * rather than mapped fresh each time (and an ASan build's quarantine of
+ * freed blocks stays small). 2 MiB was not faster.
+ */
+#ifndef GW_FWD_UPLOAD_BUF
+#define GW_FWD_UPLOAD_BUF (64L * 1024)
+#endif
 
 struct gw_forward {
 	pthread_mutex_t lock;
@@ -47,11 +66,22 @@ struct gw_forward {
 	long connect_ms;
 };
 
-/* The body as libcurl reads it. */
+/*
+ * One delivery: the whole message (total GW_WHOLE) or one segment, bytes
+ * [off, off + len) of memory or of a spill file.
+ */
+struct gw_fwd_piece {
+	uint64_t off, len;                /* place in the message */
+	uint64_t total;
+	unsigned char sha[32];
+	const char *mem;                  /* the bytes in memory (from mem[0]), or NULL */
+	int fd;                           /* else in this file, from offset off */
+};
+
+/* The piece as libcurl reads it. */
 struct gw_fwd_src {
-	const struct gw_body *body;
-	int fd;
-	uint64_t off;
+	const struct gw_fwd_piece *pc;
+	uint64_t pos;                     /* within the piece */
 	struct gw_forward *fw;
 };
 
@@ -59,31 +89,32 @@ static size_t gw_fwd_read(char *buf, size_t size, size_t nitems, void *arg)
 {
 	struct gw_fwd_src *s = arg;
 	size_t want = size * nitems;
-	uint64_t left = s->body->size - s->off;
+	uint64_t left = s->pc->len - s->pos;
 	if (want > left)
 		want = (size_t)left;
 	if (!want)
 		return 0;
-	if (s->fd < 0) {
-		memcpy(buf, s->body->mem.buf + s->off, want);
-		s->off += want;
+	if (s->pc->mem) {
+		memcpy(buf, s->pc->mem + s->pos, want);
+		s->pos += want;
 		return want;
 	}
 	ssize_t r;
-	while ((r = pread(s->fd, buf, want, (off_t)s->off)) < 0 && errno == EINTR)
+	while ((r = pread(s->pc->fd, buf, want, (off_t)(s->pc->off + s->pos))) < 0 &&
+	       errno == EINTR)
 		;
 	if (r <= 0)
 		return CURL_READFUNC_ABORT;
-	s->off += (uint64_t)r;
+	s->pos += (uint64_t)r;
 	return (size_t)r;
 }
 
 static int gw_fwd_seek(void *arg, curl_off_t offset, int origin)
 {
 	struct gw_fwd_src *s = arg;
-	if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > s->body->size)
+	if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > s->pc->len)
 		return CURL_SEEKFUNC_FAIL;
-	s->off = (uint64_t)offset;
+	s->pos = (uint64_t)offset;
 	return CURL_SEEKFUNC_OK;
 }
 
@@ -157,40 +188,49 @@ fail:
 	return NULL;
 }
 
+/* The part of a delivery named in messages: "" or " (bytes 16777216..33554431 of N)". */
+static void gw_fwd_part(const struct gw_fwd_piece *pc, char *buf, size_t n)
+{
+	if (pc->total == GW_WHOLE)
+		buf[0] = '\0';
+	else
+		snprintf(buf, n, " (bytes %llu..%llu of %llu)", (unsigned long long)pc->off,
+			 (unsigned long long)(pc->off + pc->len - 1), (unsigned long long)pc->total);
+}
+
 /*
  * One attempt. *retry tells whether a failure may be retried (the partner
- * was not reached or did not answer).
+ * was not reached, did not answer, or asked for it: "retry" in the data of
+ * its refusal).
  */
-static int gw_fwd_once(struct gw_forward *fw, CURL *curl, struct gw_fwd_job *j, bool *retry)
+static int gw_fwd_once(struct gw_forward *fw, CURL *curl, struct gw_fwd_job *j,
+		       const struct gw_fwd_piece *pc, bool *retry)
 {
 	struct ff_buf query = FF_BUF_INIT_MAX(4096);
 	struct ff_buf answer = FF_BUF_INIT_MAX(GW_FWD_ANSWER_MAX);
 	struct curl_slist *hdrs = NULL;
 	json_t *env = NULL;
 	char *url = NULL, *path = NULL;
-	struct gw_fwd_src src = { .body = j->body, .fd = -1, .fw = fw };
+	struct gw_fwd_src src = { .pc = pc, .fw = fw };
 	struct sign_headers sh;
-	char what[400];
+	char what[400], part[96];
 	int ret = FF_OK;
 	*retry = false;
 	gw_key_text(&j->key, what, sizeof(what));
-	if (gw_key_query(&j->key, j->msg_id, &query) ||
-	    !(path = ff_asprintf("%s%s", gw_fwd_url_path(j->url), GW_FWD_PATH)) ||
+	gw_fwd_part(pc, part, sizeof(part));
+	int qret = pc->total == GW_WHOLE ? gw_key_query(&j->key, j->msg_id, &query)
+		 : gw_key_query_seg(&j->key, j->msg_id, pc->off, pc->total, &query);
+	if (qret || !(path = ff_asprintf("%s%s", gw_fwd_url_path(j->url), GW_FWD_PATH)) ||
 	    !(url = ff_asprintf("%s%s?%s", j->url, GW_FWD_PATH, query.buf)) ||
-	    sign_request(fw->key, fw->party_id, "POST", path, query.buf, j->sha, &sh) ||
-	    !(hdrs = gw_fwd_headers(&sh, j->sha))) {
+	    sign_request(fw->key, fw->party_id, "POST", path, query.buf, pc->sha, &sh) ||
+	    !(hdrs = gw_fwd_headers(&sh, pc->sha))) {
 		ret = ff_error_set(&j->err, FF_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (j->body->fd >= 0 && (src.fd = gw_body_dup_fd(j->body)) < 0) {
-		ret = ff_error_set(&j->err, FF_EIO, "cannot reopen the spill file of %s: %s", what,
-				   strerror(errno));
 		goto out;
 	}
 	curl_easy_reset(curl);
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->body->size);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)pc->len);
 	curl_easy_setopt(curl, CURLOPT_READFUNCTION, gw_fwd_read);
 	curl_easy_setopt(curl, CURLOPT_READDATA, &src);
 	curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, gw_fwd_seek);
@@ -205,13 +245,13 @@ static int gw_fwd_once(struct gw_forward *fw, CURL *curl, struct gw_fwd_job *j, 
 	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, gw_fwd_progress);
 	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &src);
-	curl_easy_setopt(curl, CURLOPT_UPLOAD_BUFFERSIZE, 2L * 1024 * 1024);
+	curl_easy_setopt(curl, CURLOPT_UPLOAD_BUFFERSIZE, (long)GW_FWD_UPLOAD_BUF);
 	CURLcode c = curl_easy_perform(curl);
 	long status = 0;
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	if (c == CURLE_ABORTED_BY_CALLBACK) {
-		ret = ff_error_set(&j->err, FF_ECANCELED, "%s not delivered to '%s': the daemon is "
-				   "stopping", what, j->url);
+		ret = ff_error_set(&j->err, FF_ECANCELED, "%s%s not delivered to '%s': the daemon is "
+				   "stopping", what, part, j->url);
 		goto out;
 	}
 	if (c != CURLE_OK) {
@@ -231,12 +271,11 @@ static int gw_fwd_once(struct gw_forward *fw, CURL *curl, struct gw_fwd_job *j, 
 	}
 	if (code != 0) {
 		const char *m = jsonx_str(env, "message");
-		ret = ff_error_set(&j->err, FF_EFEDERATED, "party %s refused %s (code %lld): %s",
-				   j->key.dst_party, what, code, m ? m : "?");
+		*retry = json_is_true(json_object_get(json_object_get(env, "data"), "retry"));
+		ret = ff_error_set(&j->err, FF_EFEDERATED, "party %s refused %s%s (code %lld): %s",
+				   j->key.dst_party, what, part, code, m ? m : "?");
 	}
 out:
-	if (src.fd >= 0)
-		close(src.fd);
 	curl_slist_free_all(hdrs);
 	json_decref(env);
 	ff_free(url);
@@ -265,20 +304,25 @@ static bool gw_fwd_backoff(struct gw_forward *fw, int64_t ms)
 	return go;
 }
 
-static void gw_fwd_run(struct gw_forward *fw, CURL *curl, struct gw_fwd_job *j)
+/*
+ * One delivery with its tries; *tries gets the attempts made. j->err has
+ * the reason of a failure.
+ */
+static int gw_fwd_send(struct gw_forward *fw, CURL *curl, struct gw_fwd_job *j,
+		       const struct gw_fwd_piece *pc, int *tries)
 {
 	char what[400];
 	int64_t delay = GW_FWD_BACKOFF_MS;
 	bool retry = false;
 	int ret = FF_ECANCELED;
 	gw_key_text(&j->key, what, sizeof(what));
-	for (j->tries = 1; j->tries <= fw->tries; j->tries++) {
+	for (*tries = 1; *tries <= fw->tries; (*tries)++) {
 		ff_error_clear(&j->err);
-		ret = gw_fwd_once(fw, curl, j, &retry);
-		if (!ret || !retry || j->tries == fw->tries)
+		ret = gw_fwd_once(fw, curl, j, pc, &retry);
+		if (!ret || !retry || *tries == fw->tries)
 			break;
 		ff_log(FF_LOG_WARN, "gateway: %s to %s failed (try %d of %d), retrying in %lld ms: %s",
-		       what, j->url, j->tries, fw->tries, (long long)delay, j->err.msg);
+		       what, j->url, *tries, fw->tries, (long long)delay, j->err.msg);
 		if (!gw_fwd_backoff(fw, delay)) {
 			ret = ff_error_set(&j->err, FF_ECANCELED, "the daemon is stopping");
 			retry = false;
@@ -286,19 +330,79 @@ static void gw_fwd_run(struct gw_forward *fw, CURL *curl, struct gw_fwd_job *j)
 		}
 		delay = delay * 2 > GW_FWD_BACKOFF_MAX_MS ? GW_FWD_BACKOFF_MAX_MS : delay * 2;
 	}
-	if (j->tries > fw->tries)
-		j->tries = fw->tries;
+	if (*tries > fw->tries)
+		*tries = fw->tries;
 	if (ret && retry) {
 		char why[FF_ERROR_MSG_MAX];
 		snprintf(why, sizeof(why), "%s", j->err.msg);
 		ff_error_set(&j->err, ret, "cannot deliver %s to its site at '%s' after %d tries: %s",
-			     what, j->url, j->tries, why);
+			     what, j->url, *tries, why);
 	} else if (ret && ret != FF_EFEDERATED && ret != FF_ECANCELED) {
 		char why[FF_ERROR_MSG_MAX];
 		snprintf(why, sizeof(why), "%s", j->err.msg);
 		ff_error_set(&j->err, ret, "cannot deliver %s to '%s': %s", what, j->url, why);
 	}
-	j->ret = ret;
+	return ret;
+}
+
+/* A whole body, in memory or in its spill file, as one delivery. */
+static int gw_fwd_whole(struct gw_forward *fw, CURL *curl, struct gw_fwd_job *j)
+{
+	struct gw_fwd_piece pc = { .off = 0, .len = j->body->size, .total = GW_WHOLE, .fd = -1 };
+	char what[400];
+	memcpy(pc.sha, j->sha, 32);
+	if (j->body->fd < 0) {
+		pc.mem = j->body->mem.buf;
+	} else if ((pc.fd = gw_body_dup_fd(j->body)) < 0) {
+		return ff_error_set(&j->err, FF_EIO, "cannot reopen the spill file of %s: %s",
+				    gw_key_text(&j->key, what, sizeof(what)), strerror(errno));
+	}
+	int ret = gw_fwd_send(fw, curl, j, &pc, &j->tries);
+	if (pc.fd >= 0)
+		close(pc.fd);
+	return ret;
+}
+
+/* A stream, segment by segment as the upload completes them, from memory or the file. */
+static int gw_fwd_stream(struct gw_forward *fw, CURL *curl, struct gw_fwd_job *j)
+{
+	struct gw_stream *s = j->stream;
+	struct gw_fwd_piece pc = { .total = s->total, .fd = -1 };
+	char what[400];
+	int ret = FF_OK;
+	gw_key_text(&j->key, what, sizeof(what));
+	j->tries = 0;
+	if ((pc.fd = gw_body_dup_fd(s->body)) < 0)
+		return ff_error_set(&j->err, FF_EIO, "cannot reopen the spill file of %s: %s", what,
+				    strerror(errno));
+	int fd = pc.fd;
+	for (uint64_t seg = 0; seg < s->nseg && !ret; seg++) {
+		while ((ret = gw_stream_wait(s, seg, GW_FWD_SEG_POLL_MS, pc.sha, &pc.off, &pc.len,
+					     &pc.mem)) == FF_EAGAIN &&
+		       !atomic_load(&fw->abort))
+			;
+		if (ret == FF_EAGAIN || atomic_load(&fw->abort)) {
+			ret = ff_error_set(&j->err, FF_ECANCELED, "%s not delivered to '%s': the daemon "
+					   "is stopping", what, j->url);
+		} else if (ret) {
+			ret = ff_error_set(&j->err, FF_ECANCELED, "%s not delivered: its upload broke off",
+					   what);
+		} else {
+			int tries = 0;
+			pc.fd = pc.mem ? -1 : fd;
+			ret = gw_fwd_send(fw, curl, j, &pc, &tries);
+			j->tries = tries > j->tries ? tries : j->tries;
+			if (!ret)
+				gw_stream_sent(s, seg);
+		}
+	}
+	close(fd);
+	return ret;
+}
+
+static void gw_fwd_run(struct gw_forward *fw, CURL *curl, struct gw_fwd_job *j)
+{
+	j->ret = j->stream ? gw_fwd_stream(fw, curl, j) : gw_fwd_whole(fw, curl, j);
 }
 
 static void *gw_fwd_thread(void *arg)

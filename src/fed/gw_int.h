@@ -8,11 +8,16 @@
  * Pieces:
  *   - struct gw_body: one message body being written or held: in memory up
  *     to GW_MEM_MAX (within a process-wide budget), else in a spill file;
+ *   - struct gw_stream: a large message to another site while its task
+ *     uploads it: the body plus the SHA-256 of each GW_SEG_SIZE segment,
+ *     read by the forwarder as the segments complete;
  *   - struct gw_store: the index of every message of this site, one entry
  *     per key with its state (waiting, receiving, ready, taken, forwarding,
- *     sent), under one mutex;
+ *     sent), under one mutex, including partners' messages that arrive
+ *     in segments;
  *   - struct gw_forward: threads that push messages for other sites to
- *     their gateways, signed, with retries;
+ *     their gateways, signed, with retries, a large one segment by segment
+ *     while it is still being uploaded;
  *   - gateway.c: the site's gateway object, the long-poll waiters of
  *     receiving tasks and their deadlines, shutdown.
  */
@@ -33,6 +38,26 @@ struct site;
 #define GW_SESSION_MAX 255     /* characters of a session (federation id) */
 #define GW_NAME_MAX 128        /* characters of a tag, role or party id */
 #define GW_MSG_ID_LEN 32       /* hex characters of a delivery id */
+/*
+ * A message to another site larger than this, of known size, is forwarded
+ * in segments of this size, each its own signed delivery, while the task
+ * is still uploading it (docs/internals/gateway.md, "Segments").
+ */
+#ifndef GW_SEG_SIZE
+#define GW_SEG_SIZE ((uint64_t)8 << 20)
+#endif
+/*
+ * A stream keeps up to this many segments in memory (charged to the
+ * gateway's memory budget) for the forwarder, reused from segment to
+ * segment; a segment starts in a file when none is free within
+ * GW_STREAM_SLOT_WAIT_MS.
+ */
+#ifndef GW_STREAM_SLOTS
+#define GW_STREAM_SLOTS 3
+#endif
+#define GW_STREAM_SLOT_WAIT_MS 50
+/* gw_store_seg_begin's total for a delivery that is the whole message. */
+#define GW_WHOLE UINT64_MAX
 
 /* The identity of one message; every field is [A-Za-z0-9_.:-]+. */
 struct gw_key {
@@ -55,11 +80,23 @@ int gw_key_check(const struct gw_key *k, struct ff_error *err);
  * escaping (gw_key_check). Signed as the request's query.
  */
 int gw_key_query(const struct gw_key *k, const char *msg_id, struct ff_buf *out);
+/*
+ * The canonical query of one segment of a message: gw_key_query's with
+ * msg_id, then "&off=O&total=N" (decimal byte offset of the segment and
+ * size of the whole message). Signed, so a segment cannot be moved.
+ */
+int gw_key_query_seg(const struct gw_key *k, const char *msg_id, uint64_t off, uint64_t total,
+		     struct ff_buf *out);
 /* "message 'tag' from guest 9999 to host 10000" into buf. */
 const char *gw_key_text(const struct gw_key *k, char *buf, size_t n);
 
 /* ---- bodies ---- */
 
+/*
+ * A body is written by one thread at a time (its upload); the fields are
+ * read by others only once it is complete, except path and fd of a body
+ * spilled from its first byte, which never change (gw_stream).
+ */
 struct gw_body {
 	uint64_t size;            /* bytes written */
 	struct ff_buf mem;        /* the bytes while fd < 0 */
@@ -67,22 +104,29 @@ struct gw_body {
 	char *path;               /* spill file path (owned), unlinked on free */
 	const char *dir;          /* spill folder (borrowed from the gateway) */
 	size_t charged;           /* bytes counted against the memory budget */
-	bool hashing;
-	struct sign_sha256_state sha;
 };
 
 /*
  * New empty body. expect is the announced size (UINT64_MAX when unknown):
  * above GW_MEM_MAX, or when the process-wide memory budget has no room,
- * the body goes to a file in dir from the first byte. hash: keep a
- * SHA-256 of the bytes. dir is borrowed and must outlive the body.
- * Returns owned (gw_body_free) or NULL with err set.
+ * the body goes to a file in dir from the first byte. dir is borrowed and
+ * must outlive the body. Returns owned (gw_body_free) or NULL with err set.
  */
-struct gw_body *gw_body_new(const char *dir, uint64_t expect, bool hash, struct ff_error *err);
+struct gw_body *gw_body_new(const char *dir, uint64_t expect, struct ff_error *err);
 /* Appends n bytes (spills when the memory part would pass its limits). */
 int gw_body_write(struct gw_body *b, const void *data, size_t n, struct ff_error *err);
-/* The SHA-256 of everything written (hash must have been requested). */
-void gw_body_sha(struct gw_body *b, unsigned char out[32]);
+/*
+ * Reserves disk blocks for a spilled body that will grow to size bytes
+ * (its visible size stays what was written): appending to reserved blocks
+ * is cheaper than allocating them write by write. Best effort: a file
+ * system that cannot do it just allocates later. No-op in memory.
+ */
+void gw_body_prealloc(struct gw_body *b, uint64_t size);
+/*
+ * Cuts the body back to its first size bytes (size <= b->size): the tail
+ * of a segment whose delivery broke off, before it is sent again.
+ */
+int gw_body_truncate(struct gw_body *b, uint64_t size, struct ff_error *err);
 /*
  * A new read-only descriptor of a spilled body (owned by the caller, whose
  * reads do not disturb the body), or -1 for a body in memory.
@@ -93,6 +137,87 @@ void gw_body_free(struct gw_body *b);
 /* Bytes held in memory by all bodies of the process. */
 uint64_t gw_body_mem_used(void);
 
+/* ---- streams: a message forwarded while it is uploaded ---- */
+
+/*
+ * The upload (one thread: gw_stream_write, then gw_stream_abandon if it
+ * breaks off) puts each GW_SEG_SIZE segment in a memory slot, or in the
+ * spill file when no slot frees up within GW_STREAM_SLOT_WAIT_MS (the
+ * forwarder is behind), and closes the segment's SHA-256 at its end; the
+ * forwarder waits for segments with gw_stream_wait, sends them from the
+ * slot or the file (its own descriptor) and gives the slot back with
+ * gw_stream_sent. Memory stays at GW_STREAM_SLOTS segments whatever the
+ * size, and the bytes the forwarder keeps up with never touch the disk.
+ * The push handler and the end of the forward meet in the fields under
+ * "rendezvous" (gateway.c). Reference counted: the upload and the forward
+ * job hold one each.
+ */
+struct gw_stream {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;              /* a segment completed or a slot freed, or the end */
+	int refs;                         /* under lock */
+	struct gw_body *body;             /* the spill file (from the first byte) */
+	uint64_t total;                   /* announced size of the message */
+	uint64_t nseg;
+	char *slot[GW_STREAM_SLOTS];      /* segment buffers, charged to the budget */
+	size_t nslots;
+	/* under lock */
+	int64_t slot_seg[GW_STREAM_SLOTS];/* segment a slot holds, -1: free */
+	signed char *loc;                 /* per segment: its slot, -1: the file */
+	uint64_t avail;                   /* bytes of complete segments */
+	unsigned char (*sha)[32];         /* per segment, valid below avail */
+	bool abandoned;                   /* the upload broke off */
+	bool stop;                        /* the forward ended: drop what still comes */
+	/* the upload's own */
+	uint64_t written;
+	int fill;                         /* slot of the segment being written, -1: file */
+	struct sign_sha256_state seg_sha;
+	uint64_t seg_fill;
+	/* rendezvous of the push handler and the forward's end, under lock */
+	bool fwd_done, handler_in;
+	void *answer_to;                  /* the push request, NULL when nobody waits */
+	int fwd_ret, fwd_tries;
+	struct ff_error fwd_err;
+};
+
+/*
+ * New stream of total bytes (> GW_MEM_MAX; its spill file is made in dir
+ * at once), one reference, with as many memory slots as the budget
+ * allows. Returns owned (gw_stream_unref) or NULL with err set.
+ */
+struct gw_stream *gw_stream_new(const char *dir, uint64_t total, struct ff_error *err);
+void gw_stream_ref(struct gw_stream *s);
+/* Drops a reference; the last frees slots and body (deleting its file). NULL is fine. */
+void gw_stream_unref(struct gw_stream *s);
+/*
+ * The upload's bytes, in order: hashed and put in a slot or the file; each
+ * completed segment wakes the forwarder. May wait up to
+ * GW_STREAM_SLOT_WAIT_MS at a segment's start for a slot. Once the forward
+ * ended (stop) the bytes are dropped (FF_OK): the push is answered with
+ * the forward's outcome. More bytes than total is FF_E2BIG.
+ */
+int gw_stream_write(struct gw_stream *s, const void *data, size_t n, struct ff_error *err);
+/* The upload broke off: a waiting forwarder gives up. */
+void gw_stream_abandon(struct gw_stream *s);
+/* The forward ended: later bytes are dropped, waiters wake. */
+void gw_stream_stop(struct gw_stream *s);
+/*
+ * Waits up to wait_ms for segment seg (0-based) to be complete. FF_OK with
+ * its SHA-256 in sha, its place in the message in *off and *len, and its
+ * bytes in *mem (a slot, valid until gw_stream_sent) or, when *mem is
+ * NULL, in the spill file at *off. FF_EAGAIN: not yet, ask again;
+ * FF_ECANCELED: abandoned or stopped.
+ */
+int gw_stream_wait(struct gw_stream *s, uint64_t seg, int64_t wait_ms, unsigned char sha[32],
+		   uint64_t *off, uint64_t *len, const char **mem);
+/* Segment seg was delivered: its slot is free for a later segment. */
+void gw_stream_sent(struct gw_stream *s, uint64_t seg);
+/*
+ * The forward delivered the whole message: gives the slots' memory back
+ * now (no segment is written any more), not only at the last reference.
+ */
+void gw_stream_release(struct gw_stream *s);
+
 /* ---- the index ---- */
 
 struct gw_store;
@@ -102,14 +227,12 @@ int gw_store_new(struct gw_store **out);
 void gw_store_free(struct gw_store *st);
 
 /*
- * Reserves k for an upload identified by id (unique per upload). FF_EEXIST
- * when the message was already sent or is being sent, FF_ECANCELED when
- * its destination task ended (gateway_drop). For a delivery retried by a
- * partner (same msg_id as the stored message) *again is set and FF_OK
- * returned without a reservation: the caller discards the body.
+ * Reserves k for a local task's upload identified by id (unique per
+ * upload). FF_EEXIST when the message was already sent or is being sent,
+ * FF_ECANCELED when its destination task ended (gateway_drop).
  */
 int gw_store_reserve(struct gw_store *st, const struct gw_key *k, uint64_t id,
-		     const char *msg_id, bool *again, struct ff_error *err);
+		     struct ff_error *err);
 /* Forgets the reservation of a failed or abandoned upload. */
 void gw_store_cancel(struct gw_store *st, const struct gw_key *k, uint64_t id);
 /*
@@ -139,6 +262,53 @@ int gw_store_take(struct gw_store *st, const struct gw_key *k, void *waiter,
 bool gw_store_unwait(struct gw_store *st, const struct gw_key *k, void *waiter);
 
 /*
+ * Partners' deliveries. One request carries the whole message (total
+ * GW_WHOLE, off 0) or bytes [off, off + len) of a message of total bytes
+ * sent in segments, in order, all with the same msg_id. The message is
+ * received (READY, or handed to its receiver) only when its last byte was
+ * verified; until then it is a partial entry (counted as receiving) that
+ * keeps the verified segments in its body.
+ *
+ * gw_store_seg_begin claims the message for request id:
+ *  - FF_OK: write the segment into *body. *body is NULL for a new message
+ *    (the caller makes the body) or the partial's body, to be cut back to
+ *    off (gw_body_truncate) when a broken-off attempt left more;
+ *  - FF_OK with *again: the message or this segment was already stored
+ *    with this msg_id (a retry whose answer was lost): answer success, keep
+ *    nothing;
+ *  - FF_EAGAIN: another request is writing this msg_id (a retry overtook
+ *    a broken connection not yet noticed): the sender tries again later;
+ *  - FF_EPROTO: the segment does not follow what was received (off is not
+ *    the next byte, or total differs);
+ *  - FF_EEXIST: sent already or being sent with another msg_id;
+ *  - FF_ECANCELED: the destination task ended.
+ * A partial whose sender gave up (a new msg_id starting at offset 0) is
+ * replaced: its body is handed out to be reused from byte 0.
+ */
+int gw_store_seg_begin(struct gw_store *st, const struct gw_key *k, uint64_t id,
+		       const char *msg_id, uint64_t off, uint64_t len, uint64_t total,
+		       struct gw_body **body, bool *again, struct ff_error *err);
+/*
+ * Segment of request id verified; (*body)->size bytes are now held. The
+ * last segment completes the message: it goes to the waiting receiver
+ * (*waiter set, *body left for the caller to hand over) or into the store
+ * (*body NULL); *complete says which happened. Otherwise the body is kept
+ * by the partial entry (*body NULL). FF_ECANCELED when the claim is gone
+ * (the destination task ended meanwhile): the caller frees *body.
+ */
+int gw_store_seg_end(struct gw_store *st, const struct gw_key *k, uint64_t id,
+		     struct gw_body **body, void **waiter, bool *complete, struct ff_error *err);
+/*
+ * Request id's segment failed. discard (the bytes did not match their
+ * signed SHA-256), or nothing verified yet: the whole message is
+ * forgotten (a waiting receiver keeps waiting) and *body stays for the
+ * caller to free. Otherwise (the request broke off) the partial keeps the
+ * body (*body NULL) for the sender's retry.
+ */
+void gw_store_seg_abort(struct gw_store *st, const struct gw_key *k, uint64_t id,
+			struct gw_body **body, bool discard);
+
+/*
  * Drops the messages of session addressed to (role, party_id) and the
  * forward records sent by it, refuses later ones for an hour, and hands
  * back the receivers that were waiting for them (array owned by the
@@ -159,7 +329,13 @@ struct gw_fwd_job {
 	struct gw_key key;
 	uint64_t id;                      /* the upload's reservation */
 	char msg_id[GW_MSG_ID_LEN + 1];   /* same for every attempt */
-	struct gw_body *body;             /* owned by the job */
+	/*
+	 * Either a complete body (owned by the job) with its SHA-256, sent as
+	 * one delivery, or a stream (one reference held by the job) sent
+	 * segment by segment as the upload completes them.
+	 */
+	struct gw_body *body;
+	struct gw_stream *stream;
 	unsigned char sha[32];
 	char url[256];                    /* destination site's base URL */
 	/* result, set before done runs */
@@ -236,5 +412,21 @@ void gateway_hand_over(struct gateway *gw, void *waiter, struct gw_body *body);
 void gateway_forward(struct gateway *gw, struct http_req *r, const struct gw_key *k,
 		     uint64_t id, struct gw_body *body, const unsigned char sha[32],
 		     const char *url);
+/*
+ * Starts forwarding stream s (reserved as upload id) to url while it is
+ * uploaded (worker thread, first chunk). The job takes its own reference.
+ * FF_ECANCELED when the gateway is stopping.
+ */
+int gateway_forward_stream(struct gateway *gw, const struct gw_key *k, uint64_t id,
+			   struct gw_stream *s, const char *url, struct ff_error *err);
+/*
+ * The push handler of a streamed message (core thread, upload complete,
+ * message committed as forwarding): r is answered with the forward's
+ * outcome, now if it ended already, else by the forwarder when it does.
+ * committed false (the commit failed and r was answered): the forward is
+ * stopped and nobody is answered.
+ */
+void gateway_stream_done(struct gateway *gw, struct http_req *r, const struct gw_key *k,
+			 uint64_t id, struct gw_stream *s, bool committed);
 
 #endif

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * gw_store.c - the gateway's message index and message bodies.
+ * gw_store.c - the gateway's message index, message bodies and streams.
  *
  * DESIGN. One entry per message key in a chained hash table under one
  * mutex. The lock is held only for index updates, never for I/O: bodies
@@ -15,6 +15,18 @@
  * entry for an hour so that late messages for a finished task are refused
  * instead of stored forever.
  *
+ * A partner's message that comes in segments (one signed request each,
+ * in order) stays RECV between its segments: owner 0, the verified bytes
+ * ("have") in the entry's body, the sender's msg_id and the message's
+ * total size. The next segment's request claims the entry (owner = its
+ * id) and takes the body to append to; at its end the body goes back, or
+ * on to READY / the receiver with the last byte. So a message becomes
+ * visible only whole, and a receiver never sees a partial one.
+ *
+ * A stream (struct gw_stream) is the sending side of the same thing: the
+ * task's upload writes the body and closes a SHA-256 per segment, and the
+ * forwarder, on another thread, waits for each segment and sends it.
+ *
  * Keys are packed as their six fields separated by NUL bytes, so entries
  * cost a couple of hundred bytes and drop can read the fields in place.
  */
@@ -24,9 +36,11 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "clock.h"
 #include "gw_int.h"
+#include "log.h"
 #include "mem.h"
 
 #define GW_TOMB_MS (3600 * 1000)
@@ -70,6 +84,16 @@ int gw_key_query(const struct gw_key *k, const char *msg_id, struct ff_buf *out)
 			      k->dst_role, k->dst_party);
 	if (!ret && msg_id)
 		ret = ff_buf_addf(out, "&msg_id=%s", msg_id);
+	return ret;
+}
+
+int gw_key_query_seg(const struct gw_key *k, const char *msg_id, uint64_t off, uint64_t total,
+		     struct ff_buf *out)
+{
+	int ret = gw_key_query(k, msg_id, out);
+	if (!ret)
+		ret = ff_buf_addf(out, "&off=%llu&total=%llu", (unsigned long long)off,
+				  (unsigned long long)total);
 	return ret;
 }
 
@@ -137,7 +161,7 @@ static int gw_body_spill(struct gw_body *b, struct ff_error *err)
 	return FF_OK;
 }
 
-struct gw_body *gw_body_new(const char *dir, uint64_t expect, bool hash, struct ff_error *err)
+struct gw_body *gw_body_new(const char *dir, uint64_t expect, struct ff_error *err)
 {
 	struct gw_body *b = ff_calloc(1, sizeof(*b));
 	if (!b) {
@@ -146,10 +170,7 @@ struct gw_body *gw_body_new(const char *dir, uint64_t expect, bool hash, struct 
 	}
 	b->fd = -1;
 	b->dir = dir;
-	b->hashing = hash;
 	ff_buf_init(&b->mem, (size_t)GATEWAY_MEM_MAX);
-	if (hash)
-		sign_sha256_init(&b->sha);
 	if (expect != UINT64_MAX && expect > GATEWAY_MEM_MAX && gw_body_spill(b, err)) {
 		gw_body_free(b);
 		return NULL;
@@ -161,8 +182,6 @@ int gw_body_write(struct gw_body *b, const void *data, size_t n, struct ff_error
 {
 	if (!n)
 		return FF_OK;
-	if (b->hashing)
-		sign_sha256_update(&b->sha, data, n);
 	b->size += n;
 	if (b->fd < 0) {
 		if (b->mem.len + n <= GATEWAY_MEM_MAX && gw_mem_charge(n)) {
@@ -182,10 +201,29 @@ int gw_body_write(struct gw_body *b, const void *data, size_t n, struct ff_error
 	return FF_OK;
 }
 
-void gw_body_sha(struct gw_body *b, unsigned char out[32])
+void gw_body_prealloc(struct gw_body *b, uint64_t size)
 {
-	sign_sha256_final(&b->sha, out);
-	b->hashing = false;
+	if (b->fd >= 0 && size > b->size && size <= (uint64_t)INT64_MAX)
+		(void)fallocate(b->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)size);
+}
+
+int gw_body_truncate(struct gw_body *b, uint64_t size, struct ff_error *err)
+{
+	if (size > b->size)
+		return ff_error_set(err, FF_EINVAL, "cannot grow a message body by truncating it");
+	if (b->fd < 0) {
+		size_t cut = b->mem.len - (size_t)size;
+		b->mem.len = (size_t)size;
+		b->mem.buf[size] = '\0';
+		b->charged -= cut;
+		atomic_fetch_sub(&gw_mem_total, cut);
+	} else if (ftruncate(b->fd, (off_t)size) || lseek(b->fd, (off_t)size, SEEK_SET) < 0) {
+		int e = errno;
+		return ff_error_set(err, ff_from_errno(e), "cannot cut spill file '%s': %s", b->path,
+				    strerror(e));
+	}
+	b->size = size;
+	return FF_OK;
 }
 
 int gw_body_dup_fd(const struct gw_body *b)
@@ -207,6 +245,264 @@ void gw_body_free(struct gw_body *b)
 	ff_free(b);
 }
 
+/* ---- streams ---- */
+
+static void gw_deadline(struct timespec *ts, int64_t ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+struct gw_stream *gw_stream_new(const char *dir, uint64_t total, struct ff_error *err)
+{
+	if (total <= GATEWAY_MEM_MAX) {
+		ff_error_set(err, FF_EINVAL, "a stream is for messages above %llu bytes",
+			     (unsigned long long)GATEWAY_MEM_MAX);
+		return NULL;
+	}
+	struct gw_stream *s = ff_calloc(1, sizeof(*s));
+	uint64_t nseg = total / GW_SEG_SIZE + (total % GW_SEG_SIZE != 0);
+	if (!s || nseg > SIZE_MAX / 32 || !(s->sha = ff_malloc((size_t)nseg * 32)) ||
+	    !(s->loc = ff_malloc((size_t)nseg))) {
+		if (s) {
+			ff_free(s->sha);
+			ff_free(s);
+		}
+		ff_error_set(err, FF_ENOMEM, "out of memory");
+		return NULL;
+	}
+	s->body = gw_body_new(dir, total, err);
+	if (!s->body) {
+		ff_free(s->loc);
+		ff_free(s->sha);
+		ff_free(s);
+		return NULL;
+	}
+	/* as many slots as the budget allows; none is fine (all to the file) */
+	for (; s->nslots < GW_STREAM_SLOTS && s->nslots < nseg; s->nslots++) {
+		if (!gw_mem_charge(GW_SEG_SIZE))
+			break;
+		if (!(s->slot[s->nslots] = ff_malloc((size_t)GW_SEG_SIZE))) {
+			atomic_fetch_sub(&gw_mem_total, GW_SEG_SIZE);
+			break;
+		}
+	}
+	for (size_t i = 0; i < GW_STREAM_SLOTS; i++)
+		s->slot_seg[i] = -1;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	s->refs = 1;
+	s->total = total;
+	s->nseg = nseg;
+	s->fill = -1;
+	sign_sha256_init(&s->seg_sha);
+	return s;
+}
+
+void gw_stream_ref(struct gw_stream *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->refs++;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Frees the slots (under lock, or at the end). */
+static void gw_stream_free_slots(struct gw_stream *s)
+{
+	for (size_t i = 0; i < s->nslots; i++) {
+		ff_free(s->slot[i]);
+		s->slot[i] = NULL;
+		atomic_fetch_sub(&gw_mem_total, GW_SEG_SIZE);
+	}
+	s->nslots = 0;
+}
+
+void gw_stream_unref(struct gw_stream *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	int left = --s->refs;
+	pthread_mutex_unlock(&s->lock);
+	if (left > 0)
+		return;
+	if (left < 0)
+		FF_BUG("gateway stream released more often than referenced");
+	gw_stream_free_slots(s);
+	gw_body_free(s->body);
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->lock);
+	ff_free(s->loc);
+	ff_free(s->sha);
+	ff_free(s);
+}
+
+void gw_stream_release(struct gw_stream *s)
+{
+	pthread_mutex_lock(&s->lock);
+	/* whole message delivered: the upload wrote its last byte before */
+	if (s->avail == s->total)
+		gw_stream_free_slots(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * A segment starts: a free slot, waiting a little for the forwarder to
+ * give one back, else the file. False when the stream ended meanwhile.
+ */
+static bool gw_stream_place(struct gw_stream *s, uint64_t seg)
+{
+	struct timespec ts;
+	bool timed = false;
+	pthread_mutex_lock(&s->lock);
+	s->fill = -1;
+	while (s->nslots && !s->stop && !s->abandoned) {
+		for (size_t i = 0; i < s->nslots && s->fill < 0; i++)
+			if (s->slot_seg[i] < 0)
+				s->fill = (int)i;
+		if (s->fill >= 0)
+			break;
+		if (!timed) {
+			gw_deadline(&ts, GW_STREAM_SLOT_WAIT_MS);
+			timed = true;
+		}
+		if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) == ETIMEDOUT)
+			break;
+	}
+	if (s->fill >= 0)
+		s->slot_seg[s->fill] = (int64_t)seg;
+	s->loc[seg] = (signed char)s->fill;
+	bool go = !s->stop && !s->abandoned;
+	pthread_mutex_unlock(&s->lock);
+	return go;
+}
+
+/* Closes the current segment: its hash is kept and the forwarder woken. */
+static void gw_stream_seal(struct gw_stream *s)
+{
+	uint64_t seg = (s->written - 1) / GW_SEG_SIZE;
+	unsigned char sha[32];
+	sign_sha256_final(&s->seg_sha, sha);
+	sign_sha256_init(&s->seg_sha);
+	s->seg_fill = 0;
+	pthread_mutex_lock(&s->lock);
+	memcpy(s->sha[seg], sha, 32);
+	s->avail = s->written;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static int gw_pwrite_all(int fd, const char *p, size_t n, uint64_t off)
+{
+	while (n) {
+		ssize_t w = pwrite(fd, p, n, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return ff_from_errno(errno);
+		p += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return FF_OK;
+}
+
+int gw_stream_write(struct gw_stream *s, const void *data, size_t n, struct ff_error *err)
+{
+	const char *p = data;
+	pthread_mutex_lock(&s->lock);
+	bool drop = s->stop || s->abandoned;
+	pthread_mutex_unlock(&s->lock);
+	if (drop)
+		return FF_OK;
+	if (n > s->total - s->written)
+		return ff_error_set(err, FF_E2BIG, "the upload is longer than its announced %llu bytes",
+				    (unsigned long long)s->total);
+	while (n) {
+		if (s->seg_fill == 0 && !gw_stream_place(s, s->written / GW_SEG_SIZE))
+			return FF_OK; /* the forward ended: the rest is dropped */
+		size_t take = (size_t)(GW_SEG_SIZE - s->seg_fill) < n
+			? (size_t)(GW_SEG_SIZE - s->seg_fill) : n;
+		if (s->fill >= 0) {
+			memcpy(s->slot[s->fill] + s->seg_fill, p, take);
+		} else {
+			int ret = gw_pwrite_all(s->body->fd, p, take, s->written);
+			if (ret)
+				return ff_error_set(err, ret, "cannot write spill file '%s': %s",
+						    s->body->path, strerror(-ret));
+		}
+		sign_sha256_update(&s->seg_sha, p, take);
+		s->seg_fill += take;
+		s->written += take;
+		p += take;
+		n -= take;
+		if (s->seg_fill == GW_SEG_SIZE || s->written == s->total)
+			gw_stream_seal(s);
+	}
+	return FF_OK;
+}
+
+void gw_stream_abandon(struct gw_stream *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->abandoned = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void gw_stream_stop(struct gw_stream *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stop = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+int gw_stream_wait(struct gw_stream *s, uint64_t seg, int64_t wait_ms, unsigned char sha[32],
+		   uint64_t *off, uint64_t *len, const char **mem)
+{
+	if (seg >= s->nseg)
+		return FF_EINVAL;
+	*off = seg * GW_SEG_SIZE;
+	*len = s->total - *off < GW_SEG_SIZE ? s->total - *off : GW_SEG_SIZE;
+	*mem = NULL;
+	struct timespec ts;
+	gw_deadline(&ts, wait_ms);
+	int ret = FF_OK;
+	pthread_mutex_lock(&s->lock);
+	while (s->avail < *off + *len && !s->abandoned && !s->stop) {
+		if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) == ETIMEDOUT)
+			break;
+	}
+	if (s->avail >= *off + *len) {
+		memcpy(sha, s->sha[seg], 32);
+		*mem = s->loc[seg] >= 0 ? s->slot[s->loc[seg]] : NULL;
+	} else {
+		ret = s->abandoned || s->stop ? FF_ECANCELED : FF_EAGAIN;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+void gw_stream_sent(struct gw_stream *s, uint64_t seg)
+{
+	pthread_mutex_lock(&s->lock);
+	if (seg < s->nseg && s->loc[seg] >= 0 && s->slot_seg[s->loc[seg]] == (int64_t)seg) {
+		s->slot_seg[s->loc[seg]] = -1;
+		pthread_cond_broadcast(&s->cond);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 /* ---- the index ---- */
 
 enum gw_state { GW_WAIT, GW_RECV, GW_READY, GW_TAKEN, GW_FWD, GW_SENT, GW_TOMB };
@@ -218,8 +514,10 @@ struct gw_entry {
 	struct gw_entry *next;
 	uint64_t hash;
 	enum gw_state state;
-	uint64_t owner;                   /* upload id while RECV or FWD */
-	struct gw_body *body;             /* READY */
+	uint64_t owner;                   /* upload id while RECV or FWD, 0: none */
+	struct gw_body *body;             /* READY, or a partial's verified bytes */
+	uint64_t total;                   /* a delivery in segments: its size */
+	uint64_t have;                    /* ... and the bytes verified so far */
 	void *waiter;                     /* WAIT or RECV */
 	int64_t expires;                  /* TOMB */
 	char msg_id[GW_MSG_ID_LEN + 1];   /* delivery id of a partner's message */
@@ -389,13 +687,37 @@ static int gw_tomb_check(struct gw_store *st, const struct gw_key *k, struct ff_
 			    k->dst_party, k->session);
 }
 
+/* The entry of a partner's message is forgotten (a receiver keeps waiting). */
+static struct gw_body *gw_forget(struct gw_store *st, struct gw_entry **pp)
+{
+	struct gw_entry *e = *pp;
+	if (!e->waiter)
+		return gw_remove(st, pp);
+	struct gw_body *b = e->body;
+	e->body = NULL;
+	e->state = GW_WAIT;
+	e->owner = 0;
+	e->msg_id[0] = '\0';
+	e->total = e->have = 0;
+	return b;
+}
+
+/* Claims a message nobody is writing for request id, from byte 0. */
+static void gw_claim_new(struct gw_entry *e, uint64_t id, const char *msg_id, uint64_t total)
+{
+	e->state = GW_RECV;
+	e->owner = id;
+	snprintf(e->msg_id, sizeof(e->msg_id), "%s", msg_id);
+	e->total = total;
+	e->have = 0;
+}
+
 int gw_store_reserve(struct gw_store *st, const struct gw_key *k, uint64_t id,
-		     const char *msg_id, bool *again, struct ff_error *err)
+		     struct ff_error *err)
 {
 	struct gw_packed p;
 	char what[400];
 	gw_pack_key(&p, k);
-	*again = false;
 	pthread_mutex_lock(&st->lock);
 	int ret = gw_tomb_check(st, k, err);
 	struct gw_entry *e = ret ? NULL : *gw_slot(st, &p);
@@ -407,10 +729,6 @@ int gw_store_reserve(struct gw_store *st, const struct gw_key *k, uint64_t id,
 			ret = ff_error_set(err, FF_ENOMEM, "out of memory");
 	} else if (e->state == GW_WAIT) {
 		e->state = GW_RECV;
-	} else if (msg_id && e->msg_id[0] && !strcmp(e->msg_id, msg_id) &&
-		   (e->state == GW_READY || e->state == GW_TAKEN)) {
-		*again = true;
-		e = NULL;
 	} else {
 		ret = ff_error_set(err, FF_EEXIST, "%s in session '%s' was already %s: each tag is "
 				   "sent once per destination; use a new tag for a new message",
@@ -420,7 +738,7 @@ int gw_store_reserve(struct gw_store *st, const struct gw_key *k, uint64_t id,
 	}
 	if (e) {
 		e->owner = id;
-		snprintf(e->msg_id, sizeof(e->msg_id), "%s", msg_id ? msg_id : "");
+		e->msg_id[0] = '\0';
 	}
 	pthread_mutex_unlock(&st->lock);
 	return ret;
@@ -432,16 +750,11 @@ void gw_store_cancel(struct gw_store *st, const struct gw_key *k, uint64_t id)
 	gw_pack_key(&p, k);
 	pthread_mutex_lock(&st->lock);
 	struct gw_entry **pp = gw_slot(st, &p);
-	if (*pp && (*pp)->owner == id && ((*pp)->state == GW_RECV || (*pp)->state == GW_FWD)) {
-		if ((*pp)->waiter) {
-			(*pp)->state = GW_WAIT;
-			(*pp)->owner = 0;
-			(*pp)->msg_id[0] = '\0';
-		} else {
-			gw_remove(st, pp);
-		}
-	}
+	struct gw_body *old = NULL;
+	if (*pp && (*pp)->owner == id && ((*pp)->state == GW_RECV || (*pp)->state == GW_FWD))
+		old = gw_forget(st, pp);
 	pthread_mutex_unlock(&st->lock);
+	gw_body_free(old);
 }
 
 int gw_store_commit(struct gw_store *st, const struct gw_key *k, uint64_t id,
@@ -540,6 +853,128 @@ bool gw_store_unwait(struct gw_store *st, const struct gw_key *k, void *waiter)
 	}
 	pthread_mutex_unlock(&st->lock);
 	return was;
+}
+
+int gw_store_seg_begin(struct gw_store *st, const struct gw_key *k, uint64_t id,
+		       const char *msg_id, uint64_t off, uint64_t len, uint64_t total,
+		       struct gw_body **body, bool *again, struct ff_error *err)
+{
+	struct gw_packed p;
+	char what[400];
+	gw_pack_key(&p, k);
+	gw_key_text(k, what, sizeof(what));
+	*body = NULL;
+	*again = false;
+	pthread_mutex_lock(&st->lock);
+	int ret = gw_tomb_check(st, k, err);
+	struct gw_entry *e = ret ? NULL : *gw_slot(st, &p);
+	bool same = e && e->msg_id[0] && !strcmp(e->msg_id, msg_id);
+	if (ret) {
+		/* refused */
+	} else if (!e || e->state == GW_WAIT) {
+		if (off != 0) {
+			ret = ff_error_set(err, FF_EPROTO, "segment at byte %llu of %s in session '%s' "
+					   "has no start here: send the message again",
+					   (unsigned long long)off, what, k->session);
+		} else if (!e && !(e = gw_insert(st, &p, GW_RECV))) {
+			ret = ff_error_set(err, FF_ENOMEM, "out of memory");
+		} else {
+			gw_claim_new(e, id, msg_id, total);
+		}
+	} else if ((e->state == GW_READY || e->state == GW_TAKEN) && same) {
+		*again = true;
+	} else if (e->state != GW_RECV) {
+		ret = ff_error_set(err, FF_EEXIST, "%s in session '%s' was already sent: each tag is "
+				   "sent once per destination; use a new tag for a new message",
+				   what, k->session);
+	} else if (e->owner) {
+		ret = same ? ff_error_set(err, FF_EAGAIN, "%s in session '%s' is being received "
+					  "(delivery '%s'): try again", what, k->session, msg_id)
+			   : ff_error_set(err, FF_EEXIST, "%s in session '%s' was already being sent",
+					  what, k->session);
+	} else if (!e->msg_id[0]) {
+		/* a local upload broke off and left the entry to no one */
+		ret = ff_error_set(err, FF_EEXIST, "%s in session '%s' was already being sent", what,
+				   k->session);
+	} else if (!same && off == 0) {
+		/* the sender gave the old delivery up: start over in its body */
+		gw_claim_new(e, id, msg_id, total);
+		*body = e->body;
+		e->body = NULL;
+	} else if (same && total == e->total && off + len <= e->have) {
+		*again = true;
+	} else if (same && total == e->total && off == e->have) {
+		e->owner = id;
+		*body = e->body;
+		e->body = NULL;
+	} else {
+		ret = ff_error_set(err, FF_EPROTO, "segment at byte %llu of %llu of %s in session '%s' "
+				   "does not follow the %llu bytes received of %llu",
+				   (unsigned long long)off, (unsigned long long)total, what, k->session,
+				   (unsigned long long)e->have, (unsigned long long)e->total);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+int gw_store_seg_end(struct gw_store *st, const struct gw_key *k, uint64_t id,
+		     struct gw_body **body, void **waiter, bool *complete, struct ff_error *err)
+{
+	struct gw_packed p;
+	char what[400];
+	gw_pack_key(&p, k);
+	*waiter = NULL;
+	*complete = false;
+	int ret = FF_OK;
+	pthread_mutex_lock(&st->lock);
+	struct gw_entry *e = *gw_slot(st, &p);
+	if (!e || e->state != GW_RECV || e->owner != id) {
+		ret = ff_error_set(err, FF_ECANCELED, "%s dropped: the task of %s %s in session "
+				   "'%s' has ended", gw_key_text(k, what, sizeof(what)), k->dst_role,
+				   k->dst_party, k->session);
+	} else if (e->total != GW_WHOLE && (*body)->size < e->total) {
+		e->have = (*body)->size;
+		e->body = *body;
+		*body = NULL;
+		e->owner = 0;
+	} else {
+		*complete = true;
+		e->have = e->total = (*body)->size;
+		e->owner = 0;
+		if (e->waiter) {
+			*waiter = e->waiter;
+			e->waiter = NULL;
+			e->state = GW_TAKEN;
+		} else {
+			e->body = *body;
+			*body = NULL;
+			e->state = GW_READY;
+		}
+	}
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+void gw_store_seg_abort(struct gw_store *st, const struct gw_key *k, uint64_t id,
+			struct gw_body **body, bool discard)
+{
+	struct gw_packed p;
+	gw_pack_key(&p, k);
+	struct gw_body *old = NULL;
+	pthread_mutex_lock(&st->lock);
+	struct gw_entry **pp = gw_slot(st, &p);
+	struct gw_entry *e = *pp;
+	if (e && e->state == GW_RECV && e->owner == id) {
+		if (discard || e->have == 0 || !*body) {
+			old = gw_forget(st, pp);
+		} else {
+			e->body = *body;
+			*body = NULL;
+			e->owner = 0;
+		}
+	}
+	pthread_mutex_unlock(&st->lock);
+	gw_body_free(old);
 }
 
 static bool gw_drop_match(const struct gw_entry *e, const char *session, const char *role,

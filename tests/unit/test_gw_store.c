@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * test_gw_store.c - the gateway's message index and bodies: every state
- * change, exactly once, waiters, drops and tombstones, spill files, the
- * memory budget and the canonical query.
+ * test_gw_store.c - the gateway's message index, bodies and streams: every
+ * state change, exactly once, waiters, drops and tombstones, spill files,
+ * the memory budget, the canonical query, partners' messages arriving in
+ * segments (order, retries, tampering, replacement, drops) and the
+ * per-segment hashes of a stream against sign_sha256.
  */
 #include "ff_setup.h"
 #include <setjmp.h>
@@ -10,6 +12,9 @@
 #include <cmocka.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "fed/gw_int.h"
 #include "fs.h"
@@ -59,7 +64,7 @@ static struct gw_key mk(const char *session, const char *tag, const char *dst_pa
 
 static struct gw_body *small_body(const char *text)
 {
-	struct gw_body *b = gw_body_new(dir, strlen(text), false, NULL);
+	struct gw_body *b = gw_body_new(dir, strlen(text), NULL);
 	assert_non_null(b);
 	assert_int_equal(gw_body_write(b, text, strlen(text), NULL), FF_OK);
 	return b;
@@ -100,18 +105,22 @@ static void test_bodies_memory_and_spill(void **state)
 {
 	(void)state;
 	uint64_t mem0 = gw_body_mem_used();
-	/* small: memory, counted, hashed like sign_sha256 */
-	struct gw_body *b = gw_body_new(dir, UINT64_MAX, true, NULL);
+	struct stat sb;
+	/* small: memory, counted; cut back, uncounted */
+	struct gw_body *b = gw_body_new(dir, UINT64_MAX, NULL);
 	assert_non_null(b);
 	assert_int_equal(gw_body_write(b, "hello ", 6, NULL), FF_OK);
 	assert_int_equal(gw_body_write(b, "world", 5, NULL), FF_OK);
 	assert_int_equal(b->fd, -1);
 	assert_int_equal(gw_body_dup_fd(b), -1);
 	assert_int_equal(gw_body_mem_used(), mem0 + 11);
-	unsigned char sha[32], want[32];
-	gw_body_sha(b, sha);
-	sign_sha256("hello world", 11, want);
-	assert_memory_equal(sha, want, 32);
+	assert_memory_equal(b->mem.buf, "hello world", 11);
+	assert_int_equal(gw_body_truncate(b, 12, NULL), FF_EINVAL);
+	assert_int_equal(gw_body_truncate(b, 5, NULL), FF_OK);
+	assert_int_equal(b->size, 5);
+	assert_int_equal(gw_body_mem_used(), mem0 + 5);
+	assert_int_equal(gw_body_write(b, "!", 1, NULL), FF_OK);
+	assert_string_equal(b->mem.buf, "hello!");
 	gw_body_free(b);
 	assert_int_equal(gw_body_mem_used(), mem0);
 
@@ -120,7 +129,7 @@ static void test_bodies_memory_and_spill(void **state)
 	unsigned char *data = ff_malloc(n);
 	for (size_t i = 0; i < n; i++)
 		data[i] = (unsigned char)(i * 7 + 3);
-	b = gw_body_new(dir, UINT64_MAX, true, NULL);
+	b = gw_body_new(dir, UINT64_MAX, NULL);
 	for (size_t off = 0; off < n; off += 1000)
 		assert_int_equal(gw_body_write(b, data + off, n - off < 1000 ? n - off : 1000, NULL),
 				 FF_OK);
@@ -128,24 +137,34 @@ static void test_bodies_memory_and_spill(void **state)
 	assert_int_equal(b->size, n);
 	assert_int_equal(gw_body_mem_used(), mem0);
 	assert_int_equal(files_in_dir(), 1);
-	gw_body_sha(b, sha);
-	sign_sha256(data, n, want);
-	assert_memory_equal(sha, want, 32);
 	int fd = gw_body_dup_fd(b);
 	assert_true(fd >= 0);
 	unsigned char *back = ff_malloc(n);
 	assert_int_equal(pread(fd, back, n, 0), (ssize_t)n);
 	assert_memory_equal(back, data, n);
+	/* a spilled body cut back: the file too, and writes go on from there */
+	assert_int_equal(gw_body_truncate(b, 100, NULL), FF_OK);
+	assert_int_equal(gw_body_write(b, "XY", 2, NULL), FF_OK);
+	assert_int_equal(b->size, 102);
+	assert_int_equal(fstat(fd, &sb), 0);
+	assert_int_equal(sb.st_size, 102);
+	assert_int_equal(pread(fd, back, 102, 0), 102);
+	assert_memory_equal(back, data, 100);
+	assert_memory_equal(back + 100, "XY", 2);
 	gw_body_free(b);
 	assert_int_equal(files_in_dir(), 0);
 	/* the reader's descriptor outlives the body */
 	assert_int_equal(pread(fd, back, 10, 0), 10);
 	close(fd);
 
-	/* announced as large: a file from the first byte */
-	b = gw_body_new(dir, GATEWAY_MEM_MAX + 1, false, NULL);
+	/* announced as large: a file from the first byte; blocks reserved, size as written */
+	b = gw_body_new(dir, GATEWAY_MEM_MAX + 1, NULL);
 	assert_true(b->fd >= 0);
 	assert_int_equal(files_in_dir(), 1);
+	gw_body_prealloc(b, 8 * GATEWAY_MEM_MAX);
+	assert_int_equal(gw_body_write(b, "abc", 3, NULL), FF_OK);
+	assert_int_equal(fstat(b->fd, &sb), 0);
+	assert_int_equal(sb.st_size, 3);
 	gw_body_free(b);
 	assert_int_equal(files_in_dir(), 0);
 
@@ -154,7 +173,7 @@ static void test_bodies_memory_and_spill(void **state)
 	struct gw_body **many = ff_calloc(nb, sizeof(*many));
 	size_t spilled = 0;
 	for (size_t i = 0; i < nb; i++) {
-		many[i] = gw_body_new(dir, GATEWAY_MEM_MAX, false, NULL);
+		many[i] = gw_body_new(dir, GATEWAY_MEM_MAX, NULL);
 		assert_int_equal(gw_body_write(many[i], data, (size_t)GATEWAY_MEM_MAX, NULL), FF_OK);
 		spilled += many[i]->fd >= 0;
 	}
@@ -174,14 +193,12 @@ static void test_send_then_receive_once(void **state)
 	(void)state;
 	struct gw_store *st;
 	struct ff_error err = FF_ERROR_INIT;
-	bool again;
 	void *w = NULL, *rep = NULL;
 	assert_int_equal(gw_store_new(&st), FF_OK);
 	struct gw_key k = mk("s1", "t", "9998");
-	assert_int_equal(gw_store_reserve(st, &k, 1, NULL, &again, &err), FF_OK);
-	assert_false(again);
+	assert_int_equal(gw_store_reserve(st, &k, 1, &err), FF_OK);
 	/* a second sender while the first is uploading, and after */
-	assert_int_equal(gw_store_reserve(st, &k, 2, NULL, &again, &err), FF_EEXIST);
+	assert_int_equal(gw_store_reserve(st, &k, 2, &err), FF_EEXIST);
 	assert_true(strstr(err.msg, "being sent") != NULL);
 	struct gw_body *b = small_body("abc");
 	/* only the reservation's owner commits */
@@ -189,7 +206,7 @@ static void test_send_then_receive_once(void **state)
 	assert_int_equal(gw_store_commit(st, &k, 1, &b, false, &w, &err), FF_OK);
 	assert_null(b);
 	assert_null(w);
-	assert_int_equal(gw_store_reserve(st, &k, 3, NULL, &again, &err), FF_EEXIST);
+	assert_int_equal(gw_store_reserve(st, &k, 3, &err), FF_EEXIST);
 	assert_true(strstr(err.msg, "was already sent") != NULL);
 	struct gateway_stats s;
 	gw_store_stats(st, &s);
@@ -214,7 +231,6 @@ static void test_receiver_first(void **state)
 	(void)state;
 	struct gw_store *st;
 	struct ff_error err = FF_ERROR_INIT;
-	bool again;
 	int w1, w2;
 	void *w = NULL, *rep = NULL;
 	struct gw_body *b = NULL;
@@ -226,14 +242,14 @@ static void test_receiver_first(void **state)
 	assert_int_equal(gw_store_take(st, &k, &w2, &b, &rep, &err), FF_EAGAIN);
 	assert_ptr_equal(rep, &w1);
 	assert_false(gw_store_unwait(st, &k, &w1));
-	assert_int_equal(gw_store_reserve(st, &k, 7, NULL, &again, &err), FF_OK);
+	assert_int_equal(gw_store_reserve(st, &k, 7, &err), FF_OK);
 	/* the upload fails: the receiver still waits */
 	gw_store_cancel(st, &k, 7);
 	struct gateway_stats s;
 	gw_store_stats(st, &s);
 	assert_int_equal(s.waiting, 1);
 	assert_int_equal(s.receiving, 0);
-	assert_int_equal(gw_store_reserve(st, &k, 8, NULL, &again, &err), FF_OK);
+	assert_int_equal(gw_store_reserve(st, &k, 8, &err), FF_OK);
 	b = small_body("xyz");
 	assert_int_equal(gw_store_commit(st, &k, 8, &b, false, &w, &err), FF_OK);
 	/* handed to the receiver: the caller keeps the body to pass on */
@@ -257,25 +273,24 @@ static void test_forward_records_and_retries(void **state)
 	(void)state;
 	struct gw_store *st;
 	struct ff_error err = FF_ERROR_INIT;
-	bool again;
 	void *w = NULL, *rep = NULL;
 	assert_int_equal(gw_store_new(&st), FF_OK);
 	struct gw_key k = mk("s1", "t", "10000");
 	struct gw_body *b = small_body("abc");
-	assert_int_equal(gw_store_reserve(st, &k, 1, NULL, &again, &err), FF_OK);
+	assert_int_equal(gw_store_reserve(st, &k, 1, &err), FF_OK);
 	assert_int_equal(gw_store_commit(st, &k, 1, &b, true, &w, &err), FF_OK);
 	assert_non_null(b); /* stays with the forwarder */
 	struct gateway_stats s;
 	gw_store_stats(st, &s);
 	assert_int_equal(s.forwarding, 1);
-	assert_int_equal(gw_store_reserve(st, &k, 2, NULL, &again, &err), FF_EEXIST);
+	assert_int_equal(gw_store_reserve(st, &k, 2, &err), FF_EEXIST);
 	/* a failed forward frees the key for a new attempt */
 	gw_store_forwarded(st, &k, 1, false);
-	assert_int_equal(gw_store_reserve(st, &k, 3, NULL, &again, &err), FF_OK);
+	assert_int_equal(gw_store_reserve(st, &k, 3, &err), FF_OK);
 	assert_int_equal(gw_store_commit(st, &k, 3, &b, true, &w, &err), FF_OK);
 	gw_store_forwarded(st, &k, 99, false);  /* not the owner: ignored */
 	gw_store_forwarded(st, &k, 3, true);
-	assert_int_equal(gw_store_reserve(st, &k, 4, NULL, &again, &err), FF_EEXIST);
+	assert_int_equal(gw_store_reserve(st, &k, 4, &err), FF_EEXIST);
 	struct gw_body *got = NULL;
 	assert_int_equal(gw_store_take(st, &k, &w, &got, &rep, &err), FF_EPARAM);
 	assert_null(got);
@@ -284,15 +299,6 @@ static void test_forward_records_and_retries(void **state)
 	assert_int_equal(s.forwarding, 0);
 	gw_body_free(b);
 
-	/* a partner's retried delivery (same msg_id) is success without a copy */
-	struct gw_key d = mk("s2", "t", "9998");
-	b = small_body("abc");
-	assert_int_equal(gw_store_reserve(st, &d, 10, "m1", &again, &err), FF_OK);
-	assert_int_equal(gw_store_commit(st, &d, 10, &b, false, &w, &err), FF_OK);
-	assert_int_equal(gw_store_reserve(st, &d, 11, "m1", &again, &err), FF_OK);
-	assert_true(again);
-	assert_int_equal(gw_store_reserve(st, &d, 12, "m2", &again, &err), FF_EEXIST);
-	assert_false(again);
 	gw_store_free(st);
 }
 
@@ -301,7 +307,6 @@ static void test_drop(void **state)
 	(void)state;
 	struct gw_store *st;
 	struct ff_error err = FF_ERROR_INIT;
-	bool again;
 	int waiter;
 	void *w = NULL, *rep = NULL;
 	void **ws = NULL;
@@ -312,25 +317,25 @@ static void test_drop(void **state)
 	struct gw_key uploading = mk("S", "up", "9998"), other = mk("S", "x", "9997");
 	struct gw_key later = mk("S2", "x", "9998");
 	/* a stored message, in a file */
-	b = gw_body_new(dir, GATEWAY_MEM_MAX + 1, false, NULL);
+	b = gw_body_new(dir, GATEWAY_MEM_MAX + 1, NULL);
 	assert_int_equal(gw_body_write(b, "z", 1, NULL), FF_OK);
-	assert_int_equal(gw_store_reserve(st, &ready, 1, NULL, &again, &err), FF_OK);
+	assert_int_equal(gw_store_reserve(st, &ready, 1, &err), FF_OK);
 	assert_int_equal(gw_store_commit(st, &ready, 1, &b, false, &w, &err), FF_OK);
 	assert_int_equal(files_in_dir(), 1);
 	assert_int_equal(gw_store_take(st, &parked, &waiter, &b, &rep, &err), FF_EAGAIN);
-	assert_int_equal(gw_store_reserve(st, &uploading, 2, NULL, &again, &err), FF_OK);
+	assert_int_equal(gw_store_reserve(st, &uploading, 2, &err), FF_OK);
 	b = small_body("o");
-	assert_int_equal(gw_store_reserve(st, &other, 3, NULL, &again, &err), FF_OK);
+	assert_int_equal(gw_store_reserve(st, &other, 3, &err), FF_OK);
 	assert_int_equal(gw_store_commit(st, &other, 3, &b, false, &w, &err), FF_OK);
 	b = small_body("l");
-	assert_int_equal(gw_store_reserve(st, &later, 4, NULL, &again, &err), FF_OK);
+	assert_int_equal(gw_store_reserve(st, &later, 4, &err), FF_OK);
 	assert_int_equal(gw_store_commit(st, &later, 4, &b, false, &w, &err), FF_OK);
 	/* forward records of messages host 9998 sent */
 	struct gw_key sent = mk("S", "answer", "10000");
 	snprintf(sent.src_role, sizeof(sent.src_role), "host");
 	snprintf(sent.src_party, sizeof(sent.src_party), "9998");
 	b = small_body("a");
-	assert_int_equal(gw_store_reserve(st, &sent, 5, NULL, &again, &err), FF_OK);
+	assert_int_equal(gw_store_reserve(st, &sent, 5, &err), FF_OK);
 	assert_int_equal(gw_store_commit(st, &sent, 5, &b, true, &w, &err), FF_OK);
 	gw_store_forwarded(st, &sent, 5, true);
 	gw_body_free(b);
@@ -350,11 +355,11 @@ static void test_drop(void **state)
 	assert_int_equal(gw_store_commit(st, &uploading, 2, &b, false, &w, &err), FF_ECANCELED);
 	assert_true(strstr(err.msg, "has ended") != NULL);
 	gw_body_free(b);
-	assert_int_equal(gw_store_reserve(st, &ready, 6, NULL, &again, &err), FF_ECANCELED);
+	assert_int_equal(gw_store_reserve(st, &ready, 6, &err), FF_ECANCELED);
 	assert_true(strstr(err.msg, "the task of host 9998 in session 'S' has ended") != NULL);
 	assert_int_equal(gw_store_take(st, &parked, &waiter, &b, &rep, &err), FF_ECANCELED);
 	/* the forward record is gone: only its destination could tell */
-	assert_int_equal(gw_store_reserve(st, &sent, 7, NULL, &again, &err), FF_OK);
+	assert_int_equal(gw_store_reserve(st, &sent, 7, &err), FF_OK);
 	gw_store_cancel(st, &sent, 7);
 	/* the rest is untouched */
 	assert_int_equal(gw_store_take(st, &other, &waiter, &b, &rep, &err), FF_OK);
@@ -373,7 +378,6 @@ static void test_many_keys(void **state)
 	(void)state;
 	struct gw_store *st;
 	struct ff_error err = FF_ERROR_INIT;
-	bool again;
 	void *w = NULL, *rep = NULL;
 	assert_int_equal(gw_store_new(&st), FF_OK);
 	/* enough to grow the table several times */
@@ -382,7 +386,7 @@ static void test_many_keys(void **state)
 		snprintf(tag, sizeof(tag), "m%d", i);
 		struct gw_key k = mk("S", tag, "9998");
 		struct gw_body *b = small_body("x");
-		assert_int_equal(gw_store_reserve(st, &k, (uint64_t)i + 1, NULL, &again, &err), FF_OK);
+		assert_int_equal(gw_store_reserve(st, &k, (uint64_t)i + 1, &err), FF_OK);
 		assert_int_equal(gw_store_commit(st, &k, (uint64_t)i + 1, &b, false, &w, &err), FF_OK);
 	}
 	for (int i = 19999; i >= 0; i--) {
@@ -400,6 +404,381 @@ static void test_many_keys(void **state)
 	gw_store_free(st);
 }
 
+/* byte i of the stream test's message */
+static unsigned char pattern(uint64_t i)
+{
+	return (unsigned char)((i * 2654435761u) >> 13);
+}
+
+struct wait_arg {
+	struct gw_stream *s;
+	uint64_t seg;
+	int ret;
+	unsigned char sha[32];
+};
+
+static void *stream_waiter(void *p)
+{
+	struct wait_arg *a = p;
+	uint64_t off, len;
+	const char *mem;
+	a->ret = gw_stream_wait(a->s, a->seg, 20000, a->sha, &off, &len, &mem);
+	return NULL;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Writes data[from, to) in odd chunks that cross segment boundaries. */
+static void stream_feed(struct gw_stream *s, const unsigned char *data, uint64_t from,
+			uint64_t to)
+{
+	struct ff_error err = FF_ERROR_INIT;
+	while (from < to) {
+		size_t n = to - from < 65521 ? (size_t)(to - from) : 65521;
+		assert_int_equal(gw_stream_write(s, data + from, n, &err), FF_OK);
+		from += n;
+	}
+}
+
+/* Segment seg is complete, hashed right, and holds the right bytes. */
+static const char *stream_check(struct gw_stream *s, uint64_t seg, const unsigned char *data,
+				uint64_t total)
+{
+	unsigned char sha[32], want[32];
+	uint64_t off, len;
+	const char *mem;
+	assert_int_equal(gw_stream_wait(s, seg, 0, sha, &off, &len, &mem), FF_OK);
+	assert_int_equal(off, seg * GW_SEG_SIZE);
+	assert_int_equal(len, total - off < GW_SEG_SIZE ? total - off : GW_SEG_SIZE);
+	sign_sha256(data + off, (size_t)len, want);
+	assert_memory_equal(sha, want, 32);
+	if (mem) {
+		assert_memory_equal(mem, data + off, (size_t)len);
+	} else {
+		unsigned char *back = ff_malloc((size_t)len);
+		int fd = gw_body_dup_fd(s->body);
+		assert_int_equal(pread(fd, back, (size_t)len, (off_t)off), (ssize_t)len);
+		assert_memory_equal(back, data + off, (size_t)len);
+		close(fd);
+		ff_free(back);
+	}
+	return mem;
+}
+
+static void test_stream(void **state)
+{
+	(void)state;
+	struct ff_error err = FF_ERROR_INIT;
+	uint64_t mem0 = gw_body_mem_used();
+	assert_null(gw_stream_new(dir, GATEWAY_MEM_MAX, &err));
+	assert_int_equal(err.code, FF_EINVAL);
+	/* five segments, the last one short */
+	uint64_t total = 4 * GW_SEG_SIZE + 12345;
+	unsigned char *data = ff_malloc((size_t)total);
+	for (uint64_t i = 0; i < total; i++)
+		data[i] = pattern(i);
+	struct gw_stream *s = gw_stream_new(dir, total, &err);
+	assert_non_null(s);
+	assert_int_equal(s->nseg, 5);
+	assert_int_equal(s->nslots, GW_STREAM_SLOTS);
+	assert_int_equal(gw_body_mem_used(), mem0 + GW_STREAM_SLOTS * GW_SEG_SIZE);
+	assert_int_equal(files_in_dir(), 1);
+	unsigned char sha[32];
+	uint64_t off, len;
+	const char *mem;
+	assert_int_equal(gw_stream_wait(s, 0, 0, sha, &off, &len, &mem), FF_EAGAIN);
+	assert_int_equal(gw_stream_wait(s, 5, 0, sha, &off, &len, &mem), FF_EINVAL);
+	/* a forwarder waiting on another thread is woken by the segment's end */
+	struct wait_arg wa = { .s = s, .seg = 0, .ret = 1 };
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, stream_waiter, &wa), 0);
+	stream_feed(s, data, 0, GW_SEG_SIZE - 1);
+	assert_int_equal(gw_stream_wait(s, 0, 0, sha, &off, &len, &mem), FF_EAGAIN);
+	stream_feed(s, data, GW_SEG_SIZE - 1, 3 * GW_SEG_SIZE);
+	pthread_join(th, NULL);
+	assert_int_equal(wa.ret, FF_OK);
+	/* three segments in the three slots */
+	const char *m0 = stream_check(s, 0, data, total);
+	assert_non_null(m0);
+	assert_non_null(stream_check(s, 1, data, total));
+	assert_non_null(stream_check(s, 2, data, total));
+	/* no slot comes back within the wait: the fourth goes to the file */
+	int64_t t0 = mono_ms();
+	stream_feed(s, data, 3 * GW_SEG_SIZE, 4 * GW_SEG_SIZE);
+	assert_true(mono_ms() - t0 >= GW_STREAM_SLOT_WAIT_MS - 5);
+	assert_null(stream_check(s, 3, data, total));
+	/* the first segment was sent: the last one reuses its slot, without waiting */
+	gw_stream_sent(s, 0);
+	gw_stream_sent(s, 3);   /* in the file: nothing to give back */
+	t0 = mono_ms();
+	stream_feed(s, data, 4 * GW_SEG_SIZE, total);
+	assert_true(mono_ms() - t0 < GW_STREAM_SLOT_WAIT_MS);
+	assert_ptr_equal(stream_check(s, 4, data, total), m0);
+	/* nothing beyond the announced size */
+	assert_int_equal(gw_stream_write(s, "x", 1, &err), FF_E2BIG);
+	/* delivered: the memory goes back at once; the last reference deletes the file */
+	gw_stream_release(s);
+	assert_int_equal(gw_body_mem_used(), mem0);
+	gw_stream_ref(s);
+	gw_stream_unref(s);
+	assert_int_equal(files_in_dir(), 1);
+	gw_stream_unref(s);
+	assert_int_equal(files_in_dir(), 0);
+
+	/* an upload that breaks off wakes its forwarder with FF_ECANCELED */
+	s = gw_stream_new(dir, total, &err);
+	assert_non_null(s);
+	wa = (struct wait_arg){ .s = s, .seg = 1, .ret = 1 };
+	assert_int_equal(pthread_create(&th, NULL, stream_waiter, &wa), 0);
+	stream_feed(s, data, 0, GW_SEG_SIZE + 10);
+	assert_non_null(stream_check(s, 0, data, total));
+	gw_stream_abandon(s);
+	pthread_join(th, NULL);
+	assert_int_equal(wa.ret, FF_ECANCELED);
+	gw_stream_release(s);   /* not delivered: the slots stay until the end */
+	assert_int_equal(gw_body_mem_used(), mem0 + GW_STREAM_SLOTS * GW_SEG_SIZE);
+	gw_stream_unref(s);
+	assert_int_equal(gw_body_mem_used(), mem0);
+	/* a forward that ended: the rest of the upload is dropped */
+	s = gw_stream_new(dir, total, &err);
+	assert_non_null(s);
+	stream_feed(s, data, 0, 1000);
+	gw_stream_stop(s);
+	stream_feed(s, data, 1000, 2000);
+	assert_int_equal(s->written, 1000);
+	assert_int_equal(gw_stream_wait(s, 0, 0, sha, &off, &len, &mem), FF_ECANCELED);
+	gw_stream_unref(s);
+
+	/* the memory budget bounds the slots of all streams; without any, all goes to the file */
+	struct gw_stream *many[16];
+	size_t n = 0, slots = 0;
+	do {
+		many[n] = gw_stream_new(dir, total, &err);
+		assert_non_null(many[n]);
+		slots += many[n]->nslots;
+	} while (many[n++]->nslots > 0 && n < FF_ARRAY_SIZE(many));
+	assert_int_equal(many[n - 1]->nslots, 0);
+	assert_true(gw_body_mem_used() <= GATEWAY_MEM_BUDGET);
+	assert_int_equal(slots, (GATEWAY_MEM_BUDGET - mem0) / GW_SEG_SIZE);
+	t0 = mono_ms();
+	stream_feed(many[n - 1], data, 0, total);
+	assert_true(mono_ms() - t0 < GW_STREAM_SLOT_WAIT_MS);
+	for (uint64_t seg = 0; seg < 5; seg++)
+		assert_null(stream_check(many[n - 1], seg, data, total));
+	for (size_t i = 0; i < n; i++)
+		gw_stream_unref(many[i]);
+	assert_int_equal(gw_body_mem_used(), mem0);
+	assert_int_equal(files_in_dir(), 0);
+	ff_free(data);
+}
+
+/* Writes text as request id's segment at off of a message of total bytes. */
+static int deliver(struct gw_store *st, const struct gw_key *k, uint64_t id, const char *msg_id,
+		   uint64_t off, uint64_t total, const char *text, void **waiter, bool *complete,
+		   struct gw_body **left, struct ff_error *err)
+{
+	struct gw_body *b = NULL;
+	bool again = false;
+	size_t n = strlen(text);
+	int ret = gw_store_seg_begin(st, k, id, msg_id, off, n, total, &b, &again, err);
+	if (ret || again)
+		return ret ? ret : 1;
+	if (!b)
+		b = gw_body_new(dir, total == GW_WHOLE ? n : total, err);
+	assert_non_null(b);
+	if (b->size != off)
+		assert_int_equal(gw_body_truncate(b, off, err), FF_OK);
+	assert_int_equal(gw_body_write(b, text, n, err), FF_OK);
+	ret = gw_store_seg_end(st, k, id, &b, waiter, complete, err);
+	*left = b;
+	return ret;
+}
+
+static void test_segments(void **state)
+{
+	(void)state;
+	struct gw_store *st;
+	struct ff_error err = FF_ERROR_INIT;
+	struct gateway_stats s;
+	struct gw_body *b = NULL;
+	bool again, complete;
+	int waiter;
+	void *w = NULL, *rep = NULL;
+	assert_int_equal(gw_store_new(&st), FF_OK);
+	struct gw_key k = mk("S", "big", "9998");
+	/* the first segment must come first */
+	assert_int_equal(gw_store_seg_begin(st, &k, 1, "m1", 3, 3, 10, &b, &again, &err),
+			 FF_EPROTO);
+	assert_true(strstr(err.msg, "segment at byte 3 of message 'big'") != NULL);
+	gw_store_stats(st, &s);
+	assert_int_equal(s.messages, 0);
+	/* segment 0 claimed by request 1; a retry meanwhile is "busy", another sender refused */
+	assert_int_equal(gw_store_seg_begin(st, &k, 1, "m1", 0, 4, 10, &b, &again, &err), FF_OK);
+	assert_null(b);
+	assert_false(again);
+	assert_int_equal(gw_store_seg_begin(st, &k, 2, "m1", 0, 4, 10, &b, &again, &err),
+			 FF_EAGAIN);
+	assert_int_equal(gw_store_seg_begin(st, &k, 3, "m2", 0, 4, 10, &b, &again, &err),
+			 FF_EEXIST);
+	/* the receiver comes while the message is partial: it waits */
+	assert_int_equal(gw_store_take(st, &k, &waiter, &b, &rep, &err), FF_EAGAIN);
+	b = gw_body_new(dir, 10, NULL);
+	assert_int_equal(gw_body_write(b, "0123", 4, NULL), FF_OK);
+	assert_int_equal(gw_store_seg_end(st, &k, 1, &b, &w, &complete, &err), FF_OK);
+	assert_null(b);
+	assert_null(w);
+	assert_false(complete);
+	gw_store_stats(st, &s);
+	assert_int_equal(s.receiving, 1);
+	assert_int_equal(s.ready, 0);
+	assert_int_equal(s.waiting, 1);
+	/* a retry of a stored segment is success without a copy */
+	assert_int_equal(gw_store_seg_begin(st, &k, 4, "m1", 0, 4, 10, &b, &again, &err), FF_OK);
+	assert_true(again);
+	assert_null(b);
+	/* out of order, or another total: refused */
+	assert_int_equal(gw_store_seg_begin(st, &k, 5, "m1", 7, 3, 10, &b, &again, &err),
+			 FF_EPROTO);
+	assert_true(strstr(err.msg, "does not follow the 4 bytes received of 10") != NULL);
+	assert_int_equal(gw_store_seg_begin(st, &k, 5, "m1", 4, 3, 11, &b, &again, &err),
+			 FF_EPROTO);
+	/* segment 1 breaks off half-way: the partial keeps its body for the retry */
+	assert_int_equal(gw_store_seg_begin(st, &k, 6, "m1", 4, 3, 10, &b, &again, &err), FF_OK);
+	assert_non_null(b);
+	assert_int_equal(b->size, 4);
+	assert_int_equal(gw_body_write(b, "4", 1, NULL), FF_OK);
+	gw_store_seg_abort(st, &k, 6, &b, false);
+	assert_null(b);
+	assert_int_equal(deliver(st, &k, 7, "m1", 4, 10, "456", &w, &complete, &b, &err), FF_OK);
+	assert_false(complete);
+	/* segment 2 does not match its hash: the whole message goes, the receiver waits on */
+	assert_int_equal(gw_store_seg_begin(st, &k, 8, "m1", 7, 3, 10, &b, &again, &err), FF_OK);
+	assert_int_equal(b->size, 7);
+	gw_store_seg_abort(st, &k, 8, &b, true);
+	assert_non_null(b);
+	gw_body_free(b);
+	b = NULL;
+	gw_store_stats(st, &s);
+	assert_int_equal(s.messages, 1);
+	assert_int_equal(s.waiting, 1);
+	assert_int_equal(s.receiving, 0);
+	assert_int_equal(s.mem_bytes, 0);
+	assert_int_equal(gw_store_seg_begin(st, &k, 9, "m1", 4, 3, 10, &b, &again, &err),
+			 FF_EPROTO);
+	/* sent again as m2: complete with the last segment, handed to the receiver */
+	assert_int_equal(deliver(st, &k, 10, "m2", 0, 10, "abcd", &w, &complete, &b, &err), FF_OK);
+	assert_int_equal(deliver(st, &k, 11, "m2", 4, 10, "efg", &w, &complete, &b, &err), FF_OK);
+	assert_false(complete);
+	gw_store_stats(st, &s);
+	assert_int_equal(s.ready, 0);
+	assert_int_equal(deliver(st, &k, 12, "m2", 7, 10, "hij", &w, &complete, &b, &err), FF_OK);
+	assert_true(complete);
+	assert_ptr_equal(w, &waiter);
+	assert_non_null(b);
+	assert_int_equal(b->size, 10);
+	assert_memory_equal(b->mem.buf, "abcdefghij", 10);
+	gw_body_free(b);
+	b = NULL;
+	assert_int_equal(gw_store_take(st, &k, &waiter, &b, &rep, &err), FF_EEXIST);
+	/* after it was received: the last segment again is a retry, other senders refused */
+	assert_int_equal(gw_store_seg_begin(st, &k, 13, "m2", 7, 3, 10, &b, &again, &err), FF_OK);
+	assert_true(again);
+	assert_int_equal(gw_store_seg_begin(st, &k, 14, "m3", 0, 4, 10, &b, &again, &err),
+			 FF_EEXIST);
+
+	/* a sender that gave a partial up starts over with a new msg_id in the same body */
+	struct gw_key k2 = mk("S", "again", "9998");
+	assert_int_equal(deliver(st, &k2, 20, "old", 0, 6, "xyz", &w, &complete, &b, &err), FF_OK);
+	assert_int_equal(gw_store_seg_begin(st, &k2, 21, "new", 3, 3, 6, &b, &again, &err),
+			 FF_EPROTO);
+	assert_int_equal(gw_store_seg_begin(st, &k2, 21, "new", 0, 3, 6, &b, &again, &err), FF_OK);
+	assert_non_null(b);
+	assert_int_equal(b->size, 3);
+	gw_store_seg_abort(st, &k2, 21, &b, false);  /* nothing of "new" verified: forgotten */
+	assert_non_null(b);
+	gw_body_free(b);
+	b = NULL;
+	assert_int_equal(deliver(st, &k2, 22, "new", 0, 6, "123", &w, &complete, &b, &err), FF_OK);
+	assert_int_equal(deliver(st, &k2, 23, "new", 3, 6, "456", &w, &complete, &b, &err), FF_OK);
+	assert_true(complete);
+	assert_null(w);
+	assert_null(b);
+	assert_int_equal(gw_store_take(st, &k2, &waiter, &b, &rep, &err), FF_OK);
+	assert_memory_equal(b->mem.buf, "123456", 6);
+	gw_body_free(b);
+	b = NULL;
+
+	/* a whole message in one request; retried; a broken-off one leaves nothing */
+	struct gw_key k3 = mk("S", "whole", "9998"), k4 = mk("S", "broken", "9998");
+	assert_int_equal(deliver(st, &k3, 30, "w1", 0, GW_WHOLE, "hello", &w, &complete, &b, &err),
+			 FF_OK);
+	assert_true(complete);
+	assert_int_equal(gw_store_seg_begin(st, &k3, 31, "w1", 0, 5, GW_WHOLE, &b, &again, &err),
+			 FF_OK);
+	assert_true(again);
+	assert_int_equal(gw_store_seg_begin(st, &k3, 32, "w2", 0, 5, GW_WHOLE, &b, &again, &err),
+			 FF_EEXIST);
+	assert_int_equal(gw_store_seg_begin(st, &k4, 33, "w3", 0, 5, GW_WHOLE, &b, &again, &err),
+			 FF_OK);
+	b = gw_body_new(dir, 5, NULL);
+	assert_int_equal(gw_body_write(b, "he", 2, NULL), FF_OK);
+	gw_store_seg_abort(st, &k4, 33, &b, false);
+	gw_body_free(b);
+	b = NULL;
+	/* a local task's upload in progress is not a partner's to write */
+	struct gw_key k5 = mk("S", "local", "9998");
+	assert_int_equal(gw_store_reserve(st, &k5, 40, &err), FF_OK);
+	assert_int_equal(gw_store_seg_begin(st, &k5, 41, "m", 0, 1, GW_WHOLE, &b, &again, &err),
+			 FF_EEXIST);
+	gw_store_cancel(st, &k5, 40);
+	gw_store_stats(st, &s);
+	assert_int_equal(s.messages, 3);   /* big (taken), again (ready), whole (ready) */
+	assert_int_equal(s.receiving, 0);
+	gw_store_free(st);
+}
+
+static void test_drop_partial(void **state)
+{
+	(void)state;
+	struct gw_store *st;
+	struct ff_error err = FF_ERROR_INIT;
+	struct gw_body *b = NULL, *held = NULL;
+	bool again, complete;
+	void *w = NULL, **ws = NULL;
+	size_t nw;
+	uint64_t total = 3 * GATEWAY_MEM_MAX;
+	assert_int_equal(gw_store_new(&st), FF_OK);
+	struct gw_key idle = mk("S", "idle", "9998"), busy = mk("S", "busy", "9998");
+	/* a partial between segments, in a spill file */
+	assert_int_equal(gw_store_seg_begin(st, &idle, 1, "m1", 0, 10, total, &b, &again, &err),
+			 FF_OK);
+	b = gw_body_new(dir, total, NULL);
+	assert_true(b->fd >= 0);
+	assert_int_equal(gw_body_write(b, "0123456789", 10, NULL), FF_OK);
+	assert_int_equal(gw_store_seg_end(st, &idle, 1, &b, &w, &complete, &err), FF_OK);
+	/* and one whose segment is being written */
+	assert_int_equal(gw_store_seg_begin(st, &busy, 2, "m2", 0, 10, total, &held, &again, &err),
+			 FF_OK);
+	held = gw_body_new(dir, total, NULL);
+	assert_int_equal(files_in_dir(), 2);
+	assert_int_equal(gw_store_drop(st, "S", "host", "9998", &ws, &nw), FF_OK);
+	ff_free(ws);
+	assert_int_equal(files_in_dir(), 1);   /* the idle partial's file is gone */
+	assert_int_equal(gw_body_write(held, "0123456789", 10, NULL), FF_OK);
+	assert_int_equal(gw_store_seg_end(st, &busy, 2, &held, &w, &complete, &err), FF_ECANCELED);
+	assert_true(strstr(err.msg, "has ended") != NULL);
+	gw_body_free(held);
+	assert_int_equal(files_in_dir(), 0);
+	assert_int_equal(gw_store_seg_begin(st, &idle, 3, "m1", 10, 10, total, &b, &again, &err),
+			 FF_ECANCELED);
+	gw_store_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -410,6 +789,9 @@ int main(void)
 		cmocka_unit_test(test_forward_records_and_retries),
 		cmocka_unit_test(test_drop),
 		cmocka_unit_test(test_many_keys),
+		cmocka_unit_test(test_stream),
+		cmocka_unit_test(test_segments),
+		cmocka_unit_test(test_drop_partial),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
