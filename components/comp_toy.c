@@ -21,6 +21,7 @@
  * do nothing, so the guest's receive times out (tests of that error).
  */
 #include "ff_setup.h"
+#include <time.h>
 #include <fcntl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -435,7 +436,16 @@ static int xfer_host(struct ff_task *t, struct ff_fed *f, const char *tag, struc
 		return ff_error_set(err, FF_EINVAL, "gateway_transfer: expected one guest, the task "
 				    "has %zu", ng);
 	if (silent) {
+		/* stay until the guest has given up on its receive: a host that
+		 * ended at once would have its messages refused, and the guest
+		 * would fail on its send instead of timing out */
+		double wait = 0;
+		ret = ff_task_param_double(t, "federation_timeout", 0, &wait, err);
+		if (ret)
+			return ret;
 		ff_task_log(t, FF_TASK_INFO, "gateway_transfer: host_silent: not answering");
+		struct timespec ts = { (time_t)wait + 2, 0 };
+		nanosleep(&ts, NULL);
 		return FF_OK;
 	}
 	FILE *scratch = NULL;

@@ -30,6 +30,7 @@
 
 #define HTTP_MAX_HEADERS 8
 #define HTTP_DISCARD_MAX ((uint64_t)256 << 20)
+#define HTTP_STREAM_IDLE_S 30
 
 struct http_server {
 	struct MHD_Daemon *mhd;
@@ -333,6 +334,11 @@ static enum MHD_Result http_first_call(struct http_server *s, struct MHD_Connect
 		/* the body (if any) is discarded; answer once it is read */
 		return MHD_YES;
 	}
+	/* a client that half-closes mid-upload is often not noticed: an upload
+	 * idle this long is given up, and what it held is released */
+	if (r->route->flags & HTTP_RT_STREAM)
+		MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+					  (unsigned int)HTTP_STREAM_IDLE_S);
 	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && !(r->route->flags & HTTP_RT_STREAM) &&

@@ -332,15 +332,20 @@ void party_report(struct site *s, const struct party_task_key *k, const char *st
 	json_decref(body);
 }
 
+void party_task_drop_messages(struct site *s, const struct party_task_key *k)
+{
+	/* messages to or from an ended task version can never be received */
+	char session[160];
+	snprintf(session, sizeof(session), "%s_%lld", k->task_id, k->version);
+	gateway_drop(s, session, k->role, k->party_id);
+}
+
 void party_task_ended(struct site *s, const struct party_task_key *k,
 		      const char *status, const char *error)
 {
 	struct ff_error err = FF_ERROR_INIT;
 	bool changed = false;
-	/* messages to or from an ended task version can never be received */
-	char session[160];
-	snprintf(session, sizeof(session), "%s_%lld", k->task_id, k->version);
-	gateway_drop(s, session, k->role, k->party_id);
+	party_task_drop_messages(s, k);
 	int ret = party_task_set_party_status(s, k, status, error, &changed, &err);
 	if (ret)
 		site_joblog(s, k->job_id, FF_LOG_ERROR, "cannot record end of task %s: %s",

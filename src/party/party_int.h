@@ -53,6 +53,8 @@ int party_stop_task(struct site *s, const struct party_task_key *k, const char *
 		    const char *reason, struct ff_error *err);
 /* Tells the scheduler about a party status change (callback mode). */
 void party_report(struct site *s, const struct party_task_key *k, const char *status);
+/* Drops the gateway messages of a task version that ended or was stopped. */
+void party_task_drop_messages(struct site *s, const struct party_task_key *k);
 void party_notify_free(struct site *s);
 /* Inherits the listed finished tasks of an earlier job (party_inherit.c). */
 int party_inherit(struct site *s, const char *job_id, const char *role, const char *party_id,

@@ -250,6 +250,7 @@ int party_stop_task(struct site *s, const struct party_task_key *k, const char *
 	if (ret)
 		return ff_error_set(err, FF_ETASKKILL, "cannot kill task '%s' on %s %s", k->task_id,
 				    k->role, k->party_id);
+	party_task_drop_messages(s, k);
 	char why[300];
 	snprintf(why, sizeof(why), "stopped (%s)%s%s", status, reason ? ": " : "",
 		 reason ? reason : "");
