@@ -9,6 +9,11 @@
 #include "fs.h"
 #include "mem.h"
 
+/*
+ * Creates the missing levels from the deepest existing one down: usually
+ * only the last level (or two) is new, so this is one or two mkdir calls,
+ * not one per level of the path.
+ */
 int fs_mkdirs(const char *path, mode_t mode, struct ff_error *err)
 {
 	char tmp[PATH_MAX];
@@ -16,18 +21,28 @@ int fs_mkdirs(const char *path, mode_t mode, struct ff_error *err)
 	if (n == 0 || n >= sizeof(tmp))
 		return ff_error_set(err, FF_EINVAL, "invalid directory path '%s'", path);
 	memcpy(tmp, path, n + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
+	while (n > 1 && tmp[n - 1] == '/')
+		tmp[--n] = '\0';
+	/* walk up until a level can be made (or exists) */
+	char *cut[PATH_MAX / 2];
+	size_t ncut = 0;
+	for (;;) {
+		if (!mkdir(tmp, mode) || errno == EEXIST)
+			break;
+		char *slash = strrchr(tmp, '/');
+		if (errno != ENOENT || !slash || slash == tmp)
+			return ff_error_set(err, ff_from_errno(errno),
+					    "cannot create directory '%s': %s", tmp, strerror(errno));
+		*slash = '\0';
+		cut[ncut++] = slash;
+	}
+	/* then back down, one level at a time */
+	while (ncut > 0) {
+		*cut[--ncut] = '/';
 		if (mkdir(tmp, mode) && errno != EEXIST)
 			return ff_error_set(err, ff_from_errno(errno),
 					    "cannot create directory '%s': %s", tmp, strerror(errno));
-		*p = '/';
 	}
-	if (mkdir(tmp, mode) && errno != EEXIST)
-		return ff_error_set(err, ff_from_errno(errno),
-				    "cannot create directory '%s': %s", tmp, strerror(errno));
 	return FF_OK;
 }
 

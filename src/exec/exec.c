@@ -28,6 +28,7 @@
 #include "mem.h"
 #include "site.h"
 #include "status.h"
+#include "store.h"
 
 extern char **environ;
 
@@ -363,6 +364,8 @@ static void exec_exited(struct site *s, struct exec_proc *p, int wstatus)
 		return;
 	}
 	ev_timer_stop(s->loop, &p->timer);
+	/* its outputs and its end are recorded together, in one commit */
+	bool txn = !store_txn_begin(s->db, NULL);
 	char *error = NULL;
 	int ret = exec_collect(p, wstatus, &error);
 	if (ret && p->lim.mem_mb > 0 && exec_memory_exceeded(p, wstatus, error)) {
@@ -372,6 +375,8 @@ static void exec_exited(struct site *s, struct exec_proc *p, int wstatus)
 		error = e2;
 	}
 	s->exec->on_end(s, &p->key, ret ? ST_FAILED : ST_SUCCESS, error);
+	if (txn)
+		store_txn_commit(s->db, NULL);
 	ff_free(error);
 	exec_proc_free(p);
 }

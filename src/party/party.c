@@ -118,9 +118,24 @@ json_t *party_fail(int ret, const struct ff_error *err)
 
 json_t *party_command(struct site *s, const char *command, const json_t *body)
 {
-	for (size_t i = 0; i < FF_ARRAY_SIZE(party_cmds); i++)
-		if (!strcmp(party_cmds[i].name, command))
-			return party_cmds[i].fn(s, body);
+	for (size_t i = 0; i < FF_ARRAY_SIZE(party_cmds); i++) {
+		if (strcmp(party_cmds[i].name, command))
+			continue;
+		/*
+		 * One transaction per command: its writes reach the disk in one
+		 * commit, before the answer. Not task/start: its claim must be
+		 * on disk before the process is spawned.
+		 */
+		bool txn = strcmp(command, "task/start") && !store_txn_begin(s->db, NULL);
+		json_t *res = party_cmds[i].fn(s, body);
+		if (txn && store_txn_commit(s->db, NULL)) {
+			json_decref(res);
+			struct ff_error err = FF_ERROR_INIT;
+			ff_error_set(&err, FF_EIO, "cannot commit '%s' on this site", command);
+			return party_fail(FF_EIO, &err);
+		}
+		return res;
+	}
 	struct ff_error err = FF_ERROR_INIT;
 	ff_error_set(&err, FF_ENOROUTE, "unknown partner command '%s'", command);
 	return party_fail(FF_ENOROUTE, &err);

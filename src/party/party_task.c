@@ -140,6 +140,11 @@ json_t *party_task_start(struct site *s, const json_t *body)
 	bool changed = false;
 	pid_t pid = 0;
 	int ret = party_key_from_json(body, &k, &err);
+	if (store_txn_depth(s->db) > 0) {
+		/* the claim below would not be on disk before the spawn */
+		ff_error_set(&err, FF_ETASKSTART, "task start inside a transaction");
+		return party_fail(FF_ETASKSTART, &err);
+	}
 	const char *fed_status = jsonx_str(body, "status");
 	if (!ret && fed_status && status_is_task(fed_status))
 		ret = party_task_set_fed_status(s, &k, fed_status, &err);

@@ -57,13 +57,21 @@ int store_exec(struct store *s, const char *sql, const struct store_val *args,
 	return s->ops->exec(s, sql, args, nargs, cb, arg, changes, err);
 }
 
+/*
+ * Nesting with savepoints: an inner transaction can be rolled back alone
+ * (its caller's failure undoes only its own writes) while the outermost
+ * one decides what reaches the disk, in one commit.
+ */
 int store_txn_begin(struct store *s, struct ff_error *err)
 {
-	if (s->txn_depth++ > 0)
-		return FF_OK;
-	int ret = s->ops->exec_script(s, "BEGIN IMMEDIATE", err);
-	if (ret)
-		s->txn_depth = 0;
+	char sql[48];
+	if (s->txn_depth > 0)
+		snprintf(sql, sizeof(sql), "SAVEPOINT ff_%d", s->txn_depth);
+	else
+		snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE");
+	int ret = s->ops->exec_script(s, sql, err);
+	if (!ret)
+		s->txn_depth++;
 	return ret;
 }
 
@@ -71,8 +79,11 @@ int store_txn_commit(struct store *s, struct ff_error *err)
 {
 	if (s->txn_depth <= 0)
 		return FF_OK;
-	if (--s->txn_depth > 0)
-		return FF_OK;
+	char sql[48];
+	if (--s->txn_depth > 0) {
+		snprintf(sql, sizeof(sql), "RELEASE ff_%d", s->txn_depth);
+		return s->ops->exec_script(s, sql, err);
+	}
 	int ret = s->ops->exec_script(s, "COMMIT", err);
 	if (ret)
 		s->ops->exec_script(s, "ROLLBACK", NULL);
@@ -83,8 +94,19 @@ void store_txn_abort(struct store *s)
 {
 	if (s->txn_depth <= 0)
 		return;
-	s->txn_depth = 0;
+	if (--s->txn_depth > 0) {
+		char sql[80];
+		snprintf(sql, sizeof(sql), "ROLLBACK TO ff_%d; RELEASE ff_%d", s->txn_depth,
+			 s->txn_depth);
+		s->ops->exec_script(s, sql, NULL);
+		return;
+	}
 	s->ops->exec_script(s, "ROLLBACK", NULL);
+}
+
+int store_txn_depth(const struct store *s)
+{
+	return s->txn_depth;
 }
 
 struct store_first {

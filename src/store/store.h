@@ -80,11 +80,16 @@ int store_exec(struct store *s, const char *sql, const struct store_val *args,
 	       size_t nargs, store_row_cb cb, void *arg, int64_t *changes,
 	       struct ff_error *err);
 
-/* Transactions (writer only; they do not nest: an inner begin is counted
- * and only the outermost commit commits). */
+/*
+ * Transactions (writer only). They nest: an inner one is a savepoint, its
+ * abort undoes only its own writes, its commit keeps them for the outer
+ * one; only the outermost commit writes to the disk.
+ */
 int store_txn_begin(struct store *s, struct ff_error *err);
 int store_txn_commit(struct store *s, struct ff_error *err);
 void store_txn_abort(struct store *s);
+/* How many transactions are open (0: every write commits at once). */
+int store_txn_depth(const struct store *s);
 
 /* ---- helpers built on store_exec ---- */
 

@@ -186,8 +186,20 @@ static void test_fs(void **state)
 	assert_non_null(mkdtemp(tmpl));
 	char *d = ff_asprintf("%s/a/b/c", tmpl);
 	assert_int_equal(fs_mkdirs(d, 0755, NULL), FF_OK);
+	assert_true(fs_is_dir(d));
+	assert_int_equal(fs_mkdirs(d, 0755, NULL), FF_OK);          /* exists: fine */
+	char *d2 = ff_asprintf("%s/a/b/x/y/", tmpl);                  /* trailing slash */
+	assert_int_equal(fs_mkdirs(d2, 0755, NULL), FF_OK);
+	assert_true(fs_is_dir(d2));
 	char *f = ff_asprintf("%s/file", d);
 	assert_int_equal(fs_write_atomic(f, "hello", 5, NULL), FF_OK);
+	/* a file in the way: a clear error naming the level that failed */
+	char *d3 = ff_asprintf("%s/file/sub/deeper", d);
+	struct ff_error e = FF_ERROR_INIT;
+	assert_int_not_equal(fs_mkdirs(d3, 0755, &e), FF_OK);
+	assert_non_null(strstr(ff_error_msg(&e, FF_EIO), "cannot create directory"));
+	ff_free(d2);
+	ff_free(d3);
 	struct ff_buf b = FF_BUF_INIT;
 	assert_int_equal(fs_read_file(f, &b, NULL), FF_OK);
 	assert_string_equal(b.buf, "hello");
