@@ -14,7 +14,7 @@ help:
 	@echo "make deps       install the missing Debian packages (apt-get, idempotent)"
 	@echo "make test       deps + build + unit tests (also under ASan+UBSan) + integration tests"
 	@echo "make test-full  make test plus the long runs (big datasets, soak, faults, crypto)"
-	@echo "make demo       deps + build, start a fedflowd and run the main job"
+	@echo "make demo       deps + build, start three sites and run FATE's quick-start job across them"
 	@echo "make bench      run the benchmarks under bench/ and print their figures"
 	@echo "make clean      remove the build folders"
 
