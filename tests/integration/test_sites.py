@@ -1,13 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
 """Issue B: one fedflowd per site, signed commands between them."""
 import os
+import subprocess
 import time
 
 import pytest
 import requests
 
-from conftest import dag, parties, seven_task_dag, task
-from sites import Federation, signed_post
+from conftest import BUILD, dag, free_port, parties, seven_task_dag, task
+from sites import SITES, Federation, signed_post
 
 THREE = parties(("guest", "9999"), ("host", "10000"), ("arbiter", "10001"))
 
@@ -206,3 +207,34 @@ def test_partner_killed_mid_job():
         assert h.tasks(job_id)[0]["party_status"] in ("failed", "canceled")
     finally:
         fed.down()
+
+
+def test_sites_up_with_slow_starting_daemons(tmp_path):
+    """scripts/sites waits for each site in turn; a site that needs several
+    tries to answer must not shift the ports of the sites after it."""
+    build = tmp_path / "build"
+    (build / "src" / "cli").mkdir(parents=True)
+    real = os.path.join(BUILD, "src", "fedflowd")
+    slow = build / "src" / "fedflowd"
+    slow.write_text('#!/bin/sh\nsleep 0.4\nexec "%s" "$@"\n' % real)
+    slow.chmod(0o755)
+    os.symlink(os.path.join(BUILD, "src", "cli", "fedflow"), build / "src" / "cli" / "fedflow")
+    home = tmp_path / "fed"
+    base = free_port()
+    while not all(Federation._port_free(base + i) for i in range(2)):
+        base = free_port()
+    env = dict(os.environ, FEDFLOW_BUILD=str(build))
+    up = subprocess.run([SITES, "up", "--home", str(home), "--count", "2",
+                         "--base-port", str(base)], capture_output=True, text=True, env=env)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        lines = [ln.split() for ln in up.stdout.split("\n") if ln.strip()]
+        assert [(p, u) for p, u, _ in lines] == [
+            ("9999", "http://127.0.0.1:%d" % base), ("10000", "http://127.0.0.1:%d" % (base + 1))]
+        for pid, url, _ in lines:
+            info = requests.get(url + "/v2/site/info/query").json()["data"]
+            assert info["party_id"] == pid
+            assert [p["party_id"] for p in info["partners"]] == [
+                "10000" if pid == "9999" else "9999"]
+    finally:
+        subprocess.run([SITES, "down", "--home", str(home)], capture_output=True, env=env)
