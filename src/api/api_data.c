@@ -11,7 +11,9 @@
  * runs. Upload to an existing table is refused with 7002 unless the
  * request says drop=true (the name FATE uses for the same choice in
  * /v2/data/component/dataframe/transformer); the old table is then
- * replaced only when the new one is complete.
+ * replaced only when the new one is complete. While an upload job into a
+ * table has not ended, a second one is refused (7002) even with drop: both
+ * would write the table's folder and meta, each half winning.
  */
 #include "ff_setup.h"
 #include <sys/stat.h>
@@ -160,6 +162,11 @@ static void api_upload_submit(struct http_req *r, json_t *params, const char *ns
 	if (!ret && !drop && table_meta_exists(s->db, ns, name))
 		ret = ff_error_set(&err, FF_ETABLEEXISTS, "table '%s' in namespace '%s' exists: "
 				   "delete it first or send \"drop\": true to replace it", name, ns);
+	char running[64];
+	if (!ret && upload_running(s, ns, name, running, sizeof(running)))
+		ret = ff_error_set(&err, FF_ETABLEEXISTS, "table '%s' in namespace '%s' is being "
+				   "uploaded by job %s: wait until it ends, then upload again "
+				   "(with \"drop\": true to replace it)", name, ns, running);
 	if (!ret && (json_object_set_new(params, "namespace", json_string(ns)) ||
 		     json_object_set_new(params, "name", json_string(name)) ||
 		     json_object_set_new(params, "drop", json_boolean(drop)) ||

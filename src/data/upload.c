@@ -9,6 +9,7 @@
 #include "provider/provider.h"
 #include "sched/sched.h"
 #include "site.h"
+#include "store.h"
 #include "upload.h"
 
 #ifndef FF_VERSION
@@ -36,6 +37,33 @@ static json_t *upload_dag(const char *task_name, const char *component, const js
 	return json_pack("{s:s,s:s,s:{s:o,s:{s:s},s:s,s:o,s:o}}", "schema_version", "2.0.0",
 			 "kind", "fate", "dag", "parties", parties, "conf", "scheduler_party_id", "0",
 			 "stage", "default", "tasks", tasks, "party_tasks", ptasks);
+}
+
+struct upload_job_id {
+	char *p;
+	size_t n;
+};
+
+static int upload_job_id_cb(void *arg, const struct store_row *row)
+{
+	struct upload_job_id *out = arg;
+	const char *id = store_col_text(row, "f_job_id");
+	snprintf(out->p, out->n, "%s", id ? id : "");
+	return FF_OK;
+}
+
+bool upload_running(struct site *s, const char *namespace_, const char *name, char *job_id,
+		    size_t n)
+{
+	struct upload_job_id out = { job_id, n };
+	struct store_val a[] = { SV_TEXT(namespace_), SV_TEXT(name) };
+	job_id[0] = '\0';
+	store_exec(s->db, "SELECT f_job_id FROM t_job WHERE f_role = 'local' AND f_status NOT IN"
+		   " ('success', 'failed', 'canceled', 'timeout') AND json_extract(f_dag,"
+		   " '$.dag.party_tasks.local_0.tasks.upload_0.parameters.namespace') = ? AND"
+		   " json_extract(f_dag, '$.dag.party_tasks.local_0.tasks.upload_0.parameters.name')"
+		   " = ? LIMIT 1", a, 2, upload_job_id_cb, &out, NULL, NULL);
+	return job_id[0] != '\0';
 }
 
 static void upload_created(struct fed_call *call, void *arg)

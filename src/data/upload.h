@@ -17,6 +17,8 @@
 #define FF_UPLOAD_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include "err.h"
 
 struct site;
@@ -36,5 +38,13 @@ typedef void (*upload_done_fn)(void *arg, int code, const char *message, const c
 int upload_submit_local(struct site *s, const char *task_name, const char *component,
 			const json_t *params, upload_done_fn done, void *arg,
 			struct ff_error *err);
+
+/*
+ * The job id of an upload into (namespace, name) that has not ended yet,
+ * into job_id[n]; false when there is none. Two uploads into one table at
+ * once would both write its folder and its meta, each half winning.
+ */
+bool upload_running(struct site *s, const char *namespace_, const char *name, char *job_id,
+		    size_t n);
 
 #endif

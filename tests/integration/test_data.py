@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from conftest import FULL, dag
+from conftest import FULL, dag, task
 from datahelp import (DATA, GUEST_CONF, GUEST_CSV, HOST_CONF, HOST_CSV, cli, get_raw, read,
                       reader_dag, table, tgz_members, upload, upload_file)
 
@@ -418,3 +418,27 @@ def test_one_gigabyte_upload_bounded_memory(daemon, tmp_path):
           % (size / 1e6, took, daemon_peak // 1024, comp_peak // 1024))
     assert daemon_peak < 200 * 1024
     assert comp_peak < 300 * 1024
+
+
+def test_upload_while_an_upload_of_that_table_waits_7002(make_daemon):
+    """Two uploads into one table at once would both write its folder and
+    meta: while the first waits for cores, a second one is refused, even
+    with drop; after the first ends, drop replaces the table."""
+    d = make_daemon(computing={"cores": 8})
+    # guest and host (4 cores each) take the site's 8: the upload must wait
+    blocker, _ = d.submit(dag({"s": task("sleep", params={"seconds": 60})}))
+    d.wait_task(blocker, "s", "running")
+    conf = dict(GUEST_CONF, namespace="race", name="t", extend_sid=False)
+    first = d.post("/v2/data/component/upload", conf)
+    assert first["code"] == 0, first
+    assert d.jobs(first["job_id"])[0]["status"] == "waiting"
+    for again in (conf, dict(conf, drop=True)):
+        r = d.post("/v2/data/component/upload", again)
+        assert r["code"] == 7002 and first["job_id"] in r["message"], r
+        assert "wait until it ends" in r["message"], r
+    assert d.sql("SELECT COUNT(*) FROM t_job WHERE f_role = 'local'")[0][0] == 1
+    assert d.post("/v2/job/stop", {"job_id": blocker})["code"] == 0
+    assert d.wait(first["job_id"]) == "success"
+    assert table(d, "race", "t")["data"]["count"] == 569
+    r = d.post("/v2/data/component/upload", dict(conf, drop=True))
+    assert r["code"] == 0 and d.wait(r["job_id"]) == "success", r
