@@ -511,15 +511,24 @@ static int api_job_delete_local(struct site *s, const char *job_id, struct ff_er
 		" WHERE t.f_job_id = ? AND t.f_uri != '' AND t.f_namespace ="
 		" t_storage_table_meta.f_namespace AND t.f_name = t_storage_table_meta.f_name)",
 		"DELETE FROM t_tracking_data_output WHERE f_job_id = ?",
-		"DELETE FROM t_model_meta WHERE f_job_id = ?",
 		"DELETE FROM t_task WHERE f_job_id = ?",
 		"DELETE FROM t_job WHERE f_job_id = ?",
 		"DELETE FROM t_schedule_task WHERE f_job_id = ?",
 		"DELETE FROM t_schedule_task_status WHERE f_job_id = ?",
 		"DELETE FROM t_schedule_job WHERE f_job_id = ?",
 	};
+	/* models first, packages included (a package another job still names
+	 * stays); the job's rows go after, so a failed clean can be repeated */
+	struct model_filter mf = { .job_id = job_id };
+	int ret = model_delete(s->db, s->cfg.model_dir, &mf, NULL, err);
+	if (ret == FF_ENOMODEL) {
+		ff_error_clear(err);
+		ret = FF_OK;
+	}
+	if (ret)
+		return ret;
 	struct store_val a[] = { SV_TEXT(job_id) };
-	int ret = store_txn_begin(s->db, err);
+	ret = store_txn_begin(s->db, err);
 	for (size_t i = 0; !ret && i < FF_ARRAY_SIZE(sql); i++)
 		ret = store_exec(s->db, sql[i], a, 1, NULL, NULL, NULL, err);
 	if (ret) {

@@ -279,3 +279,25 @@ def test_cli_model_and_output_commands(daemon, tmp_path):
     r = cli(d, "output", "query-metric", "-j", job2, "-r", "guest", "-p", "9999",
             "-tn", "predict_0")
     assert r["data"][0]["name"] == "loaded_weight"
+
+
+def test_job_clean_removes_outputs_models_and_folders(daemon):
+    d = daemon
+    job_id, _ = d.submit(dag({"train_0": task("model_test", params={"weight": 1.5}),
+                              "n": task()}, conf={"model_id": "mdl_clean",
+                                                  "model_version": "1"}))
+    assert d.wait(job_id) == "success"
+    keys = [k for (k,) in d.sql("SELECT f_storage_key FROM t_model_meta WHERE f_job_id = '%s'"
+                                % job_id)]
+    assert keys
+    packages = [os.path.join(d.home, "model", k) for k in keys]
+    assert all(os.path.exists(p) for p in packages), packages
+    r = d.post("/v2/job/clean", {"job_id": job_id})
+    assert r["code"] == 0, r
+    assert d.get("/v2/job/query", job_id=job_id)["code"] == 1001
+    for t in ("t_model_meta", "t_metric", "t_task", "t_tracking_data_output"):
+        assert d.sql("SELECT COUNT(*) FROM %s WHERE f_job_id = '%s'" % (t, job_id))[0][0] == 0
+    assert not any(os.path.exists(p) for p in packages), packages
+    assert d.get("/v2/output/model/query", **key(job_id))["code"] != 0
+    assert not [x for x in os.listdir(os.path.join(d.home, "data")) if x.startswith(job_id)]
+    assert not os.path.exists(os.path.join(d.home, "jobs", job_id))
