@@ -54,6 +54,7 @@ struct http_req {
 	bool json_invalid;
 	bool too_big;
 	bool dispatched;
+	bool queued;            /* MHD takes one response per request */
 	uint64_t discarded;     /* bytes of a refused body read and dropped */
 	atomic_bool finished;
 	int chunk_err;
@@ -235,6 +236,9 @@ static void http_free_buf(void *p)
 
 static enum MHD_Result http_queue(struct http_req *r)
 {
+	if (r->queued)
+		return MHD_YES;
+	r->queued = true;
 	struct MHD_Response *resp;
 	if (r->out_fd >= 0) {
 		resp = MHD_create_response_from_fd64(r->out_fd_size, r->out_fd);
@@ -360,11 +364,19 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
 	if (!r)
 		return http_first_call(s, conn, url, method, con_cls);
 	if (r->dispatched) {
-		*upload_size = 0; /* discard the rest of a refused body */
+		if (*upload_size) {
+			/* the rest of a refused body (unknown route, too big):
+			 * read and drop it, answer once it is all read */
+			r->discarded += *upload_size;
+			*upload_size = 0;
+			if (r->discarded > HTTP_DISCARD_MAX && !r->too_big) {
+				r->too_big = true; /* Connection: close */
+				return http_queue(r);
+			}
+			return MHD_YES;
+		}
 		if (!atomic_load(&r->finished) && (r->route && (r->route->flags & HTTP_RT_CORE)))
 			return MHD_YES;
-		if (r->too_big)
-			return MHD_YES; /* already queued */
 		return http_queue(r);
 	}
 	if (*upload_size) {

@@ -21,6 +21,25 @@ def test_unknown_route_is_json(daemon):
     assert r.json()["code"] == 6000 and "not allowed" in r.json()["message"]
 
 
+def test_unknown_route_with_a_body_is_json_and_keeps_the_connection(daemon):
+    # the body is read and dropped, then answered once; the connection lives on
+    c = http.client.HTTPConnection("127.0.0.1", daemon.port)
+    body = json.dumps({"namespace": "a", "name": "b", "pad": "x" * 200000})
+    for method, path, status, words in (
+            ("POST", "/v2/nope/nothing", 404, "unknown route"),
+            ("POST", "/v2/job/query", 405, "not allowed"),
+            ("PUT", "/v2/job/submit", 405, "not allowed")):
+        c.request(method, path, body=body, headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        answer = json.loads(r.read())
+        assert r.status == status and answer["code"] == 6000, (path, answer)
+        assert words in answer["message"], answer
+        c.request("GET", "/v2/site/info/query")
+        r = c.getresponse()
+        assert json.loads(r.read())["code"] == 0
+    c.close()
+
+
 def test_keep_alive_and_slashes(daemon):
     c = http.client.HTTPConnection("127.0.0.1", daemon.port)
     for path in ("/v2/site/info/query", "/v2//site/info/query/", "/v2/server/fateflow"):
