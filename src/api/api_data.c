@@ -165,7 +165,7 @@ static void api_upload_submit(struct http_req *r, json_t *params, const char *ns
 	char running[64];
 	if (!ret && upload_running(s, ns, name, running, sizeof(running)))
 		ret = ff_error_set(&err, FF_ETABLEEXISTS, "table '%s' in namespace '%s' is being "
-				   "uploaded by job %s: wait until it ends, then upload again "
+				   "written by job %s: wait until it ends, then upload again "
 				   "(with \"drop\": true to replace it)", name, ns, running);
 	if (!ret && (json_object_set_new(params, "namespace", json_string(ns)) ||
 		     json_object_set_new(params, "name", json_string(name)) ||
@@ -173,7 +173,8 @@ static void api_upload_submit(struct http_req *r, json_t *params, const char *ns
 		     json_object_set_new(params, "is_temp_file", json_boolean(temp_file != NULL))))
 		ret = FF_ENOMEM;
 	if (!ret)
-		ret = upload_submit_local(s, "upload_0", "upload", params, api_upload_done, u, &err);
+		ret = upload_submit_local(s, "upload_0", "upload", params, NULL,
+					  api_upload_done, u, &err);
 	if (ret) {
 		api_upload_drop_temp(u);
 		api_fail_err(r, ret, &err);
@@ -392,7 +393,7 @@ static void api_data_download_component(struct http_req *r)
 		u->path = abs;
 		abs = NULL;
 		ret = u->ns && u->name ? upload_submit_local(s, "download_0", "download", params,
-							     api_upload_done, u, &err)
+							     NULL, api_upload_done, u, &err)
 				       : FF_ENOMEM;
 	}
 	if (ret) {
@@ -402,6 +403,86 @@ static void api_data_download_component(struct http_req *r)
 	}
 	ff_free(abs);
 	json_decref(params);
+}
+
+/* ---- dataframe transformer job ---- */
+
+/*
+ * The source table of a transformer: data_warehouse {name, namespace}, an
+ * existing table. Answers the error itself and returns false when bad.
+ */
+static bool api_transformer_source(struct http_req *r, const char **ns, const char **name)
+{
+	struct site *s = api_site(r);
+	json_t *dw = api_body_get(r, "data_warehouse");
+	*ns = jsonx_str(dw, "namespace");
+	*name = jsonx_str(dw, "name");
+	struct ff_error err = FF_ERROR_INIT;
+	int ret = json_is_object(dw) && *ns && *name ? FF_OK
+		: ff_error_set(&err, FF_EPARAM, "data_warehouse: expected {\"name\": ..., "
+			       "\"namespace\": ...} naming the table to transform");
+	if (!ret)
+		ret = table_name_check(*ns, *name, &err);
+	if (!ret && !table_meta_exists(s->db, *ns, *name))
+		ret = ff_error_set(&err, FF_ENOTABLE, "data_warehouse: no table '%s' in namespace "
+				   "'%s': upload it first", *name, *ns);
+	if (ret)
+		api_fail_err(r, ret, &err);
+	return !ret;
+}
+
+/*
+ * FATE's /v2/data/component/dataframe/transformer: a local job that turns
+ * a table into the dataframe table (namespace, name). drop (default true,
+ * as FATE) replaces an existing target; false answers 7002.
+ */
+static void api_data_transformer(struct http_req *r)
+{
+	struct site *s = api_site(r);
+	static const char *const req[] = { "data_warehouse", "namespace", "name", NULL };
+	const char *ns, *name, *src_ns, *src_name, *site_name = NULL;
+	bool drop = true;
+	if (!api_require(r, req) || !api_data_names(r, &ns, &name, false) ||
+	    !api_transformer_source(r, &src_ns, &src_name) ||
+	    !api_data_text(r, "site_name", &site_name))
+		return;
+	if (api_arg_bool(r, "drop", true, &drop)) {
+		api_fail_code(r, 5001, "drop: expected true or false");
+		return;
+	}
+	struct ff_error err = FF_ERROR_INIT;
+	char running[64];
+	int ret = FF_OK;
+	if (!drop && table_meta_exists(s->db, ns, name))
+		ret = ff_error_set(&err, FF_ETABLEEXISTS, "table '%s' in namespace '%s' exists: "
+				   "delete it first or send \"drop\": true to replace it", name, ns);
+	else if (upload_running(s, ns, name, running, sizeof(running)))
+		ret = ff_error_set(&err, FF_ETABLEEXISTS, "table '%s' in namespace '%s' is being "
+				   "written by job %s: wait until it ends, then try again", name, ns,
+				   running);
+	struct api_upload *u = ret ? NULL : ff_calloc(1, sizeof(*u));
+	json_t *params = json_pack("{s:s,s:s,s:s?}", "namespace", ns, "name", name,
+				   "site_name", site_name && *site_name ? site_name : NULL);
+	json_t *inputs = json_pack("{s:{s:{s:{s:s,s:s}}}}", "data", "table", "data_warehouse",
+				   "name", src_name, "namespace", src_ns);
+	if (!ret && (!u || !params || !inputs))
+		ret = FF_ENOMEM;
+	if (!ret) {
+		u->req = r;
+		u->ns = ff_strdup(ns);
+		u->name = ff_strdup(name);
+		ret = u->ns && u->name ? upload_submit_local(s, "transformer_0",
+							     "dataframe_transformer", params, inputs,
+							     api_upload_done, u, &err)
+				       : FF_ENOMEM;
+	}
+	if (ret) {
+		api_fail_err(r, ret, &err);
+		if (u)
+			api_upload_free(u);
+	}
+	json_decref(params);
+	json_decref(inputs);
 }
 
 /* ---- download (tar.gz) ---- */
@@ -443,6 +524,8 @@ static const struct http_route api_data_table[] = {
 	{ "POST", "/v2/data/component/upload/file", api_data_upload_file,
 	  HTTP_RT_CORE | HTTP_RT_STREAM, api_upload_chunk },
 	{ "POST", "/v2/data/component/download", api_data_download_component, HTTP_RT_CORE, NULL },
+	{ "POST", "/v2/data/component/dataframe/transformer", api_data_transformer, HTTP_RT_CORE,
+	  NULL },
 	{ "GET", "/v2/data/download", api_data_download, HTTP_RT_READ, NULL },
 };
 

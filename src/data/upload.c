@@ -26,12 +26,14 @@ struct upload_call {
 	void *arg;
 };
 
-/* The local DAG template (spec §9.1, manager/components/base.py). */
-static json_t *upload_dag(const char *task_name, const char *component, const json_t *params)
+/* The local DAG template (spec §9.1, manager/components/base.py); inputs
+ * (may be NULL) are the task's artifact inputs, e.g. a data_warehouse. */
+static json_t *upload_dag(const char *task_name, const char *component, const json_t *params,
+			  const json_t *inputs)
 {
 	json_t *parties = json_pack("[{s:s,s:[s]}]", "role", "local", "party_id", "0");
-	json_t *tasks = json_pack("{s:{s:s,s:{s:s}}}", task_name, "component_ref", component,
-				  "conf", "provider", UPLOAD_PROVIDER);
+	json_t *tasks = json_pack("{s:{s:s,s:{s:s},s:O*}}", task_name, "component_ref", component,
+				  "conf", "provider", UPLOAD_PROVIDER, "inputs", inputs);
 	json_t *ptasks = json_pack("{s:{s:O,s:{s:{s:O}}}}", "local_0", "parties", parties,
 				   "tasks", task_name, "parameters", params);
 	return json_pack("{s:s,s:s,s:{s:o,s:{s:s},s:s,s:o,s:o}}", "schema_version", "2.0.0",
@@ -52,17 +54,24 @@ static int upload_job_id_cb(void *arg, const struct store_row *row)
 	return FF_OK;
 }
 
+/* Where the local jobs that write a table keep its namespace and name. */
+#define UPLOAD_PARAM(task, key) \
+	"json_extract(f_dag, '$.dag.party_tasks.local_0.tasks." task ".parameters." key "')"
+
 bool upload_running(struct site *s, const char *namespace_, const char *name, char *job_id,
 		    size_t n)
 {
 	struct upload_job_id out = { job_id, n };
-	struct store_val a[] = { SV_TEXT(namespace_), SV_TEXT(name) };
+	struct store_val a[] = { SV_TEXT(namespace_), SV_TEXT(name), SV_TEXT(namespace_),
+				 SV_TEXT(name) };
 	job_id[0] = '\0';
 	store_exec(s->db, "SELECT f_job_id FROM t_job WHERE f_role = 'local' AND f_status NOT IN"
-		   " ('success', 'failed', 'canceled', 'timeout') AND json_extract(f_dag,"
-		   " '$.dag.party_tasks.local_0.tasks.upload_0.parameters.namespace') = ? AND"
-		   " json_extract(f_dag, '$.dag.party_tasks.local_0.tasks.upload_0.parameters.name')"
-		   " = ? LIMIT 1", a, 2, upload_job_id_cb, &out, NULL, NULL);
+		   " ('success', 'failed', 'canceled', 'timeout') AND (("
+		   UPLOAD_PARAM("upload_0", "namespace") " = ? AND "
+		   UPLOAD_PARAM("upload_0", "name") " = ?) OR ("
+		   UPLOAD_PARAM("transformer_0", "namespace") " = ? AND "
+		   UPLOAD_PARAM("transformer_0", "name") " = ?)) LIMIT 1",
+		   a, FF_ARRAY_SIZE(a), upload_job_id_cb, &out, NULL, NULL);
 	return job_id[0] != '\0';
 }
 
@@ -83,13 +92,13 @@ static void upload_created(struct fed_call *call, void *arg)
 }
 
 int upload_submit_local(struct site *s, const char *task_name, const char *component,
-			const json_t *params, upload_done_fn done, void *arg,
-			struct ff_error *err)
+			const json_t *params, const json_t *inputs, upload_done_fn done,
+			void *arg, struct ff_error *err)
 {
 	struct dag_ctx ctx;
 	struct dag_job *job = NULL;
 	struct upload_call *u = NULL;
-	json_t *schema = upload_dag(task_name, component, params);
+	json_t *schema = upload_dag(task_name, component, params, inputs);
 	int ret = schema ? FF_OK : ff_error_set(err, FF_ENOMEM, "out of memory");
 	provider_dag_ctx(s, &ctx, true);
 	if (!ret)

@@ -31,16 +31,19 @@ typedef void (*upload_done_fn)(void *arg, int code, const char *message, const c
 
 /*
  * Submits the local job running `component` as task `task_name` with the
- * given parameters (borrowed). FF_OK means done will be called; an error
+ * given parameters and inputs (borrowed; inputs may be NULL, else the
+ * task's DAG inputs, e.g. {"data": {"table": {"data_warehouse": {...}}}}).
+ * FF_OK means done will be called; an error
  * (FF_EDAG, FF_ERESLIMIT, FF_ENOMEM ...) means it will not, and err says
  * why.
  */
 int upload_submit_local(struct site *s, const char *task_name, const char *component,
-			const json_t *params, upload_done_fn done, void *arg,
-			struct ff_error *err);
+			const json_t *params, const json_t *inputs, upload_done_fn done,
+			void *arg, struct ff_error *err);
 
 /*
- * The job id of an upload into (namespace, name) that has not ended yet,
+ * The job id of an upload or transformer job into (namespace, name) that
+ * has not ended yet,
  * into job_id[n]; false when there is none. Two uploads into one table at
  * once would both write its folder and its meta, each half winning.
  */

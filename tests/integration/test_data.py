@@ -442,3 +442,38 @@ def test_upload_while_an_upload_of_that_table_waits_7002(make_daemon):
     assert table(d, "race", "t")["data"]["count"] == 569
     r = d.post("/v2/data/component/upload", dict(conf, drop=True))
     assert r["code"] == 0 and d.wait(r["job_id"]) == "success", r
+
+
+def test_dataframe_transformer(loaded):
+    """FATE's data transformer: a local job copying a table into (namespace,
+    name) as a dataframe; drop (default true) replaces, false answers 7002."""
+    d = loaded
+    src = {"namespace": GUEST_CONF["namespace"], "name": GUEST_CONF["name"]}
+    body = {"data_warehouse": src, "namespace": "frames", "name": "breast_guest"}
+    r = d.post("/v2/data/component/dataframe/transformer", body)
+    assert r["code"] == 0 and r["data"] == {"name": "breast_guest", "namespace": "frames"}, r
+    assert d.wait(r["job_id"]) == "success"
+    a, b = table(d, src["namespace"], src["name"])["data"], table(d, "frames", "breast_guest")
+    assert b["code"] == 0 and b["data"]["count"] == a["count"] == 569, b
+    assert b["data"]["meta"]["feature_names"] == a["meta"]["feature_names"]
+    assert b["data"]["partitions"] == a["partitions"]
+    # the rows come back byte-exact, in order
+    da = tgz_members(get_raw(d, "/v2/data/download", **src).content)["data/0.csv"]
+    db = tgz_members(get_raw(d, "/v2/data/download", namespace="frames",
+                             name="breast_guest").content)["data/0.csv"]
+    assert len(da.splitlines()) == 570 and da == db
+    assert d.post("/v2/data/component/dataframe/transformer",
+                  dict(body, drop=False))["code"] == 7002
+    again = d.post("/v2/data/component/dataframe/transformer", dict(body, drop=True))
+    assert again["code"] == 0 and d.wait(again["job_id"]) == "success"
+    jobs = d.sql("SELECT COUNT(*) FROM t_job WHERE f_role = 'local'")[0][0]
+    for bad, code in (({"data_warehouse": {"namespace": "no", "name": "such"}}, 7001),
+                      ({"data_warehouse": "x"}, 5001),
+                      ({"data_warehouse": {"namespace": "..", "name": "x"}}, 5001),
+                      ({"namespace": "a/b"}, 5001),
+                      ({"drop": "maybe"}, 5001)):
+        r = d.post("/v2/data/component/dataframe/transformer", dict(body, **bad))
+        assert r["code"] == code, (bad, r)
+    r = d.post("/v2/data/component/dataframe/transformer", {"namespace": "a", "name": "b"})
+    assert r["code"] != 0 and "data_warehouse" in r["message"], r
+    assert d.sql("SELECT COUNT(*) FROM t_job WHERE f_role = 'local'")[0][0] == jobs
