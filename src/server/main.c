@@ -25,7 +25,6 @@
 #include "gateway.h"
 #include "fs.h"
 #include "http.h"
-#include "httpc.h"
 #include "log.h"
 #include "mem.h"
 #include "party/party.h"
