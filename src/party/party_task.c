@@ -20,6 +20,8 @@ json_t *party_task_apply(struct site *s, const json_t *body)
 	struct party_task_key k;
 	int ret = party_key_from_json(body, &k, &err);
 	if (!ret)
+		ret = party_job_begin(s, k.job_id, k.role, k.party_id, &err);
+	if (!ret)
 		ret = party_task_resource_apply(s, &k, &err);
 	return ret ? party_fail(ret, &err) : party_ok();
 }
@@ -102,8 +104,8 @@ void party_task_pid(struct site *s, const struct party_task_key *k, pid_t pid,
 }
 
 /* The task's federated status (f_status) as the scheduler sees it; CAS. */
-static int party_task_set_fed_status(struct site *s, const struct party_task_key *k,
-				     const char *status, struct ff_error *err)
+int party_task_set_fed_status(struct site *s, const struct party_task_key *k,
+			      const char *status, struct ff_error *err)
 {
 	char *old = NULL;
 	struct store_val key[] = { SV_TEXT(k->job_id), SV_TEXT(k->task_id), SV_INT(k->version),
