@@ -148,26 +148,30 @@ json_t *party_task_start(struct site *s, const json_t *body)
 		return party_fail(FF_ETASKSTART, &err);
 	}
 	const char *fed_status = jsonx_str(body, "status");
+	/* the federated status and the claim commit together, before the spawn */
+	bool txn = !ret && !store_txn_begin(s->db, NULL);
 	if (!ret && fed_status && status_is_task(fed_status))
 		ret = party_task_set_fed_status(s, &k, fed_status, &err);
 	if (!ret)
 		ret = party_task_load(s, &k, &t, &err);
+	bool claimable = !ret && !strcmp(t.party_status, ST_WAITING);
+	struct ff_error serr = FF_ERROR_INIT;
+	if (claimable && party_task_set_party_status(s, &k, ST_RUNNING, NULL, &changed, &serr) == 0 &&
+	    !changed)
+		claimable = false; /* another start claimed it first */
+	if (txn && store_txn_commit(s->db, NULL) && !ret)
+		ret = ff_error_set(&err, FF_EIO, "cannot commit the start of task '%s'", k.task_id);
 	if (ret == FF_EPARAM || ret == FF_ENOTASK) {
 		json_decref(t.plan);
 		return party_fail(ret, &err);
 	}
-	if (!ret && strcmp(t.party_status, ST_WAITING)) {
+	if (!ret && !claimable) {
 		/* a repeated start of a started task is not an error; the scheduler
 		 * evidently missed its status, so it hears it again */
 		json_decref(t.plan);
-		party_report(s, &k, t.party_status);
+		if (strcmp(t.party_status, ST_WAITING))
+			party_report(s, &k, t.party_status);
 		return party_ok();
-	}
-	struct ff_error serr = FF_ERROR_INIT;
-	if (!ret && party_task_set_party_status(s, &k, ST_RUNNING, NULL, &changed, &serr) == 0 &&
-	    !changed) {
-		json_decref(t.plan);
-		return party_ok(); /* another start claimed it first */
 	}
 	if (!ret) {
 		struct exec_task_spec spec = {
@@ -175,9 +179,14 @@ json_t *party_task_start(struct site *s, const json_t *body)
 			.provider_name = t.provider, .execution_id = t.exec_id, .plan = t.plan,
 			.timeout = t.timeout, .cores = t.cores,
 		};
+		/* the pid (recorded when spawned) and the run details: one commit */
+		txn = !store_txn_begin(s->db, NULL);
 		ret = exec_task_start(s, &spec, &pid, &err);
 		if (!ret)
 			ret = party_task_record_run(s, &k, &err);
+		if (txn && store_txn_commit(s->db, NULL) && !ret)
+			ret = ff_error_set(&err, FF_EIO, "cannot record the start of task '%s'",
+					   k.task_id);
 	}
 	json_decref(t.plan);
 	if (ret) {

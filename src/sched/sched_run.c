@@ -50,6 +50,7 @@ static void sched_start_started(struct fed_call *call, void *arg)
 {
 	struct sched_start *st = arg;
 	struct site *s = call->site;
+	bool txn = !store_txn_begin(s->db, NULL); /* one commit for every party */
 	for (size_t i = 0; i < call->n; i++) {
 		const struct fed_result *r = &call->res[i];
 		if (r->code == 0) {
@@ -66,6 +67,9 @@ static void sched_start_started(struct fed_call *call, void *arg)
 		site_joblog(s, st->job->job_id, FF_LOG_ERROR, "task %s cannot start on %s %s: %s",
 			    st->t.name, r->target.role, r->target.party_id, r->message);
 	}
+	if (txn && store_txn_commit(s->db, NULL))
+		ff_log(FF_LOG_ERROR, "cannot record the start of a task of job_id=%s",
+		       st->job->job_id);
 	sched_start_free(st);
 }
 
@@ -279,6 +283,14 @@ void sched_step(struct sched_job *j)
 		sched_view_release(&v);
 		return;
 	}
+	/*
+	 * What a step records, and what the commands it runs in process on
+	 * this site's parties record, commit once, at its end: before any of
+	 * its commands leaves for another site (they are sent from the loop).
+	 * A step never starts a task process itself: task/start is sent from
+	 * the answer of the task's resource apply, outside any transaction.
+	 */
+	bool txn = !store_txn_begin(s->db, NULL);
 	bool interrupt = false, poll = false;
 	const char **fed = ff_calloc(v.ntasks ? v.ntasks : 1, sizeof(*fed));
 	bool *changed = ff_calloc(v.ntasks ? v.ntasks : 1, sizeof(*changed));
@@ -370,6 +382,8 @@ void sched_step(struct sched_job *j)
 	ff_free(fed);
 	ff_free(changed);
 	sched_view_release(&v);
+	if (txn && store_txn_commit(s->db, NULL))
+		ff_log(FF_LOG_ERROR, "cannot commit the step of job_id=%s", j->job_id);
 }
 
 /* ---- poll sync mode, and liveness of other sites in callback mode ---- */
