@@ -5,7 +5,7 @@ ASAN    ?= build-asan
 PYTEST  = $(PY) -m pytest -q -p no:cacheprovider
 JOBS    ?= 2
 
-.PHONY: all build deps test test-unit test-integration test-full demo bench help clean
+.PHONY: all build build-asan deps test test-unit test-integration test-full demo bench help clean
 
 all: build
 
