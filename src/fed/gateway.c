@@ -58,6 +58,7 @@ struct gw_waiter {
 	struct gateway *gw;
 	struct http_req *r;
 	struct gw_key key;
+	bool as_file;                     /* the receiver reads spill files itself */
 	bool answered;
 };
 
@@ -89,9 +90,44 @@ static void gw_list_remove(struct gateway *gw, struct gw_waiter *w)
 
 /* ---- answers (by the waiter's owner, any thread) ---- */
 
+/*
+ * A receiver on this host that reads the spill file itself: the answer
+ * names the file instead of carrying its bytes, which saves this daemon
+ * the sendfile and the receiver the socket reads (one copy out of the
+ * page cache instead of three copies and a TCP hop), and the file is
+ * read while the daemon goes on. The receiver deletes the file once it
+ * has opened it; the taken record keeps what is left of the body, so that
+ * the task's end deletes the file if the receiver did not.
+ */
+static void gw_answer_file(struct gw_waiter *w, struct gw_body *body)
+{
+	struct http_req *r = w->r;
+	uint64_t size = body->size;
+	char *path = ff_strdup(gw_body_hand_off(body));
+	int ret = path ? gw_store_keep(w->gw->store, &w->key, &body) : FF_ENOMEM;
+	w->answered = true;
+	if (ret) {
+		char what[400], msg[600];
+		snprintf(msg, sizeof(msg), "%s dropped: its task ended",
+			 gw_key_text(&w->key, what, sizeof(what)));
+		gw_body_free(body);
+		api_fail(r, ret, ret == FF_ENOMEM ? NULL : msg);
+	} else {
+		json_t *data = json_pack("{s:b,s:s,s:I}", "ready", 1, "file", path, "size",
+					 (json_int_t)size);
+		api_ok_json(r, data, NULL);
+		json_decref(data);
+	}
+	ff_free(path);
+}
+
 static void gw_answer_body(struct gw_waiter *w, struct gw_body *body)
 {
 	struct http_req *r = w->r;
+	if (body->fd >= 0 && w->as_file) {
+		gw_answer_file(w, body);
+		return;
+	}
 	w->answered = true;
 	if (body->fd >= 0) {
 		int fd = gw_body_dup_fd(body);
@@ -321,7 +357,7 @@ void gateway_hand_over(struct gateway *gw, void *waiter, struct gw_body *body)
 }
 
 void gateway_pull(struct gateway *gw, struct http_req *r, const struct gw_key *k,
-		  int64_t wait_ms)
+		  int64_t wait_ms, bool as_file)
 {
 	struct ff_error err = FF_ERROR_INIT;
 	struct gw_waiter *w = ff_calloc(1, sizeof(*w));
@@ -335,6 +371,7 @@ void gateway_pull(struct gateway *gw, struct http_req *r, const struct gw_key *k
 	w->gw = gw;
 	w->r = r;
 	w->key = *k;
+	w->as_file = as_file;
 	http_req_set_user(r, w, gw_waiter_free);
 	int ret;
 	pthread_mutex_lock(&gw->lock);
