@@ -33,10 +33,12 @@
  */
 #include "ff_setup.h"
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include "api/api.h"
 #include "clock.h"
 #include "fs.h"
@@ -47,6 +49,15 @@
 #include "site.h"
 
 #define GW_FWD_THREADS 4
+/*
+ * How long the gateway holds a descriptor of a file it handed to a
+ * receiver. The receiver deletes the file and reads it; the last close
+ * of a deleted file frees its page cache (about 65 ms per GiB), and with
+ * the gateway's descriptor still open that cost falls on the timer
+ * thread instead of the receiving task. A receiver slower than this
+ * just pays it itself.
+ */
+#define GW_LINGER_MS 2000
 
 static pthread_mutex_t gw_init_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct gateway *_Atomic gw_the;
@@ -60,6 +71,13 @@ struct gw_waiter {
 	struct gw_key key;
 	bool as_file;                     /* the receiver reads spill files itself */
 	bool answered;
+};
+
+/* A held descriptor of a handed-over file, closed by the timer thread. */
+struct gw_linger {
+	struct gw_linger *next;
+	int fd;
+	int64_t until;                    /* monotonic ms */
 };
 
 /* ---- the waiter list (callers hold gw->lock) ---- */
@@ -99,10 +117,38 @@ static void gw_list_remove(struct gateway *gw, struct gw_waiter *w)
  * has opened it; the taken record keeps what is left of the body, so that
  * the task's end deletes the file if the receiver did not.
  */
+/* Holds a descriptor of a file handed over until GW_LINGER_MS from now. */
+static void gw_linger(struct gateway *gw, int fd)
+{
+	struct gw_linger *l = fd >= 0 ? ff_malloc(sizeof(*l)) : NULL;
+	if (!l) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	l->fd = fd;
+	l->until = clock_mono_ms() + GW_LINGER_MS;
+	pthread_mutex_lock(&gw->lock);
+	l->next = gw->lingers;
+	gw->lingers = l;
+	pthread_cond_signal(&gw->timer_cond);
+	pthread_mutex_unlock(&gw->lock);
+}
+
+static void gw_linger_close(struct gw_linger *l)
+{
+	for (struct gw_linger *nx; l; l = nx) {
+		nx = l->next;
+		close(l->fd);
+		ff_free(l);
+	}
+}
+
 static void gw_answer_file(struct gw_waiter *w, struct gw_body *body)
 {
 	struct http_req *r = w->r;
 	uint64_t size = body->size;
+	gw_linger(w->gw, fcntl(body->fd, F_DUPFD_CLOEXEC, 0));
 	char *path = ff_strdup(gw_body_hand_off(body));
 	int ret = path ? gw_store_keep(w->gw->store, &w->key, &body) : FF_ENOMEM;
 	w->answered = true;
@@ -188,13 +234,26 @@ static void *gw_timer_main(void *arg)
 				due = w;
 			}
 		}
-		if (due) {
+		struct gw_linger *expired = NULL;
+		for (struct gw_linger **pp = &gw->lingers; *pp;) {
+			struct gw_linger *l = *pp;
+			if (l->until > now) {
+				next = l->until < next ? l->until : next;
+				pp = &l->next;
+				continue;
+			}
+			*pp = l->next;
+			l->next = expired;
+			expired = l;
+		}
+		if (due || expired) {
 			pthread_mutex_unlock(&gw->lock);
 			for (struct gw_waiter *w = due, *nx; w; w = nx) {
 				nx = w->next;
 				w->next = NULL;
 				gw_answer_not_yet(w);
 			}
+			gw_linger_close(expired);
 			pthread_mutex_lock(&gw->lock);
 			continue;
 		}
@@ -224,6 +283,7 @@ static void gw_destroy(struct gateway *gw)
 		pthread_mutex_unlock(&gw->lock);
 		pthread_join(gw->timer, NULL);
 	}
+	gw_linger_close(gw->lingers);
 	gw_store_free(gw->store);
 	pthread_cond_destroy(&gw->timer_cond);
 	pthread_mutex_destroy(&gw->lock);

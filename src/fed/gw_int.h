@@ -385,6 +385,7 @@ void gw_forward_stop(struct gw_forward *fw);
 /* ---- the gateway object (gateway.c) ---- */
 
 struct gw_waiter;
+struct gw_linger;
 
 struct gateway {
 	struct site *site;
@@ -395,6 +396,7 @@ struct gateway {
 	/* under lock: parked receivers (deadlines, shutdown) */
 	pthread_mutex_t lock;
 	struct gw_waiter *waiters;
+	struct gw_linger *lingers;        /* held descriptors of handed-over files */
 	bool stopping;
 	pthread_cond_t timer_cond;        /* CLOCK_MONOTONIC */
 	pthread_t timer;
