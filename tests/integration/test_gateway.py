@@ -284,6 +284,18 @@ def test_20mb_message_between_tasks(make_daemon, tmp_path):
     run_transfer(d, tmp_path, 20 * 1000 * 1000 + 7, 60)
 
 
+def test_20mb_message_into_memory(make_daemon):
+    """The host receives into one buffer (ff_fed_recv): the spilled message
+    comes as its file, read and deleted by the task."""
+    d = make_daemon()
+    job_id, _ = d.submit(dag({"xfer": task("gateway_transfer", params={
+        "size": 20 * 1000 * 1000 + 5, "into_memory": True, "tag": "big"})}))
+    assert d.wait(job_id, timeout=60) == "success", \
+        [t["error_report"] for t in d.tasks(job_id)]
+    assert spill_files(d) == []
+    assert stats(d)["mem_bytes"] == 0
+
+
 def test_200mb_message_between_tasks(make_daemon, tmp_path):
     d = make_daemon()
     run_transfer(d, tmp_path, 200 * 1000 * 1000 + 3, 180)
