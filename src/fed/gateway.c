@@ -108,15 +108,6 @@ static void gw_list_remove(struct gateway *gw, struct gw_waiter *w)
 
 /* ---- answers (by the waiter's owner, any thread) ---- */
 
-/*
- * A receiver on this host that reads the spill file itself: the answer
- * names the file instead of carrying its bytes, which saves this daemon
- * the sendfile and the receiver the socket reads (one copy out of the
- * page cache instead of three copies and a TCP hop), and the file is
- * read while the daemon goes on. The receiver deletes the file once it
- * has opened it; the taken record keeps what is left of the body, so that
- * the task's end deletes the file if the receiver did not.
- */
 /* Holds a descriptor of a file handed over until GW_LINGER_MS from now. */
 static void gw_linger(struct gateway *gw, int fd)
 {
@@ -144,6 +135,15 @@ static void gw_linger_close(struct gw_linger *l)
 	}
 }
 
+/*
+ * A receiver on this host that reads the spill file itself: the answer
+ * names the file instead of carrying its bytes, which saves this daemon
+ * the sendfile and the receiver the socket reads (one copy out of the
+ * page cache instead of three copies and a TCP hop), and the file is
+ * read while the daemon goes on. The receiver deletes the file once it
+ * has opened it; the taken record keeps what is left of the body, so that
+ * the task's end deletes the file if the receiver did not.
+ */
 static void gw_answer_file(struct gw_waiter *w, struct gw_body *body)
 {
 	struct http_req *r = w->r;
