@@ -420,15 +420,35 @@ static int xfer_guest(struct ff_task *t, struct ff_fed *f, const char *tag, stru
 	return ret;
 }
 
+/* into_memory: the message received into one buffer (ff_fed_recv), then acknowledged. */
+static int xfer_host_memory(struct ff_fed *f, const char *tag, const char *guest,
+			    struct ff_error *err)
+{
+	void *data = NULL;
+	size_t len = 0;
+	uint64_t a[2] = { 0, 0 };
+	int ret = ff_fed_recv(f, tag, "guest", guest, &data, &len, err);
+	if (!ret) {
+		a[0] = len;
+		a[1] = toy_sum_bytes(0, data, len);
+		ff_fed_free(data);
+		ret = ff_fed_send(f, "ack", "guest", guest, a, sizeof(a), err);
+	}
+	return ret;
+}
+
 static int xfer_host(struct ff_task *t, struct ff_fed *f, const char *tag, struct ff_error *err)
 {
 	const char *target;
 	bool silent;
 	size_t ng;
 	uint64_t len = 0, a[2];
+	bool memory;
 	int ret = ff_task_param_str(t, "target", NULL, &target, err);
 	if (!ret)
 		ret = ff_task_param_bool(t, "host_silent", false, &silent, err);
+	if (!ret)
+		ret = ff_task_param_bool(t, "into_memory", false, &memory, err);
 	if (ret)
 		return ret;
 	const char *const *guests = ff_fed_parties(f, "guest", &ng);
@@ -448,6 +468,8 @@ static int xfer_host(struct ff_task *t, struct ff_fed *f, const char *tag, struc
 		nanosleep(&ts, NULL);
 		return FF_OK;
 	}
+	if (memory)
+		return xfer_host_memory(f, tag, guests[0], err);
 	FILE *scratch = NULL;
 	int fd = -1;
 	if (target)

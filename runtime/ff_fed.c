@@ -10,7 +10,11 @@
  * task's own timeout. The answer to a pull is the message itself
  * (application/octet-stream), read straight into the caller's buffer or
  * copied to the caller's descriptor in bounded pieces, or a JSON envelope
- * (not yet, or an error). httpl cannot stream an answer into a descriptor
+ * (not yet, or an error). A task whose gateway is on this host asks for
+ * spilled messages as files ("file=1"): the envelope then names the
+ * gateway's spill file, which the task opens, deletes and reads itself -
+ * one copy out of the page cache instead of the gateway's sendfile, a
+ * TCP hop and the socket reads. httpl cannot stream an answer into a descriptor
  * nor tell the answer's type, hence the small client here.
  */
 #include "ff_setup.h"
@@ -66,6 +70,7 @@ struct ff_fed {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char where[96];            /* "host:port" for messages */
+	bool local;                /* the gateway is on this host (loopback) */
 	int fd;
 	int64_t timeout_ms;
 	/* answer reader */
@@ -120,6 +125,20 @@ static char *fed_text(const json_t *v)
 	return v && !jsonx_scalar_text(v, tmp, sizeof(tmp)) ? ff_strdup(tmp) : NULL;
 }
 
+/* A loopback address: the gateway runs on this host and shares its files. */
+static bool fed_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ss;
+		return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)ss;
+		return IN6_IS_ADDR_LOOPBACK(&a->sin6_addr);
+	}
+	return false;
+}
+
 static int fed_resolve(struct ff_fed *f, const char *host, long long port, struct ff_error *err)
 {
 	if (!host || !*host || !strcmp(host, "0.0.0.0"))
@@ -138,6 +157,7 @@ static int fed_resolve(struct ff_fed *f, const char *host, long long port, struc
 	f->addrlen = res->ai_addrlen;
 	freeaddrinfo(res);
 	snprintf(f->where, sizeof(f->where), "%s:%lld", host, port);
+	f->local = fed_loopback(&f->addr);
 	return FF_OK;
 }
 
@@ -749,6 +769,99 @@ struct fed_sink {
 	uint64_t len;
 };
 
+static int fed_read_all(int fd, char *mem, uint64_t n)
+{
+	while (n) {
+		ssize_t r = read(fd, mem, n > FED_IO_BUF ? FED_IO_BUF : (size_t)n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return ff_from_errno(errno);
+		if (r == 0)
+			return FF_EDATA;
+		mem += r;
+		n -= (uint64_t)r;
+	}
+	return FF_OK;
+}
+
+/* n bytes of in to out: in the kernel when it can, else through a buffer. */
+static int fed_copy_fd(int in, int out, uint64_t n)
+{
+	while (n) {
+		ssize_t w = copy_file_range(in, NULL, out, NULL, n > FED_IO_BUF ? FED_IO_BUF : (size_t)n, 0);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EXDEV || errno == EINVAL || errno == EBADF ||
+			      errno == ENOSYS || errno == EOPNOTSUPP))
+			break; /* not between these two: a pipe, a socket, O_APPEND */
+		if (w < 0)
+			return ff_from_errno(errno);
+		if (w == 0)
+			return FF_EDATA;
+		n -= (uint64_t)w;
+	}
+	char *buf = n ? ff_malloc(FED_IO_BUF) : NULL;
+	int ret = n && !buf ? FF_ENOMEM : FF_OK;
+	while (n && !ret) {
+		size_t k = n > FED_IO_BUF ? FED_IO_BUF : (size_t)n;
+		ret = fed_read_all(in, buf, k);
+		for (size_t done = 0; !ret && done < k;) {
+			ssize_t w = write(out, buf + done, k - done);
+			if (w < 0 && errno != EINTR)
+				ret = ff_from_errno(errno);
+			else if (w > 0)
+				done += (size_t)w;
+		}
+		n -= k;
+	}
+	ff_free(buf);
+	return ret;
+}
+
+/*
+ * A spilled message handed over as its file: opened and deleted at once
+ * (the task owns it now; its blocks go with the descriptor), then read
+ * into a new buffer or copied to the sink's descriptor.
+ */
+static int fed_take_file(const char *path, long long size, struct fed_sink *sink,
+			 const char *what, struct ff_error *err)
+{
+	char *mem = NULL;
+	struct stat st;
+	int ret = FF_OK;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ff_error_set(err, ff_from_errno(errno), "%s: cannot open the message file "
+				    "'%s': %s", what, path, strerror(errno));
+	unlink(path);
+	if (fstat(fd, &st) || size < 0 || st.st_size != size) {
+		ret = ff_error_set(err, FF_EIO, "%s: the message file '%s' does not have the "
+				   "announced %lld bytes", what, path, size);
+		goto out;
+	}
+	if (sink->data && !(mem = ff_malloc((size_t)size + 1))) {
+		ret = ff_error_set(err, FF_ENOMEM, "%s: out of memory for %lld bytes", what, size);
+		goto out;
+	}
+	ret = mem ? fed_read_all(fd, mem, (uint64_t)size) : fed_copy_fd(fd, sink->fd, (uint64_t)size);
+	if (ret) {
+		ff_error_set(err, ret, "%s: cannot read the message file '%s': %s", what, path,
+			     ff_strerror(ret));
+		goto out;
+	}
+	sink->len = (uint64_t)size;
+	if (mem) {
+		mem[size] = '\0';
+		*sink->data = mem;
+		mem = NULL;
+	}
+out:
+	ff_free(mem);
+	close(fd);
+	return ret;
+}
+
 static int fed_recv(struct ff_fed *f, const char *tag, const char *role, const char *party_id,
 		    struct fed_sink *sink, struct ff_error *err)
 {
@@ -774,7 +887,8 @@ static int fed_recv(struct ff_fed *f, const char *tag, const char *role, const c
 		ff_buf_reset(&path);
 		json_decref(env);
 		env = NULL;
-		if (fed_path(f, &path, "pull", tag, role, party_id, f->role, f->party_id, wait)) {
+		if (fed_path(f, &path, "pull", tag, role, party_id, f->role, f->party_id, wait) ||
+		    (f->local && ff_buf_addstr(&path, "&file=1"))) {
 			ret = ff_error_set(err, FF_ENOMEM, "out of memory");
 			break;
 		}
@@ -823,6 +937,14 @@ static int fed_recv(struct ff_fed *f, const char *tag, const char *role, const c
 		jsonx_as_int(json_object_get(env, "code"), &code);
 		if (code != 0) {
 			ret = fed_refusal(env, what, err);
+			break;
+		}
+		/* {"ready": true, "file": ..., "size": N}: a spilled message as its file */
+		const json_t *data = json_object_get(env, "data");
+		long long size = -1;
+		if (jsonx_str(data, "file")) {
+			jsonx_as_int(json_object_get(data, "size"), &size);
+			ret = fed_take_file(jsonx_str(data, "file"), size, sink, what, err);
 			break;
 		}
 		/* {"ready": false}: ask again */

@@ -8,7 +8,10 @@
  * gateway -> destination task; in standalone mode the one daemon plays
  * every gateway and the same calls work. Properties:
  *   - any size: bodies are streamed, and a gateway spills messages above
- *     a threshold to disk instead of holding them in memory;
+ *     a threshold to disk instead of holding them in memory; a task whose
+ *     gateway is on its host (a loopback address) reads a spilled message
+ *     it receives straight from the gateway's spill file, which it opens
+ *     and deletes (the task needs read access to the daemon's home);
  *   - exactly once per (job, task, version, tag, source, destination):
  *     sending the same tag to the same party twice is an error, and a
  *     receive returns each message once;

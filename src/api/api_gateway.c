@@ -520,6 +520,14 @@ static void api_gw_deliver(struct http_req *r)
 	api_gw_ok_size(r, up->got, false);
 }
 
+/* A request from this host (whose task can open the daemon's files). */
+static bool api_gw_loopback(const struct http_req *r)
+{
+	const char *peer = http_req_peer(r);
+	return !strncmp(peer, "127.", 4) || !strcmp(peer, "::1") ||
+	       !strncmp(peer, "::ffff:127.", 11);
+}
+
 /* Core thread: a local task asks for a message (long poll). */
 static void api_gw_pull(struct http_req *r)
 {
@@ -546,7 +554,9 @@ static void api_gw_pull(struct http_req *r)
 		api_fail_err(r, ret, &err);
 		return;
 	}
-	gateway_pull(gw, r, &k, wait);
+	/* file=1: the task reads a spilled message from its file itself */
+	const char *file = http_req_arg(r, "file");
+	gateway_pull(gw, r, &k, wait, file && !strcmp(file, "1") && api_gw_loopback(r));
 }
 
 static void api_gw_stats(struct http_req *r)

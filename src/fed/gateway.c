@@ -33,10 +33,12 @@
  */
 #include "ff_setup.h"
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include "api/api.h"
 #include "clock.h"
 #include "fs.h"
@@ -47,6 +49,15 @@
 #include "site.h"
 
 #define GW_FWD_THREADS 4
+/*
+ * How long the gateway holds a descriptor of a file it handed to a
+ * receiver. The receiver deletes the file and reads it; the last close
+ * of a deleted file frees its page cache (about 65 ms per GiB), and with
+ * the gateway's descriptor still open that cost falls on the timer
+ * thread instead of the receiving task. A receiver slower than this
+ * just pays it itself.
+ */
+#define GW_LINGER_MS 2000
 
 static pthread_mutex_t gw_init_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct gateway *_Atomic gw_the;
@@ -58,7 +69,15 @@ struct gw_waiter {
 	struct gateway *gw;
 	struct http_req *r;
 	struct gw_key key;
+	bool as_file;                     /* the receiver reads spill files itself */
 	bool answered;
+};
+
+/* A held descriptor of a handed-over file, closed by the timer thread. */
+struct gw_linger {
+	struct gw_linger *next;
+	int fd;
+	int64_t until;                    /* monotonic ms */
 };
 
 /* ---- the waiter list (callers hold gw->lock) ---- */
@@ -89,9 +108,72 @@ static void gw_list_remove(struct gateway *gw, struct gw_waiter *w)
 
 /* ---- answers (by the waiter's owner, any thread) ---- */
 
+/* Holds a descriptor of a file handed over until GW_LINGER_MS from now. */
+static void gw_linger(struct gateway *gw, int fd)
+{
+	struct gw_linger *l = fd >= 0 ? ff_malloc(sizeof(*l)) : NULL;
+	if (!l) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	l->fd = fd;
+	l->until = clock_mono_ms() + GW_LINGER_MS;
+	pthread_mutex_lock(&gw->lock);
+	l->next = gw->lingers;
+	gw->lingers = l;
+	pthread_cond_signal(&gw->timer_cond);
+	pthread_mutex_unlock(&gw->lock);
+}
+
+static void gw_linger_close(struct gw_linger *l)
+{
+	for (struct gw_linger *nx; l; l = nx) {
+		nx = l->next;
+		close(l->fd);
+		ff_free(l);
+	}
+}
+
+/*
+ * A receiver on this host that reads the spill file itself: the answer
+ * names the file instead of carrying its bytes, which saves this daemon
+ * the sendfile and the receiver the socket reads (one copy out of the
+ * page cache instead of three copies and a TCP hop), and the file is
+ * read while the daemon goes on. The receiver deletes the file once it
+ * has opened it; the taken record keeps what is left of the body, so that
+ * the task's end deletes the file if the receiver did not.
+ */
+static void gw_answer_file(struct gw_waiter *w, struct gw_body *body)
+{
+	struct http_req *r = w->r;
+	uint64_t size = body->size;
+	gw_linger(w->gw, fcntl(body->fd, F_DUPFD_CLOEXEC, 0));
+	char *path = ff_strdup(gw_body_hand_off(body));
+	int ret = path ? gw_store_keep(w->gw->store, &w->key, &body) : FF_ENOMEM;
+	w->answered = true;
+	if (ret) {
+		char what[400], msg[600];
+		snprintf(msg, sizeof(msg), "%s dropped: its task ended",
+			 gw_key_text(&w->key, what, sizeof(what)));
+		gw_body_free(body);
+		api_fail(r, ret, ret == FF_ENOMEM ? NULL : msg);
+	} else {
+		json_t *data = json_pack("{s:b,s:s,s:I}", "ready", 1, "file", path, "size",
+					 (json_int_t)size);
+		api_ok_json(r, data, NULL);
+		json_decref(data);
+	}
+	ff_free(path);
+}
+
 static void gw_answer_body(struct gw_waiter *w, struct gw_body *body)
 {
 	struct http_req *r = w->r;
+	if (body->fd >= 0 && w->as_file) {
+		gw_answer_file(w, body);
+		return;
+	}
 	w->answered = true;
 	if (body->fd >= 0) {
 		int fd = gw_body_dup_fd(body);
@@ -152,13 +234,26 @@ static void *gw_timer_main(void *arg)
 				due = w;
 			}
 		}
-		if (due) {
+		struct gw_linger *expired = NULL;
+		for (struct gw_linger **pp = &gw->lingers; *pp;) {
+			struct gw_linger *l = *pp;
+			if (l->until > now) {
+				next = l->until < next ? l->until : next;
+				pp = &l->next;
+				continue;
+			}
+			*pp = l->next;
+			l->next = expired;
+			expired = l;
+		}
+		if (due || expired) {
 			pthread_mutex_unlock(&gw->lock);
 			for (struct gw_waiter *w = due, *nx; w; w = nx) {
 				nx = w->next;
 				w->next = NULL;
 				gw_answer_not_yet(w);
 			}
+			gw_linger_close(expired);
 			pthread_mutex_lock(&gw->lock);
 			continue;
 		}
@@ -188,6 +283,7 @@ static void gw_destroy(struct gateway *gw)
 		pthread_mutex_unlock(&gw->lock);
 		pthread_join(gw->timer, NULL);
 	}
+	gw_linger_close(gw->lingers);
 	gw_store_free(gw->store);
 	pthread_cond_destroy(&gw->timer_cond);
 	pthread_mutex_destroy(&gw->lock);
@@ -321,7 +417,7 @@ void gateway_hand_over(struct gateway *gw, void *waiter, struct gw_body *body)
 }
 
 void gateway_pull(struct gateway *gw, struct http_req *r, const struct gw_key *k,
-		  int64_t wait_ms)
+		  int64_t wait_ms, bool as_file)
 {
 	struct ff_error err = FF_ERROR_INIT;
 	struct gw_waiter *w = ff_calloc(1, sizeof(*w));
@@ -335,6 +431,7 @@ void gateway_pull(struct gateway *gw, struct http_req *r, const struct gw_key *k
 	w->gw = gw;
 	w->r = r;
 	w->key = *k;
+	w->as_file = as_file;
 	http_req_set_user(r, w, gw_waiter_free);
 	int ret;
 	pthread_mutex_lock(&gw->lock);

@@ -132,6 +132,14 @@ int gw_body_truncate(struct gw_body *b, uint64_t size, struct ff_error *err);
  * reads do not disturb the body), or -1 for a body in memory.
  */
 int gw_body_dup_fd(const struct gw_body *b);
+/*
+ * A spilled body handed to its receiver as a file (the receiver, a task
+ * on this host, opens the file and deletes it): closes the descriptor, so
+ * that the file's blocks go with the receiver's last descriptor. What is
+ * left of b only deletes the file when freed, in case the receiver did
+ * not. Returns the file's path (borrowed from b).
+ */
+const char *gw_body_hand_off(struct gw_body *b);
 /* Frees memory, closes and deletes the spill file. NULL is fine. */
 void gw_body_free(struct gw_body *b);
 /* Bytes held in memory by all bodies of the process. */
@@ -256,6 +264,13 @@ void gw_store_forwarded(struct gw_store *st, const struct gw_key *k, uint64_t id
 int gw_store_take(struct gw_store *st, const struct gw_key *k, void *waiter,
 		  struct gw_body **body, void **replaced, struct ff_error *err);
 /*
+ * Keeps the handed-off body (gw_body_hand_off) of the taken message k with
+ * its record, so that gateway_drop deletes its file when the task ends if
+ * the receiver did not. FF_ECANCELED when the record is gone (dropped
+ * meanwhile): *body stays with the caller.
+ */
+int gw_store_keep(struct gw_store *st, const struct gw_key *k, struct gw_body **body);
+/*
  * Unregisters waiter from k. False when it was no longer registered (a
  * message was handed to it, or it was replaced or dropped meanwhile).
  */
@@ -370,6 +385,7 @@ void gw_forward_stop(struct gw_forward *fw);
 /* ---- the gateway object (gateway.c) ---- */
 
 struct gw_waiter;
+struct gw_linger;
 
 struct gateway {
 	struct site *site;
@@ -380,6 +396,7 @@ struct gateway {
 	/* under lock: parked receivers (deadlines, shutdown) */
 	pthread_mutex_t lock;
 	struct gw_waiter *waiters;
+	struct gw_linger *lingers;        /* held descriptors of handed-over files */
 	bool stopping;
 	pthread_cond_t timer_cond;        /* CLOCK_MONOTONIC */
 	pthread_t timer;
@@ -395,10 +412,12 @@ uint64_t gateway_next_id(struct gateway *gw);
  * Receive side (core thread, a suspended request): answers r with the
  * message k if it is there, else parks r until the message arrives or
  * wait_ms passed (then the answer says "not yet" and the task asks
- * again). A parked r is answered later by another thread.
+ * again). A parked r is answered later by another thread. as_file: the
+ * receiver runs on this host and reads a spilled message from its file
+ * itself; the answer then names the file instead of carrying the bytes.
  */
 void gateway_pull(struct gateway *gw, struct http_req *r, const struct gw_key *k,
-		  int64_t wait_ms);
+		  int64_t wait_ms, bool as_file);
 /*
  * Hands a committed local message to the waiter gw_store_commit returned
  * and answers it (any thread; takes ownership of body).

@@ -231,6 +231,14 @@ int gw_body_dup_fd(const struct gw_body *b)
 	return b->fd < 0 ? -1 : open(b->path, O_RDONLY | O_CLOEXEC);
 }
 
+const char *gw_body_hand_off(struct gw_body *b)
+{
+	if (b->fd >= 0)
+		close(b->fd);
+	b->fd = -1;
+	return b->path;
+}
+
 void gw_body_free(struct gw_body *b)
 {
 	if (!b)
@@ -833,6 +841,22 @@ int gw_store_take(struct gw_store *st, const struct gw_key *k, void *waiter,
 	} else {
 		ret = ff_error_set(err, FF_EPARAM, "%s is for another site: receive it there",
 				   gw_key_text(k, what, sizeof(what)));
+	}
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+int gw_store_keep(struct gw_store *st, const struct gw_key *k, struct gw_body **body)
+{
+	struct gw_packed p;
+	gw_pack_key(&p, k);
+	int ret = FF_ECANCELED;
+	pthread_mutex_lock(&st->lock);
+	struct gw_entry *e = *gw_slot(st, &p);
+	if (e && e->state == GW_TAKEN && !e->body) {
+		e->body = *body;
+		*body = NULL;
+		ret = FF_OK;
 	}
 	pthread_mutex_unlock(&st->lock);
 	return ret;

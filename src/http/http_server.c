@@ -31,6 +31,16 @@
 #define HTTP_MAX_HEADERS 8
 #define HTTP_DISCARD_MAX ((uint64_t)256 << 20)
 #define HTTP_STREAM_IDLE_S 30
+/*
+ * libmicrohttpd's memory pool per connection, which also bounds its read
+ * buffer: streamed uploads (gateway messages) arrive in reads of up to
+ * about half of it. At 128 KiB they came in 64 KiB reads, and the
+ * per-read costs (epoll, recv, the chunk callback, the spill file's
+ * write) took a quarter of a receiving gateway's CPU; at 1 MiB they take
+ * a few percent. The pool is mapped lazily, so idle connections do not
+ * pay for it.
+ */
+#define HTTP_CONN_MEMORY ((size_t)1 << 20)
 
 struct http_server {
 	struct MHD_Daemon *mhd;
@@ -444,7 +454,7 @@ int http_server_start(const struct http_config *cfg, const struct http_route *ro
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000,
 				  MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_CONN_MEMORY,
 				  MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
 				  MHD_OPTION_END);
 	if (!s->mhd) {

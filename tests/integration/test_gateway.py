@@ -54,6 +54,25 @@ def pull(d, k, wait=0, timeout=60):
     return None, r.json()
 
 
+def pull_file(d, k, wait=0, timeout=60):
+    """A pull by a receiver on the gateway's host (file=1): (bytes, envelope);
+    a spilled message comes as its file, which is read and deleted, as
+    libfedflow does."""
+    r = requests.get(d.url + "/v2/gateway/pull", params=dict(k, wait=wait, file=1),
+                     timeout=timeout)
+    if r.headers.get("content-type") == "application/octet-stream":
+        return r.content, None
+    env = r.json()
+    path = (env.get("data") or {}).get("file")
+    if not path:
+        return None, env
+    with open(path, "rb") as f:
+        os.unlink(path)
+        data = f.read()
+    assert len(data) == env["data"]["size"], env
+    return data, env
+
+
 def stats(d):
     r = d.get("/v2/gateway/stats")
     assert r["code"] == 0, r
@@ -265,6 +284,18 @@ def test_20mb_message_between_tasks(make_daemon, tmp_path):
     run_transfer(d, tmp_path, 20 * 1000 * 1000 + 7, 60)
 
 
+def test_20mb_message_into_memory(make_daemon):
+    """The host receives into one buffer (ff_fed_recv): the spilled message
+    comes as its file, read and deleted by the task."""
+    d = make_daemon()
+    job_id, _ = d.submit(dag({"xfer": task("gateway_transfer", params={
+        "size": 20 * 1000 * 1000 + 5, "into_memory": True, "tag": "big"})}))
+    assert d.wait(job_id, timeout=60) == "success", \
+        [t["error_report"] for t in d.tasks(job_id)]
+    assert spill_files(d) == []
+    assert stats(d)["mem_bytes"] == 0
+
+
 def test_200mb_message_between_tasks(make_daemon, tmp_path):
     d = make_daemon()
     run_transfer(d, tmp_path, 200 * 1000 * 1000 + 3, 180)
@@ -288,6 +319,35 @@ def test_spill_and_memory_limits(daemon):
     st = stats(daemon)
     for f in ("spill_files", "spill_bytes", "mem_bytes"):
         assert st[f] == st0[f], (f, st, st0)
+
+
+def test_receive_spilled_message_as_file(daemon):
+    """A receiver on the gateway's host asks for spilled messages as files:
+    it is named the spill file instead of being sent its bytes; small
+    messages still come in the answer; exactly once holds either way."""
+    s = "file_" + uuid.uuid4().hex
+    small, big, later = (key(session=s, tag=t) for t in ("small", "big", "later"))
+    data = os.urandom(3 << 20)
+    assert push(daemon, small, data[:1000])["code"] == 0
+    assert push(daemon, big, data)["code"] == 0
+    got, env = pull_file(daemon, big)
+    assert got == data, env
+    assert env["data"]["ready"] is True
+    assert os.path.dirname(env["data"]["file"]) == os.path.join(daemon.home, "gateway")
+    assert pull_file(daemon, big)[1]["code"] == 8002
+    assert pull(daemon, big)[1]["code"] == 8002
+    assert pull_file(daemon, small) == (data[:1000], None)
+    # a receiver that came first is named the file when the message arrives
+    res = {}
+    th = threading.Thread(target=lambda: res.setdefault("r", pull_file(daemon, later,
+                                                                       wait=30000)))
+    th.start()
+    time.sleep(0.3)
+    assert push(daemon, later, data[::-1])["code"] == 0
+    th.join(30)
+    assert res["r"][0] == data[::-1], res["r"][1]
+    assert spill_files(daemon) == []
+    assert stats(daemon)["mem_bytes"] == 0
 
 
 # ---------------------------------------------------------------- two sites
@@ -366,6 +426,17 @@ def test_two_sites_forward(two_sites, tmp_path):
     assert r["code"] == 0 and r["data"]["size"] == len(data), r
     th.join(60)
     assert hashlib.sha256(got["r"][0]).hexdigest() == hashlib.sha256(data).hexdigest()
+    assert spill_files(a) == [] and spill_files(b) == []
+    # ... also as the file its segments were stored in
+    k3 = dict(k, tag="big_file")
+    th = threading.Thread(target=lambda: got.setdefault("f", pull_file(b, k3, wait=30000)))
+    th.start()
+    time.sleep(0.3)
+    r = push(a, k3, data[::-1])
+    assert r["code"] == 0 and r["data"]["size"] == len(data), r
+    th.join(60)
+    assert "file" in got["f"][1]["data"], got["f"][1]
+    assert hashlib.sha256(got["f"][0]).hexdigest() == hashlib.sha256(data[::-1]).hexdigest()
     assert spill_files(a) == [] and spill_files(b) == []
     # a task receives at its own site only, and sends from its own party
     assert pull(a, k)[1]["code"] == 5001
