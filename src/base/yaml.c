@@ -204,16 +204,23 @@ static void yaml_diag_out(struct fy_diag *diag, void *user, const char *buf, siz
 		*nl = '\0';
 }
 
-static int yaml_diag_error(const struct yaml_diag_text *d, struct ff_error *err)
+/*
+ * The first error libfyaml collected, as "malformed YAML at line L, column
+ * C: text"; else the first line it printed without a position.
+ */
+static int yaml_diag_error(struct fy_diag *diag, const struct yaml_diag_text *d,
+			   struct ff_error *err)
 {
-	int line = 0, col = 0;
-	const char *msg = strstr(d->text, "error: ");
-	const char *p = d->text;
-	/* "<stdin>:3:5: error: ..." -> line 3, column 5 */
-	const char *c1 = strchr(p, ':');
-	if (c1 && sscanf(c1, ":%d:%d:", &line, &col) == 2 && msg)
-		return ff_error_set(err, FF_EINVAL, "malformed YAML at line %d, column %d: %s",
-				    line, col, msg + 7);
+	void *it = NULL;
+	struct fy_diag_error *e;
+	while ((e = fy_diag_errors_iterate(diag, &it))) {
+		if (e->type < FYET_ERROR || !e->msg)
+			continue;
+		if (e->line > 0 && e->column > 0)
+			return ff_error_set(err, FF_EINVAL, "malformed YAML at line %d, column %d: %s",
+					    e->line, e->column, e->msg);
+		return ff_error_set(err, FF_EINVAL, "malformed YAML: %s", e->msg);
+	}
 	return ff_error_set(err, FF_EINVAL, "malformed YAML or JSON document%s%s",
 			    d->text[0] ? ": " : "", d->text);
 }
@@ -260,6 +267,15 @@ int yaml_load(const char *text, size_t len, json_t **out, struct ff_error *err)
 	dcfg.colorize = false;
 	dcfg.level = FYET_ERROR;
 	struct fy_diag *diag = fy_diag_create(&dcfg);
+	/*
+	 * Errors are collected, not printed: printing renders the source line
+	 * under the message, and libfyaml 0.7.12 (Debian 12) reads a wild
+	 * pointer there for some malformed scalars (fy_diag_error_atom_display;
+	 * fuzz/corpus/dag/crash-fyaml-diag-source), so any DAG, config or
+	 * request body could crash the daemon.
+	 */
+	if (diag)
+		fy_diag_set_collect_errors(diag, true);
 	struct fy_parse_cfg cfg = {
 		.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_RESOLVE_DOCUMENT |
 			 FYPCF_DEFAULT_VERSION_1_2,
@@ -271,7 +287,7 @@ int yaml_load(const char *text, size_t len, json_t **out, struct ff_error *err)
 	/* fy_document_build_from_string keeps a pointer to the text. */
 	fyd = fy_document_build_from_string(&cfg, text, len);
 	if (!fyd || fy_diag_got_error(diag)) {
-		ret = yaml_diag_error(&dtext, err);
+		ret = yaml_diag_error(diag, &dtext, err);
 		goto out;
 	}
 	ret = yaml_node(fy_document_root(fyd), out, err, 0);

@@ -133,6 +133,29 @@ static void test_yaml_errors(void **state)
 	assert_int_equal(yaml_load(key, strlen(key), &j, &err), FF_EINVAL);
 }
 
+/*
+ * A malformed scalar whose error libfyaml 0.7.12 cannot render with its
+ * source line (a wild read in fy_diag_error_atom_display, found by
+ * fuzz/fuzz-dag): refused with a position, no crash.
+ */
+static void test_yaml_error_display(void **state)
+{
+	(void)state;
+	struct ff_error err = FF_ERROR_INIT;
+	struct ff_buf b = FF_BUF_INIT;
+	json_t *j = NULL;
+	assert_int_equal(fs_read_file(FF_FUZZ_CORPUS "/dag/crash-fyaml-diag-source", &b, NULL),
+			 FF_OK);
+	assert_int_equal(yaml_load(b.buf, b.len, &j, &err), FF_EINVAL);
+	assert_null(j);
+	assert_non_null(strstr(err.msg, "malformed YAML at line 1, column"));
+	ff_buf_release(&b);
+	const char *quote = "a: 'x\n";
+	assert_int_equal(yaml_load(quote, strlen(quote), &j, &err), FF_EINVAL);
+	assert_string_equal(err.msg, "malformed YAML at line 1, column 5: single-quoted scalar "
+			    "without closing quote");
+}
+
 static void test_jsonx(void **state)
 {
 	(void)state;
@@ -236,6 +259,7 @@ int main(void)
 		cmocka_unit_test(test_jw_unbalanced),
 		cmocka_unit_test(test_yaml_scalars),
 		cmocka_unit_test(test_yaml_errors),
+		cmocka_unit_test(test_yaml_error_display),
 		cmocka_unit_test(test_jsonx),
 		cmocka_unit_test(test_err),
 		cmocka_unit_test(test_fs),
