@@ -225,27 +225,53 @@ static int yaml_diag_error(struct fy_diag *diag, const struct yaml_diag_text *d,
 			    d->text[0] ? ": " : "", d->text);
 }
 
-/* libfyaml can hang on invalid UTF-8 in directives: refuse it up front. */
+/*
+ * libfyaml can hang on invalid UTF-8 in directives: refuse it up front.
+ * Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above
+ * U+10FFFF; libfyaml 0.7.12 spins forever on "%\xf6\x91\x91\x91n\nnnn"
+ * (a lead byte 0xf5..0xf7, which a check of the bit patterns alone lets
+ * through; fuzz/corpus/dag/hang-fyaml-directive-utf8).
+ */
 static bool yaml_utf8_ok(const char *s, size_t n, size_t *bad)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	for (size_t i = 0; i < n;) {
 		unsigned char c = p[i];
-		size_t k = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 9;
-		if (k == 9 || (c >= 0xc0 && c < 0xc2) || i + k >= n + (k ? 0 : 1)) {
-			*bad = i;
-			return false;
-		}
-		for (size_t j = 1; j <= k; j++)
-			if ((p[i + j] >> 6) != 2) {
-				*bad = i;
-				return false;
-			}
-		if (c == 0 && i + 1 < n) {
-			*bad = i;
-			return false;
-		}
+		size_t k;
+		/* the allowed range of the second byte; the others are 80..bf */
+		unsigned char lo = 0x80, hi = 0xbf;
+		if (c < 0x80)
+			k = 0;
+		else if (c >= 0xc2 && c <= 0xdf)
+			k = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			k = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			k = 3;
+		else
+			goto bad;
+		if (c == 0xe0)
+			lo = 0xa0;      /* overlong */
+		else if (c == 0xed)
+			hi = 0x9f;      /* surrogates */
+		else if (c == 0xf0)
+			lo = 0x90;      /* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f;      /* above U+10FFFF */
+		if (k > n - i - 1)
+			goto bad;
+		if (k && (p[i + 1] < lo || p[i + 1] > hi))
+			goto bad;
+		for (size_t j = 2; j <= k; j++)
+			if ((p[i + j] >> 6) != 2)
+				goto bad;
+		if (c == 0 && i + 1 < n)
+			goto bad;
 		i += k + 1;
+		continue;
+bad:
+		*bad = i;
+		return false;
 	}
 	return true;
 }

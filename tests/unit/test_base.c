@@ -156,6 +156,38 @@ static void test_yaml_error_display(void **state)
 			    "without closing quote");
 }
 
+/*
+ * Strict UTF-8 before libfyaml sees the text: a directive with a lead byte
+ * 0xf5..0xf7 made libfyaml 0.7.12 loop forever (found by fuzz/fuzz-dag).
+ */
+static void test_yaml_utf8(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+		"%\xf6\x91\x91\x91n\nnnn",   /* the hang */
+		"a: \xf5\x80\x80\x80\n",      /* lead bytes above f4 */
+		"a: \xf4\x90\x80\x80\n",      /* above U+10FFFF */
+		"a: \xe0\x80\x80\n",          /* overlong */
+		"a: \xf0\x80\x80\x80\n",      /* overlong */
+		"a: \xed\xa0\x80\n",          /* surrogate */
+		"a: \xc0\x80\n",
+		"a: \xe2\x82",                /* truncated */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct ff_error err = FF_ERROR_INIT;
+		json_t *j = NULL;
+		assert_int_equal(yaml_load(bad[i], strlen(bad[i]), &j, &err), FF_EINVAL);
+		assert_null(j);
+		assert_non_null(strstr(err.msg, "invalid UTF-8"));
+	}
+	const char *good = "a: \xc2\xa9 \xe2\x82\xac \xed\x9f\xbf \xef\xbf\xbd \xf0\x9f\x98\x80 "
+			   "\xf4\x8f\xbf\xbf";
+	json_t *j = NULL;
+	assert_int_equal(yaml_load(good, strlen(good), &j, NULL), FF_OK);
+	assert_string_equal(json_string_value(json_object_get(j, "a")), good + 3);
+	json_decref(j);
+}
+
 static void test_jsonx(void **state)
 {
 	(void)state;
@@ -260,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_yaml_scalars),
 		cmocka_unit_test(test_yaml_errors),
 		cmocka_unit_test(test_yaml_error_display),
+		cmocka_unit_test(test_yaml_utf8),
 		cmocka_unit_test(test_jsonx),
 		cmocka_unit_test(test_err),
 		cmocka_unit_test(test_fs),
