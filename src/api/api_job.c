@@ -13,6 +13,7 @@
 #include "api.h"
 #include "clock.h"
 #include "dag/dag.h"
+#include "exec/exec.h"
 #include "fed.h"
 #include "fs.h"
 #include "jsonx.h"
@@ -551,10 +552,7 @@ static int api_job_delete_local(struct site *s, const char *job_id, struct ff_er
 	if (d)
 		closedir(d);
 	ff_free(pattern);
-	char *jd = ff_asprintf("%s/%s", s->cfg.job_dir, job_id);
-	if (jd)
-		fs_rm_rf(jd);
-	ff_free(jd);
+	exec_task_dirs_remove(s, job_id);
 	return ret;
 }
 

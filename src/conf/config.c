@@ -118,6 +118,10 @@ static int config_dirs(struct config *cfg, struct ff_error *err)
 		if (ret)
 			return ret;
 	}
+	/* one folder per job or task version below each: see fs_mark_topdir */
+	fs_mark_topdir(cfg->job_dir);
+	fs_mark_topdir(cfg->log_dir);
+	fs_mark_topdir(cfg->data_dir);
 	return FF_OK;
 }
 

@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "detect.h"
 #include "ev.h"
+#include "exec/exec.h"
 #include "fed.h"
 #include "fs.h"
 #include "jsonx.h"
@@ -134,14 +135,10 @@ static void detect_task_dirs(struct site *s)
 	json_t *r;
 	json_array_foreach(rows, i, r) {
 		const char *job = jsonx_str(r, "f_job_id");
-		char dir[PATH_MAX];
-		snprintf(dir, sizeof(dir), "%s/%s", s->cfg.job_dir, job);
-		if (!fs_is_dir(dir))
-			continue;
 		/* model and metric files were recorded when the task ended */
-		fs_rm_rf(dir);
-		site_joblog(s, job, FF_LOG_INFO, "detector: removed the task folders of the job "
-			    "(ended more than %lld s ago)", ttl);
+		if (job && exec_task_dirs_remove(s, job))
+			site_joblog(s, job, FF_LOG_INFO, "detector: removed the task folders of the "
+				    "job (ended more than %lld s ago)", ttl);
 	}
 	json_decref(rows);
 }

@@ -123,14 +123,36 @@ static struct exec_proc *exec_table_find_key(struct exec *e, const struct party_
 }
 
 /*
- * One flat folder per task version below the job's folder: each folder is a
- * new inode, and inode allocation is the dearest part of a task start on a
- * busy ext4 (it scans for free, not recently deleted inodes).
+ * One flat folder per task version, <jobs>/<job>_<role>_<party>_<task>_<version>,
+ * with no folder per job above it: each folder is a new inode, and inode
+ * allocation is the dearest part of a task start on a busy ext4 (it scans
+ * for free inodes that were not deleted recently). Job ids have no '_', so
+ * "<job>_" names exactly the folders of one job.
  */
 char *exec_task_dir(const struct site *s, const struct party_task_key *k, const char *task_name)
 {
-	return ff_asprintf("%s/%s/%s_%s_%s_%lld", s->cfg.job_dir, k->job_id, k->role,
+	return ff_asprintf("%s/%s_%s_%s_%s_%lld", s->cfg.job_dir, k->job_id, k->role,
 			   k->party_id, task_name, k->version);
+}
+
+size_t exec_task_dirs_remove(const struct site *s, const char *job_id)
+{
+	char prefix[80];
+	size_t n = 0, len = (size_t)snprintf(prefix, sizeof(prefix), "%s_", job_id);
+	DIR *d = opendir(s->cfg.job_dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		/* <job>/ is the layout of earlier versions */
+		if (strncmp(de->d_name, prefix, len) && strcmp(de->d_name, job_id))
+			continue;
+		char *path = ff_asprintf("%s/%s", s->cfg.job_dir, de->d_name);
+		if (path && !fs_rm_rf(path))
+			n++;
+		ff_free(path);
+	}
+	if (d)
+		closedir(d);
+	return n;
 }
 
 /*

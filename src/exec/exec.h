@@ -83,6 +83,9 @@ size_t exec_running(const struct site *s);
 
 /* Paths of a task (owned strings; NULL on OOM). */
 char *exec_task_dir(const struct site *s, const struct party_task_key *k, const char *task_name);
+/* Removes the task folders of a job (every version, every party of this
+ * site); returns how many were removed. */
+size_t exec_task_dirs_remove(const struct site *s, const char *job_id);
 char *exec_task_log_dir(const struct site *s, const struct party_task_key *k,
 			const char *task_name);
 

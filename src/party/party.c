@@ -65,13 +65,14 @@ static void party_kick_done(struct fed_call *c, void *arg)
 struct party_kick {
 	struct site *site;
 	const char *command;
+	char skip[64];      /* a scheduler that needs no kick */
 };
 
 static int party_kick_cb(void *arg, const struct store_row *row)
 {
 	struct party_kick *k = arg;
 	const char *sp = store_col_text(row, "f_scheduler_party_id");
-	if (sp && !site_is_local_party(k->site, sp)) {
+	if (sp && !site_is_local_party(k->site, sp) && strcmp(sp, k->skip)) {
 		json_t *b = json_object();
 		fed_scheduler_send(k->site, sp, k->command, b, party_kick_done, NULL);
 		json_decref(b);
@@ -86,7 +87,7 @@ static int party_kick_cb(void *arg, const struct store_row *row)
  */
 void party_announce_back(struct site *s)
 {
-	struct party_kick k = { s, "party/back" };
+	struct party_kick k = { s, "party/back", "" };
 	store_exec(s->db, "SELECT DISTINCT f_scheduler_party_id FROM t_job WHERE f_status IN"
 		   " ('ready', 'waiting', 'running')", NULL, 0, party_kick_cb, &k, NULL, NULL);
 }
@@ -94,13 +95,25 @@ void party_announce_back(struct site *s)
 /*
  * Cores came back on this site: this site's scheduler looks at its queue
  * at once, and so does every other site that schedules a job waiting for
- * cores here (an event, not their next sweep).
+ * cores here (an event, not their next sweep). Not the scheduler whose
+ * command gave them back (the end of a job, cores returned after a refused
+ * admission): it kicks its own queue when it has the answer, or - after a
+ * refused admission - waits, since the cores it gave back are the ones it
+ * had just taken.
  */
 void party_notify_free(struct site *s)
 {
-	if (s->party->on_free)
+	struct party_kick k = { s, "queue/kick", "" };
+	if (s->party->answering_job) {
+		struct store_val a[] = { SV_TEXT(s->party->answering_job) };
+		char *sp = NULL;
+		if (!store_get_text(s->db, "SELECT f_scheduler_party_id FROM t_job WHERE"
+				    " f_job_id = ? LIMIT 1", a, 1, &sp, NULL) && sp)
+			snprintf(k.skip, sizeof(k.skip), "%s", sp);
+		ff_free(sp);
+	}
+	if (s->party->on_free && !(k.skip[0] && site_is_local_party(s, k.skip)))
 		s->party->on_free(s);
-	struct party_kick k = { s, "queue/kick" };
 	store_exec(s->db, "SELECT DISTINCT f_scheduler_party_id FROM t_job WHERE f_status ="
 		   " 'waiting'", NULL, 0, party_kick_cb, &k, NULL, NULL);
 }

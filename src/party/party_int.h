@@ -7,6 +7,9 @@
 
 struct party {
 	void (*on_free)(struct site *s);
+	/* job of the scheduler command being answered that may give cores
+	 * back; its scheduler kicks its own queue when the answer arrives */
+	const char *answering_job;
 };
 
 /* A t_task row as the start and the recovery need it (plan owned). */
@@ -43,6 +46,20 @@ json_t *party_task_collect(struct site *s, const json_t *body);
 json_t *party_task_status_update(struct site *s, const json_t *body);
 json_t *party_task_stop(struct site *s, const json_t *body);
 json_t *party_task_rerun(struct site *s, const json_t *body);
+
+/* Moves t_task.f_status (the federated status) when the transition table
+ * allows; FF_ENOTASK when this party has no such task version. */
+int party_task_set_fed_status(struct site *s, const struct party_task_key *k,
+			      const char *status, struct ff_error *err);
+
+/*
+ * Starts this party's part of a job (waiting -> running, inheritance).
+ * job/start does it, and so does the first task/resource/apply of a job
+ * still waiting here: the scheduler sends job/start only to parties that
+ * get no task at once (see sched_queue.c).
+ */
+int party_job_begin(struct site *s, const char *job_id, const char *role,
+		    const char *party_id, struct ff_error *err);
 
 /* Envelope helpers. */
 json_t *party_ok(void);

@@ -92,6 +92,11 @@ static int party_insert_task(struct site *s, const struct dag_job *job, const ch
 	return ret;
 }
 
+/*
+ * The job is created waiting: the scheduler sends no waiting sync of its
+ * own (if its creation fails elsewhere, the failure moves it on from
+ * waiting just as from ready).
+ */
 static int party_insert_job(struct site *s, const struct dag_job *job, const char *job_id,
 			    const struct party_ids *ids, int64_t now, struct ff_error *err)
 {
@@ -113,7 +118,7 @@ static int party_insert_job(struct site *s, const struct dag_job *job, const cha
 			"INSERT INTO t_job (f_job_id, f_role, f_party_id, f_dag, f_parties,"
 			" f_initiator_party_id, f_scheduler_party_id, f_status, f_inheritance,"
 			" f_model_id, f_model_version, f_cores, f_remaining_cores, f_create_time,"
-			" f_update_time) VALUES (?, ?, ?, ?, ?, ?, ?, 'ready', ?, ?, ?, ?, ?, ?, ?)"
+			" f_update_time) VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, ?)"
 			" ON CONFLICT DO NOTHING",
 			a, FF_ARRAY_SIZE(a), NULL, NULL, NULL, err);
 	}
@@ -183,6 +188,34 @@ json_t *party_job_create(struct site *s, const json_t *body)
 	return party_ok();
 }
 
+/*
+ * The end of a job carries the federated status of every task (the
+ * scheduler sends no task/status/update of its own for the step that ended
+ * the job): [{task_id, task_version, status}]. Tasks this party has no
+ * part in are skipped.
+ */
+static int party_job_tasks_update(struct site *s, const struct party_ids *ids,
+				  const json_t *tasks, struct ff_error *err)
+{
+	size_t i;
+	const json_t *t;
+	json_array_foreach(tasks, i, t) {
+		struct party_task_key k = { 0 };
+		const char *status = jsonx_str(t, "status");
+		snprintf(k.job_id, sizeof(k.job_id), "%s", ids->job_id);
+		snprintf(k.role, sizeof(k.role), "%s", ids->role);
+		snprintf(k.party_id, sizeof(k.party_id), "%s", ids->party_id);
+		if (jsonx_scalar_text(json_object_get(t, "task_id"), k.task_id, sizeof(k.task_id)) ||
+		    !jsonx_as_int(json_object_get(t, "task_version"), &k.version) ||
+		    !status_is_task(status))
+			return ff_error_set(err, FF_EPARAM, "invalid 'tasks[%zu]'", i);
+		int ret = party_task_set_fed_status(s, &k, status, err);
+		if (ret && ret != FF_ENOTASK)
+			return ret;
+	}
+	return FF_OK;
+}
+
 json_t *party_job_status_update(struct site *s, const json_t *body)
 {
 	struct ff_error err = FF_ERROR_INIT;
@@ -193,8 +226,13 @@ json_t *party_job_status_update(struct site *s, const json_t *body)
 	if (!ret && !status_is_job(status))
 		ret = ff_error_set(&err, FF_EPARAM, "invalid job status '%s'", status ? status : "");
 	if (!ret)
+		ret = party_job_tasks_update(s, &ids, json_object_get(body, "tasks"), &err);
+	if (!ret) {
+		s->party->answering_job = ids.job_id;
 		ret = party_job_set_status(s, ids.job_id, ids.role, ids.party_id, status,
 					   jsonx_str(body, "reason"), &changed, &err);
+		s->party->answering_job = NULL;
+	}
 	if (ret)
 		return party_fail(ret == FF_EPARAM || ret == FF_ENOJOB ? ret : FF_EJOBUPDATE, &err);
 	return party_ok();
@@ -234,8 +272,11 @@ json_t *party_job_return(struct site *s, const json_t *body)
 	struct ff_error err = FF_ERROR_INIT;
 	struct party_ids ids;
 	int ret = party_ids_get(body, &ids, &err);
-	if (!ret)
+	if (!ret) {
+		s->party->answering_job = ids.job_id;
 		ret = party_job_resource_return(s, ids.job_id, ids.role, ids.party_id, &err);
+		s->party->answering_job = NULL;
+	}
 	return ret ? party_fail(ret == FF_EPARAM ? ret : FF_ERESOURCE, &err) : party_ok();
 }
 
@@ -247,33 +288,45 @@ static int party_inherit_cb(void *arg, const struct store_row *row)
 	return FF_OK;
 }
 
-json_t *party_job_start(struct site *s, const json_t *body)
+/*
+ * waiting -> running, and the inheritance of finished tasks of an earlier
+ * job when the move happened (both commit with the command, so a repeated
+ * start has nothing left to do).
+ */
+int party_job_begin(struct site *s, const char *job_id, const char *role,
+		    const char *party_id, struct ff_error *err)
 {
-	struct ff_error err = FF_ERROR_INIT;
-	struct party_ids ids;
 	bool changed;
 	char *inh = NULL;
-	int ret = party_ids_get(body, &ids, &err);
-	struct store_val a[] = { SV_TEXT(ids.job_id), SV_TEXT(ids.role), SV_TEXT(ids.party_id) };
-	if (!ret)
+	int ret = party_job_set_status(s, job_id, role, party_id, ST_RUNNING, NULL, &changed,
+				       err);
+	struct store_val a[] = { SV_TEXT(job_id), SV_TEXT(role), SV_TEXT(party_id) };
+	if (!ret && changed)
 		ret = store_exec(s->db, "SELECT f_inheritance FROM t_job WHERE f_job_id = ? AND"
 				 " f_role = ? AND f_party_id = ?", a, 3, party_inherit_cb, &inh,
-				 NULL, &err);
-	if (!ret)
-		ret = party_job_set_status(s, ids.job_id, ids.role, ids.party_id, ST_RUNNING, NULL,
-					   &changed, &err);
+				 NULL, err);
 	json_t *inheritance = inh ? json_loads(inh, 0, NULL) : NULL;
 	if (!ret && json_is_object(inheritance)) {
-		ret = party_inherit(s, ids.job_id, ids.role, ids.party_id, inheritance, &err);
+		ret = party_inherit(s, job_id, role, party_id, inheritance, err);
 		if (ret) {
-			site_joblog(s, ids.job_id, FF_LOG_ERROR, "inheritance failed on %s %s: %s",
-				    ids.role, ids.party_id, ff_error_msg(&err, ret));
-			party_job_set_status(s, ids.job_id, ids.role, ids.party_id, ST_FAILED,
-					     ff_error_msg(&err, ret), &changed, NULL);
+			site_joblog(s, job_id, FF_LOG_ERROR, "inheritance failed on %s %s: %s",
+				    role, party_id, ff_error_msg(err, ret));
+			party_job_set_status(s, job_id, role, party_id, ST_FAILED,
+					     ff_error_msg(err, ret), &changed, NULL);
 		}
 	}
 	json_decref(inheritance);
 	ff_free(inh);
+	return ret;
+}
+
+json_t *party_job_start(struct site *s, const json_t *body)
+{
+	struct ff_error err = FF_ERROR_INIT;
+	struct party_ids ids;
+	int ret = party_ids_get(body, &ids, &err);
+	if (!ret)
+		ret = party_job_begin(s, ids.job_id, ids.role, ids.party_id, &err);
 	return ret ? party_fail(ret, &err) : party_ok();
 }
 

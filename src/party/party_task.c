@@ -20,6 +20,8 @@ json_t *party_task_apply(struct site *s, const json_t *body)
 	struct party_task_key k;
 	int ret = party_key_from_json(body, &k, &err);
 	if (!ret)
+		ret = party_job_begin(s, k.job_id, k.role, k.party_id, &err);
+	if (!ret)
 		ret = party_task_resource_apply(s, &k, &err);
 	return ret ? party_fail(ret, &err) : party_ok();
 }
@@ -102,8 +104,8 @@ void party_task_pid(struct site *s, const struct party_task_key *k, pid_t pid,
 }
 
 /* The task's federated status (f_status) as the scheduler sees it; CAS. */
-static int party_task_set_fed_status(struct site *s, const struct party_task_key *k,
-				     const char *status, struct ff_error *err)
+int party_task_set_fed_status(struct site *s, const struct party_task_key *k,
+			      const char *status, struct ff_error *err)
 {
 	char *old = NULL;
 	struct store_val key[] = { SV_TEXT(k->job_id), SV_TEXT(k->task_id), SV_INT(k->version),
@@ -146,26 +148,30 @@ json_t *party_task_start(struct site *s, const json_t *body)
 		return party_fail(FF_ETASKSTART, &err);
 	}
 	const char *fed_status = jsonx_str(body, "status");
+	/* the federated status and the claim commit together, before the spawn */
+	bool txn = !ret && !store_txn_begin(s->db, NULL);
 	if (!ret && fed_status && status_is_task(fed_status))
 		ret = party_task_set_fed_status(s, &k, fed_status, &err);
 	if (!ret)
 		ret = party_task_load(s, &k, &t, &err);
+	bool claimable = !ret && !strcmp(t.party_status, ST_WAITING);
+	struct ff_error serr = FF_ERROR_INIT;
+	if (claimable && party_task_set_party_status(s, &k, ST_RUNNING, NULL, &changed, &serr) == 0 &&
+	    !changed)
+		claimable = false; /* another start claimed it first */
+	if (txn && store_txn_commit(s->db, NULL) && !ret)
+		ret = ff_error_set(&err, FF_EIO, "cannot commit the start of task '%s'", k.task_id);
 	if (ret == FF_EPARAM || ret == FF_ENOTASK) {
 		json_decref(t.plan);
 		return party_fail(ret, &err);
 	}
-	if (!ret && strcmp(t.party_status, ST_WAITING)) {
+	if (!ret && !claimable) {
 		/* a repeated start of a started task is not an error; the scheduler
 		 * evidently missed its status, so it hears it again */
 		json_decref(t.plan);
-		party_report(s, &k, t.party_status);
+		if (strcmp(t.party_status, ST_WAITING))
+			party_report(s, &k, t.party_status);
 		return party_ok();
-	}
-	struct ff_error serr = FF_ERROR_INIT;
-	if (!ret && party_task_set_party_status(s, &k, ST_RUNNING, NULL, &changed, &serr) == 0 &&
-	    !changed) {
-		json_decref(t.plan);
-		return party_ok(); /* another start claimed it first */
 	}
 	if (!ret) {
 		struct exec_task_spec spec = {
@@ -173,9 +179,14 @@ json_t *party_task_start(struct site *s, const json_t *body)
 			.provider_name = t.provider, .execution_id = t.exec_id, .plan = t.plan,
 			.timeout = t.timeout, .cores = t.cores,
 		};
+		/* the pid (recorded when spawned) and the run details: one commit */
+		txn = !store_txn_begin(s->db, NULL);
 		ret = exec_task_start(s, &spec, &pid, &err);
 		if (!ret)
 			ret = party_task_record_run(s, &k, &err);
+		if (txn && store_txn_commit(s->db, NULL) && !ret)
+			ret = ff_error_set(&err, FF_EIO, "cannot record the start of task '%s'",
+					   k.task_id);
 	}
 	json_decref(t.plan);
 	if (ret) {

@@ -2,9 +2,9 @@
 /*
  * sched_create.c - creating a job on every party (spec §5.5b):
  * validate and resolve the DAG, record the scheduler's rows, send
- * job/create to every party, then record the task plan and move every
- * party to waiting. A failure anywhere fails the job everywhere with a
- * message naming the party.
+ * job/create to every party (which creates it waiting), then record the
+ * task plan and move the scheduler's row to waiting. A failure anywhere
+ * fails the job everywhere with a message naming the party.
  */
 #include "ff_setup.h"
 #include "clock.h"
@@ -142,29 +142,6 @@ static void sched_create_fail(struct sched_create *c)
 	json_decref(body);
 }
 
-static void sched_create_waiting_done(struct fed_call *call, void *arg)
-{
-	struct sched_create *c = arg;
-	if (!fed_all_ok(call)) {
-		char msg[400];
-		fed_first_error(call, msg, sizeof(msg));
-		snprintf(c->error, sizeof(c->error), "job creation failed at %s", msg);
-		sched_create_fail(c);
-		return;
-	}
-	bool changed;
-	sched_set_job_status(c->site, c->job_id, ST_READY, ST_WAITING, NULL, &changed);
-	site_joblog(c->site, c->job_id, FF_LOG_INFO, "job created on %zu parties, waiting",
-		    c->ntargets);
-	json_t *env = json_pack("{s:i,s:s,s:s,s:{s:s,s:s}}", "code", 0, "message", "success",
-				"job_id", c->job_id, "data", "model_id",
-				c->dag->model_id ? c->dag->model_id : c->job_id, "model_version",
-				c->dag->model_version ? c->dag->model_version : "0");
-	c->reply(c->ctx, env);
-	sched_queue_kick(c->site);
-	sched_create_free(c);
-}
-
 static void sched_create_parties_done(struct fed_call *call, void *arg)
 {
 	struct sched_create *c = arg;
@@ -182,13 +159,18 @@ static void sched_create_parties_done(struct fed_call *call, void *arg)
 		sched_create_fail(c);
 		return;
 	}
-	json_t *body = json_pack("{s:s,s:s}", "job_id", c->job_id, "status", ST_WAITING);
-	if (fed_partner_fanout(c->site, "job/status/update", body, c->targets, c->ntargets,
-			       sched_create_waiting_done, c)) {
-		snprintf(c->error, sizeof(c->error), "out of memory");
-		sched_create_fail(c);
-	}
-	json_decref(body);
+	/* the parties created the job waiting already: no sync to send */
+	bool changed;
+	sched_set_job_status(c->site, c->job_id, ST_READY, ST_WAITING, NULL, &changed);
+	site_joblog(c->site, c->job_id, FF_LOG_INFO, "job created on %zu parties, waiting",
+		    c->ntargets);
+	json_t *env = json_pack("{s:i,s:s,s:s,s:{s:s,s:s}}", "code", 0, "message", "success",
+				"job_id", c->job_id, "data", "model_id",
+				c->dag->model_id ? c->dag->model_id : c->job_id, "model_version",
+				c->dag->model_version ? c->dag->model_version : "0");
+	c->reply(c->ctx, env);
+	sched_queue_kick(c->site);
+	sched_create_free(c);
 }
 
 /*

@@ -91,6 +91,52 @@ static void sched_admit_returned(struct fed_call *call, void *arg)
 	sched_queue_end(sc); /* strict order: wait until cores are given back */
 }
 
+static int sched_root_party_cb(void *arg, const struct store_row *row)
+{
+	struct sched_admit *a = arg;
+	const char *role = store_col_text(row, "f_role");
+	const char *pid = store_col_text(row, "f_party_id");
+	for (size_t i = 0; i < a->ntargets; i++)
+		if (!strcmp(a->targets[i].role, role) && !strcmp(a->targets[i].party_id, pid))
+			a->targets[i] = a->targets[--a->ntargets];
+	return FF_OK;
+}
+
+static int sched_inherits_cb(void *arg, const struct store_row *row)
+{
+	const char *text = store_col_text(row, "f_dag");
+	json_t *dag = text ? json_loads(text, 0, NULL) : NULL;
+	*(bool *)arg = !dag || jsonx_path(dag, "dag.conf.inheritance") != NULL;
+	json_decref(dag);
+	return FF_OK;
+}
+
+/*
+ * Drops from a->targets the parties that need no job/start: on a job's
+ * first admission, a party of a task without producers gets that task's
+ * task/resource/apply right away, and that starts the job there too
+ * (party_job_begin) - one command fewer per party. Reruns and jobs that
+ * inherit tasks (inherited tasks never start) keep the job/start for all.
+ */
+static void sched_admit_start_targets(struct sched_admit *a)
+{
+	struct site *s = a->sc->site;
+	struct store_val k[] = { SV_TEXT(a->job_id) };
+	int64_t started = 1;
+	bool inherits = true;
+	if (store_get_int(s->db, "SELECT COUNT(*) FROM t_schedule_task_status WHERE f_job_id = ?"
+			  " AND (f_task_version > 0 OR f_status <> 'waiting')", k, 1, &started,
+			  NULL) || started)
+		return;
+	if (store_exec(s->db, "SELECT f_dag FROM t_schedule_job WHERE f_job_id = ?", k, 1,
+		       sched_inherits_cb, &inherits, NULL, NULL) || inherits)
+		return;
+	store_exec(s->db, "SELECT DISTINCT t.f_role, t.f_party_id FROM t_schedule_task t JOIN"
+		   " t_schedule_task_status st ON st.f_job_id = t.f_job_id AND st.f_task_id ="
+		   " t.f_task_id AND st.f_task_version = t.f_task_version WHERE t.f_job_id = ? AND"
+		   " st.f_dependencies = '[]'", k, 1, sched_root_party_cb, a, NULL, NULL);
+}
+
 static void sched_admit_applied(struct fed_call *call, void *arg)
 {
 	struct sched_admit *a = arg;
@@ -98,6 +144,7 @@ static void sched_admit_applied(struct fed_call *call, void *arg)
 	if (fed_all_ok(call))
 		fault_point("sched.admit");
 	if (fed_all_ok(call)) {
+		sched_admit_start_targets(a);
 		json_t *b = json_pack("{s:s}", "job_id", a->job_id);
 		if (fed_partner_fanout(s, "job/start", b, a->targets, a->ntargets,
 				       sched_admit_started, a))

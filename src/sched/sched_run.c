@@ -50,6 +50,7 @@ static void sched_start_started(struct fed_call *call, void *arg)
 {
 	struct sched_start *st = arg;
 	struct site *s = call->site;
+	bool txn = !store_txn_begin(s->db, NULL); /* one commit for every party */
 	for (size_t i = 0; i < call->n; i++) {
 		const struct fed_result *r = &call->res[i];
 		if (r->code == 0) {
@@ -66,6 +67,9 @@ static void sched_start_started(struct fed_call *call, void *arg)
 		site_joblog(s, st->job->job_id, FF_LOG_ERROR, "task %s cannot start on %s %s: %s",
 			    st->t.name, r->target.role, r->target.party_id, r->message);
 	}
+	if (txn && store_txn_commit(s->db, NULL))
+		ff_log(FF_LOG_ERROR, "cannot record the start of a task of job_id=%s",
+		       st->job->job_id);
 	sched_start_free(st);
 }
 
@@ -194,8 +198,8 @@ static size_t sched_live_parties(const struct sched_task *t, struct fed_target *
 	return n;
 }
 
-/* Records and announces a task's new federated status. */
-static void sched_task_changed(struct sched_job *j, struct sched_task *t)
+/* Records a task's new federated status; false when the table refused it. */
+static bool sched_task_changed(struct sched_job *j, struct sched_task *t)
 {
 	struct site *s = j->sched->site;
 	bool changed;
@@ -203,13 +207,27 @@ static void sched_task_changed(struct sched_job *j, struct sched_task *t)
 			      &changed);
 	if (!changed) {
 		t->fed_status = t->status; /* a move the table refuses: keep what is stored */
-		return;
+		return false;
 	}
 	site_joblog(s, j->job_id, status_is_interrupt(t->fed_status) ? FF_LOG_WARN : FF_LOG_INFO,
 		    "task %s version %lld: %s -> %s", t->name, t->version, t->status, t->fed_status);
-	json_t *b = sched_task_body(j->job_id, t);
-	json_object_set_new(b, "status", json_string(t->fed_status));
-	sched_send(j, "task/status/update", b, t->parties, t->nparties);
+	return true;
+}
+
+/*
+ * Tells the parties a task's new federated status (unless the job ends in
+ * this step: its end carries every task's status, see sched_finish_sync),
+ * and stops the task where it still runs once it ended.
+ */
+static void sched_task_announce(struct sched_job *j, const struct sched_task *t,
+				bool job_ends)
+{
+	json_t *b;
+	if (!job_ends) {
+		b = sched_task_body(j->job_id, t);
+		json_object_set_new(b, "status", json_string(t->fed_status));
+		sched_send(j, "task/status/update", b, t->parties, t->nparties);
+	}
 	if (!status_is_end(t->fed_status) || t->nparties == 0)
 		return;
 	struct fed_target *live = ff_calloc(t->nparties, sizeof(*live));
@@ -265,8 +283,21 @@ void sched_step(struct sched_job *j)
 		sched_view_release(&v);
 		return;
 	}
+	/*
+	 * What a step records, and what the commands it runs in process on
+	 * this site's parties record, commit once, at its end: before any of
+	 * its commands leaves for another site (they are sent from the loop).
+	 * A step never starts a task process itself: task/start is sent from
+	 * the answer of the task's resource apply, outside any transaction.
+	 */
+	bool txn = !store_txn_begin(s->db, NULL);
 	bool interrupt = false, poll = false;
 	const char **fed = ff_calloc(v.ntasks ? v.ntasks : 1, sizeof(*fed));
+	bool *changed = ff_calloc(v.ntasks ? v.ntasks : 1, sizeof(*changed));
+	if (!changed) {
+		ff_free(fed);
+		fed = NULL; /* out of memory: the sweep steps the job again */
+	}
 	for (size_t i = 0; fed && i < v.ntasks; i++) {
 		struct sched_task *t = &v.tasks[i];
 		const char **ps = ff_calloc(t->nparties ? t->nparties : 1, sizeof(*ps));
@@ -276,8 +307,7 @@ void sched_step(struct sched_job *j)
 		ff_free(ps);
 		if (!t->fed_status)
 			t->fed_status = t->status;
-		if (strcmp(t->fed_status, t->status))
-			sched_task_changed(j, t);
+		changed[i] = strcmp(t->fed_status, t->status) && sched_task_changed(j, t);
 		if (!strcmp(t->sync_type, "poll") && !status_is_end(t->fed_status))
 			poll = true;
 		bool retry = !v.cancel && t->auto_retries > 0 &&
@@ -326,13 +356,17 @@ void sched_step(struct sched_job *j)
 		}
 	}
 	const char *job_status = fed ? status_job_from_tasks(fed, v.ntasks, code, v.cancel) : NULL;
-	sched_progress(j, &v, !(job_status && status_is_end(job_status)));
+	bool ends = job_status && status_is_end(job_status);
+	for (size_t i = 0; changed && i < v.ntasks; i++)
+		if (changed[i])
+			sched_task_announce(j, &v.tasks[i], ends);
+	sched_progress(j, &v, !ends);
 	bool remote = false;
 	for (size_t i = 0; i < v.ntasks && !remote; i++)
 		for (size_t k = 0; k < v.tasks[i].nparties && !strcmp(v.tasks[i].status, ST_RUNNING);
 		     k++)
 			remote |= !site_is_local_party(s, v.tasks[i].parties[k].party_id);
-	if (job_status && status_is_end(job_status)) {
+	if (ends) {
 		char reason[600] = "";
 		if (status_is_interrupt(job_status))
 			sched_failure_reason(s, j->job_id, reason, sizeof(reason));
@@ -346,7 +380,10 @@ void sched_step(struct sched_job *j)
 			       poll ? s->cfg.poll_interval_ms : s->cfg.liveness_interval_ms);
 	}
 	ff_free(fed);
+	ff_free(changed);
 	sched_view_release(&v);
+	if (txn && store_txn_commit(s->db, NULL))
+		ff_log(FF_LOG_ERROR, "cannot commit the step of job_id=%s", j->job_id);
 }
 
 /* ---- poll sync mode, and liveness of other sites in callback mode ---- */

@@ -108,6 +108,25 @@ void sched_finish_job(struct sched_job *j, const struct sched_view *v, const cha
 	sched_finish_sync(j, v, status, reason);
 }
 
+/*
+ * [{task_id, task_version, status}] of every task's latest version: the
+ * end of a job carries the federated statuses its last step found (the
+ * parties are not sent a task/status/update of their own for them), and
+ * repeats them when it is sent again.
+ */
+static json_t *sched_finish_tasks(const struct sched_view *v)
+{
+	json_t *tasks = json_array();
+	for (size_t i = 0; tasks && i < v->ntasks; i++) {
+		const struct sched_task *t = &v->tasks[i];
+		json_array_append_new(tasks, json_pack("{s:s,s:I,s:s}", "task_id", t->task_id,
+						       "task_version", (json_int_t)t->version,
+						       "status", t->fed_status ? t->fed_status
+									       : t->status));
+	}
+	return tasks;
+}
+
 void sched_finish_sync(struct sched_job *j, const struct sched_view *v, const char *status,
 		       const char *reason)
 {
@@ -133,6 +152,7 @@ void sched_finish_sync(struct sched_job *j, const struct sched_view *v, const ch
 	json_t *b = json_pack("{s:s,s:s}", "job_id", j->job_id, "status", status);
 	if (reason)
 		json_object_set_new(b, "reason", json_string(reason));
+	json_object_set_new(b, "tasks", sched_finish_tasks(v));
 	if (fed_partner_fanout(s, "job/status/update", b, f->parties, f->nparties,
 			       sched_finish_synced, f))
 		sched_finish_free(f);

@@ -60,7 +60,10 @@ int store_exec(struct store *s, const char *sql, const struct store_val *args,
 /*
  * Nesting with savepoints: an inner transaction can be rolled back alone
  * (its caller's failure undoes only its own writes) while the outermost
- * one decides what reaches the disk, in one commit.
+ * one decides what reaches the disk, in one commit. Begin, savepoint,
+ * release and commit are single statements run through exec, whose
+ * statement cache keeps them prepared: a command opens several
+ * transactions, and parsing them each time was measurable.
  */
 int store_txn_begin(struct store *s, struct ff_error *err)
 {
@@ -69,7 +72,7 @@ int store_txn_begin(struct store *s, struct ff_error *err)
 		snprintf(sql, sizeof(sql), "SAVEPOINT ff_%d", s->txn_depth);
 	else
 		snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE");
-	int ret = s->ops->exec_script(s, sql, err);
+	int ret = s->ops->exec(s, sql, NULL, 0, NULL, NULL, NULL, err);
 	if (!ret)
 		s->txn_depth++;
 	return ret;
@@ -82,9 +85,9 @@ int store_txn_commit(struct store *s, struct ff_error *err)
 	char sql[48];
 	if (--s->txn_depth > 0) {
 		snprintf(sql, sizeof(sql), "RELEASE ff_%d", s->txn_depth);
-		return s->ops->exec_script(s, sql, err);
+		return s->ops->exec(s, sql, NULL, 0, NULL, NULL, NULL, err);
 	}
-	int ret = s->ops->exec_script(s, "COMMIT", err);
+	int ret = s->ops->exec(s, "COMMIT", NULL, 0, NULL, NULL, NULL, err);
 	if (ret)
 		s->ops->exec_script(s, "ROLLBACK", NULL);
 	return ret;

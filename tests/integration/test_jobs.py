@@ -221,10 +221,17 @@ def test_queue_clean(make_daemon):
 
 
 def test_job_clean(daemon):
+    import os
     job_id, _ = daemon.submit(dag({"n0": task()}))
     daemon.wait(job_id)
+    # one flat folder per task version and party (no folder per job above)
+    jobs = os.path.join(daemon.home, "jobs")
+    mine = lambda: sorted(f for f in os.listdir(jobs) if f.startswith(job_id))  # noqa: E731
+    assert mine() == [job_id + "_guest_9999_n0_0", job_id + "_host_9998_n0_0"]
+    assert os.path.exists(os.path.join(jobs, job_id + "_guest_9999_n0_0", "task_parameters.yaml"))
     assert daemon.post("/v2/job/clean", {"job_id": job_id})["code"] == 0
     assert daemon.get("/v2/job/query", job_id=job_id)["code"] == 1001
+    assert mine() == []
 
 
 def test_notes(daemon):

@@ -62,6 +62,51 @@ def test_seven_task_dag_across_three_sites(fed):
         assert all(t["status"] == "success" for t in ts)
 
 
+def test_job_starts_on_every_party(fed):
+    """The first task/resource/apply of a task without producers starts the
+    job on its parties; a party with no such task (the arbiter here) gets a
+    job/start of its own. Either way the job runs on every site at once."""
+    g = fed.sites["9999"]
+    two = parties(("guest", "9999"), ("host", "10000"))
+    job_id, _ = g.submit(dag({"a": task("sleep", params={"seconds": 2}, parties=two),
+                              "b": task("noop", ["a"])}, THREE))
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        st = {pid: [r["status"] for r in d.jobs(job_id)] for pid, d in fed.sites.items()}
+        if all(v == ["running"] for v in st.values()):
+            break
+        time.sleep(0.05)
+    assert all(v == ["running"] for v in st.values()), st
+    a = [t for d in fed.sites.values() for t in d.tasks(job_id) if t["task_name"] == "a"]
+    assert {t["party_status"] for t in a} == {"running"}  # b has not started yet
+    assert end_status(fed, job_id)[0] == "success"
+    # the end carried the federated status of the last task to every party
+    for d in fed.sites.values():
+        assert {t["status"] for t in d.tasks(job_id)} == {"success"}
+
+
+def test_waiting_jobs_across_sites(fed):
+    """Jobs are created waiting on every party (no waiting sync of their
+    own); one stopped while waiting ends canceled everywhere; the next is
+    admitted when the job holding the cores ends (its scheduler kicks its
+    queue when the parties answer the end: they send it no queue/kick)."""
+    g = fed.sites["9999"]
+    (eng,) = fed.sites["10000"].get("/v2/server/resource")["data"]["engines"]
+    conf = {"cores": eng["cores"]}  # one job at a time on the host
+    blocker, _ = g.submit(dag({"s": task("sleep", params={"seconds": 1.5})}, THREE, conf=conf))
+    deadline = time.time() + 20
+    while time.time() < deadline and g.jobs(blocker)[0]["status"] != "running":
+        time.sleep(0.05)
+    stopped, _ = g.submit(dag({"a": task()}, THREE, conf=conf))
+    later, _ = g.submit(dag({"a": task()}, THREE, conf=conf))
+    for d in fed.sites.values():
+        assert [r["status"] for r in d.jobs(stopped)] == ["waiting"]
+    assert g.post("/v2/job/stop", {"job_id": stopped})["code"] == 0
+    assert end_status(fed, stopped)[0] == "canceled"
+    assert end_status(fed, blocker)[0] == "success"
+    assert end_status(fed, later)[0] == "success"
+
+
 @pytest.mark.parametrize("sync_type", ["callback", "poll"])
 def test_sync_types(fed, sync_type):
     g = fed.sites["9999"]
