@@ -204,41 +204,74 @@ static void yaml_diag_out(struct fy_diag *diag, void *user, const char *buf, siz
 		*nl = '\0';
 }
 
-static int yaml_diag_error(const struct yaml_diag_text *d, struct ff_error *err)
+/*
+ * The first error libfyaml collected, as "malformed YAML at line L, column
+ * C: text"; else the first line it printed without a position.
+ */
+static int yaml_diag_error(struct fy_diag *diag, const struct yaml_diag_text *d,
+			   struct ff_error *err)
 {
-	int line = 0, col = 0;
-	const char *msg = strstr(d->text, "error: ");
-	const char *p = d->text;
-	/* "<stdin>:3:5: error: ..." -> line 3, column 5 */
-	const char *c1 = strchr(p, ':');
-	if (c1 && sscanf(c1, ":%d:%d:", &line, &col) == 2 && msg)
-		return ff_error_set(err, FF_EINVAL, "malformed YAML at line %d, column %d: %s",
-				    line, col, msg + 7);
+	void *it = NULL;
+	struct fy_diag_error *e;
+	while ((e = fy_diag_errors_iterate(diag, &it))) {
+		if (e->type < FYET_ERROR || !e->msg)
+			continue;
+		if (e->line > 0 && e->column > 0)
+			return ff_error_set(err, FF_EINVAL, "malformed YAML at line %d, column %d: %s",
+					    e->line, e->column, e->msg);
+		return ff_error_set(err, FF_EINVAL, "malformed YAML: %s", e->msg);
+	}
 	return ff_error_set(err, FF_EINVAL, "malformed YAML or JSON document%s%s",
 			    d->text[0] ? ": " : "", d->text);
 }
 
-/* libfyaml can hang on invalid UTF-8 in directives: refuse it up front. */
+/*
+ * libfyaml can hang on invalid UTF-8 in directives: refuse it up front.
+ * Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above
+ * U+10FFFF; libfyaml 0.7.12 spins forever on "%\xf6\x91\x91\x91n\nnnn"
+ * (a lead byte 0xf5..0xf7, which a check of the bit patterns alone lets
+ * through; fuzz/corpus/dag/hang-fyaml-directive-utf8).
+ */
 static bool yaml_utf8_ok(const char *s, size_t n, size_t *bad)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	for (size_t i = 0; i < n;) {
 		unsigned char c = p[i];
-		size_t k = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 9;
-		if (k == 9 || (c >= 0xc0 && c < 0xc2) || i + k >= n + (k ? 0 : 1)) {
-			*bad = i;
-			return false;
-		}
-		for (size_t j = 1; j <= k; j++)
-			if ((p[i + j] >> 6) != 2) {
-				*bad = i;
-				return false;
-			}
-		if (c == 0 && i + 1 < n) {
-			*bad = i;
-			return false;
-		}
+		size_t k;
+		/* the allowed range of the second byte; the others are 80..bf */
+		unsigned char lo = 0x80, hi = 0xbf;
+		if (c < 0x80)
+			k = 0;
+		else if (c >= 0xc2 && c <= 0xdf)
+			k = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			k = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			k = 3;
+		else
+			goto bad;
+		if (c == 0xe0)
+			lo = 0xa0;      /* overlong */
+		else if (c == 0xed)
+			hi = 0x9f;      /* surrogates */
+		else if (c == 0xf0)
+			lo = 0x90;      /* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f;      /* above U+10FFFF */
+		if (k > n - i - 1)
+			goto bad;
+		if (k && (p[i + 1] < lo || p[i + 1] > hi))
+			goto bad;
+		for (size_t j = 2; j <= k; j++)
+			if ((p[i + j] >> 6) != 2)
+				goto bad;
+		if (c == 0 && i + 1 < n)
+			goto bad;
 		i += k + 1;
+		continue;
+bad:
+		*bad = i;
+		return false;
 	}
 	return true;
 }
@@ -260,6 +293,15 @@ int yaml_load(const char *text, size_t len, json_t **out, struct ff_error *err)
 	dcfg.colorize = false;
 	dcfg.level = FYET_ERROR;
 	struct fy_diag *diag = fy_diag_create(&dcfg);
+	/*
+	 * Errors are collected, not printed: printing renders the source line
+	 * under the message, and libfyaml 0.7.12 (Debian 12) reads a wild
+	 * pointer there for some malformed scalars (fy_diag_error_atom_display;
+	 * fuzz/corpus/dag/crash-fyaml-diag-source), so any DAG, config or
+	 * request body could crash the daemon.
+	 */
+	if (diag)
+		fy_diag_set_collect_errors(diag, true);
 	struct fy_parse_cfg cfg = {
 		.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_RESOLVE_DOCUMENT |
 			 FYPCF_DEFAULT_VERSION_1_2,
@@ -271,7 +313,7 @@ int yaml_load(const char *text, size_t len, json_t **out, struct ff_error *err)
 	/* fy_document_build_from_string keeps a pointer to the text. */
 	fyd = fy_document_build_from_string(&cfg, text, len);
 	if (!fyd || fy_diag_got_error(diag)) {
-		ret = yaml_diag_error(&dtext, err);
+		ret = yaml_diag_error(diag, &dtext, err);
 		goto out;
 	}
 	ret = yaml_node(fy_document_root(fyd), out, err, 0);

@@ -133,6 +133,61 @@ static void test_yaml_errors(void **state)
 	assert_int_equal(yaml_load(key, strlen(key), &j, &err), FF_EINVAL);
 }
 
+/*
+ * A malformed scalar whose error libfyaml 0.7.12 cannot render with its
+ * source line (a wild read in fy_diag_error_atom_display, found by
+ * fuzz/fuzz-dag): refused with a position, no crash.
+ */
+static void test_yaml_error_display(void **state)
+{
+	(void)state;
+	struct ff_error err = FF_ERROR_INIT;
+	struct ff_buf b = FF_BUF_INIT;
+	json_t *j = NULL;
+	assert_int_equal(fs_read_file(FF_FUZZ_CORPUS "/dag/crash-fyaml-diag-source", &b, NULL),
+			 FF_OK);
+	assert_int_equal(yaml_load(b.buf, b.len, &j, &err), FF_EINVAL);
+	assert_null(j);
+	assert_non_null(strstr(err.msg, "malformed YAML at line 1, column"));
+	ff_buf_release(&b);
+	const char *quote = "a: 'x\n";
+	assert_int_equal(yaml_load(quote, strlen(quote), &j, &err), FF_EINVAL);
+	assert_string_equal(err.msg, "malformed YAML at line 1, column 5: single-quoted scalar "
+			    "without closing quote");
+}
+
+/*
+ * Strict UTF-8 before libfyaml sees the text: a directive with a lead byte
+ * 0xf5..0xf7 made libfyaml 0.7.12 loop forever (found by fuzz/fuzz-dag).
+ */
+static void test_yaml_utf8(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+		"%\xf6\x91\x91\x91n\nnnn",   /* the hang */
+		"a: \xf5\x80\x80\x80\n",      /* lead bytes above f4 */
+		"a: \xf4\x90\x80\x80\n",      /* above U+10FFFF */
+		"a: \xe0\x80\x80\n",          /* overlong */
+		"a: \xf0\x80\x80\x80\n",      /* overlong */
+		"a: \xed\xa0\x80\n",          /* surrogate */
+		"a: \xc0\x80\n",
+		"a: \xe2\x82",                /* truncated */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct ff_error err = FF_ERROR_INIT;
+		json_t *j = NULL;
+		assert_int_equal(yaml_load(bad[i], strlen(bad[i]), &j, &err), FF_EINVAL);
+		assert_null(j);
+		assert_non_null(strstr(err.msg, "invalid UTF-8"));
+	}
+	const char *good = "a: \xc2\xa9 \xe2\x82\xac \xed\x9f\xbf \xef\xbf\xbd \xf0\x9f\x98\x80 "
+			   "\xf4\x8f\xbf\xbf";
+	json_t *j = NULL;
+	assert_int_equal(yaml_load(good, strlen(good), &j, NULL), FF_OK);
+	assert_string_equal(json_string_value(json_object_get(j, "a")), good + 3);
+	json_decref(j);
+}
+
 static void test_jsonx(void **state)
 {
 	(void)state;
@@ -236,6 +291,8 @@ int main(void)
 		cmocka_unit_test(test_jw_unbalanced),
 		cmocka_unit_test(test_yaml_scalars),
 		cmocka_unit_test(test_yaml_errors),
+		cmocka_unit_test(test_yaml_error_display),
+		cmocka_unit_test(test_yaml_utf8),
 		cmocka_unit_test(test_jsonx),
 		cmocka_unit_test(test_err),
 		cmocka_unit_test(test_fs),
