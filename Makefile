@@ -38,10 +38,10 @@ $(ASAN)/build.ninja:
 SRCLIST := $(shell (git ls-files -co --exclude-standard -- '*.c' 2>/dev/null || true) | sort | md5sum | cut -c1-12)
 
 # libFuzzer harnesses (fuzz/): clang, every target instrumented, sanitizers
-# fatal. -Werror stays with the gcc builds: clang warns about other things.
+# fatal, warnings errors as in the gcc builds.
 $(FUZZ)/build.ninja:
 	CC=clang meson setup $(FUZZ) --buildtype=debugoptimized -Dfuzz=true -Dtests=false \
-		-Dwerror=false -Db_sanitize=address,undefined -Db_lundef=false
+		-Db_sanitize=address,undefined -Db_lundef=false
 
 $(BUILD)/.srclist-$(SRCLIST): | $(BUILD)/build.ninja
 	meson setup --reconfigure $(BUILD) >/dev/null

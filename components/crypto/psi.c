@@ -349,7 +349,7 @@ int psi_intersect(const uint8_t *a, size_t na, const uint8_t *b, size_t nb, unsi
 	struct psi_ent *ea = NULL, *eb = NULL;
 	struct pair_buf pb = { 0 };
 	size_t *count = NULL;
-	FF_ALLOC_ARRAY(count, RADIX_SIZE);
+	count = ff_calloc(RADIX_SIZE, sizeof(*count));
 	if (!count)
 		goto oom;
 	ea = sorted_ents(a, na, count);
