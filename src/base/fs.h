@@ -19,14 +19,13 @@
 /* mkdir -p; existing directories are fine. */
 int fs_mkdirs(const char *path, mode_t mode, struct ff_error *err);
 /*
- * Marks a directory whose subdirectories are unrelated to each other as
- * the top of directory hierarchies for the filesystem's inode allocator
- * (ext2/3/4's 'T' attribute, chattr +T): new subdirectories are spread
- * over block groups with free inodes instead of being packed into the
- * group of the parent. Best effort: false where the filesystem has no such
- * attribute.
+ * Marks (top) or unmarks a directory as the top of directory hierarchies
+ * for the filesystem's inode allocator (ext2/3/4's 'T' attribute, chattr
+ * +T): new subdirectories of a top directory are spread over block groups
+ * with free inodes instead of being packed into the group of the parent.
+ * Best effort: false where the filesystem has no such attribute.
  */
-bool fs_mark_topdir(const char *path);
+bool fs_set_topdir(const char *path, bool top);
 /*
  * Writes data atomically (temp file + rename): a reader sees the old or the
  * new content, also after the writer is killed. No fsync: a power loss may

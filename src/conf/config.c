@@ -118,10 +118,10 @@ static int config_dirs(struct config *cfg, struct ff_error *err)
 		if (ret)
 			return ret;
 	}
-	/* one folder per job or task version below each: see fs_mark_topdir */
-	fs_mark_topdir(cfg->job_dir);
-	fs_mark_topdir(cfg->log_dir);
-	fs_mark_topdir(cfg->data_dir);
+	/* one folder per job or task version below each: see fs_set_topdir */
+	fs_set_topdir(cfg->job_dir, true);
+	fs_set_topdir(cfg->log_dir, true);
+	fs_set_topdir(cfg->data_dir, true);
 	return FF_OK;
 }
 

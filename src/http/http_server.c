@@ -34,13 +34,14 @@
 /*
  * libmicrohttpd's memory pool per connection, which also bounds its read
  * buffer: streamed uploads (gateway messages) arrive in reads of up to
- * about half of it. At 128 KiB they came in 64 KiB reads, and the
- * per-read costs (epoll, recv, the chunk callback, the spill file's
- * write) took a quarter of a receiving gateway's CPU; at 1 MiB they take
- * a few percent. The pool is mapped lazily, so idle connections do not
- * pay for it.
+ * about half of it. 1 MiB made a receiving gateway's upload thread cheaper
+ * (0.77 instead of 1.08 CPU-s per GiB: fewer reads and chunk callbacks),
+ * but libmicrohttpd zeroes the whole pool between two requests of a
+ * connection, and at 1 MiB that was 0.27 ms of the ~2.2 ms of CPU a party
+ * task costs across three sites (bench/sites). Small requests are the
+ * common case.
  */
-#define HTTP_CONN_MEMORY ((size_t)1 << 20)
+#define HTTP_CONN_MEMORY ((size_t)128 << 10)
 
 struct http_server {
 	struct MHD_Daemon *mhd;

@@ -4,6 +4,9 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include "config.h"
 #include "fs.h"
@@ -48,6 +51,44 @@ static void test_default_file(void **state)
 	config_release(&c);
 	fs_rm_rf(home);
 	ff_free(home);
+}
+
+/* -1 where the filesystem has no inode flags (tmpfs): nothing to check */
+static int topdir_flag(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	int flags = 0;
+	int ret = ioctl(fd, FS_IOC_GETFLAGS, &flags) ? -1 : !!(flags & FS_TOPDIR_FL);
+	close(fd);
+	return ret;
+}
+
+/* jobs/, logs/ and data/ are tops of directory hierarchies, other folders
+ * are not: see fs_set_topdir. */
+static void test_topdir_marks(void **state)
+{
+	(void)state;
+	char *home = tmp_home();
+	char *model = ff_asprintf("%s/model", home);
+	assert_int_equal(fs_mkdirs(model, 0755, NULL), FF_OK);
+	if (!fs_set_topdir(model, true) || topdir_flag(model) != 1 ||
+	    !fs_set_topdir(model, false) || topdir_flag(model) != 0) {
+		fs_rm_rf(home);
+		ff_free(home);
+		ff_free(model);
+		skip();
+	}
+	struct config c;
+	assert_int_equal(config_load(home, NULL, &c, NULL), FF_OK);
+	assert_int_equal(topdir_flag(c.job_dir), 1);
+	assert_int_equal(topdir_flag(c.log_dir), 1);
+	assert_int_equal(topdir_flag(c.data_dir), 1);
+	assert_int_equal(topdir_flag(c.model_dir), 0);
+	config_release(&c);
+	fs_rm_rf(home);
+	ff_free(home);
+	ff_free(model);
 }
 
 static void test_bad_values(void **state)
@@ -100,6 +141,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_file),
+		cmocka_unit_test(test_topdir_marks),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_relative_database),
 	};
