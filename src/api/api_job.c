@@ -714,55 +714,96 @@ static void api_job_data_view(struct http_req *r)
 	json_decref(schema);
 }
 
-/* ---- log download: tar.gz of LOG_DIR/<job_id>/ ---- */
+/* ---- log download: tar.gz of a job's files in the flat logs folder ---- */
 
-static int api_tar_add_tree(struct archive *a, const char *root, const char *rel,
-			    struct ff_error *err)
+static int api_tar_add_file(struct archive *a, const char *full, const char *name,
+			    const struct stat *st, struct ff_error *err)
 {
-	char *path = rel[0] ? ff_asprintf("%s/%s", root, rel) : ff_strdup(root);
-	DIR *d = path ? opendir(path) : NULL;
-	int ret = path ? FF_OK : FF_ENOMEM;
+	struct archive_entry *e = archive_entry_new();
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_size(e, st->st_size);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_mtime(e, st->st_mtime, 0);
+	FILE *f = fopen(full, "rb");
+	int ret = FF_OK;
+	if (archive_write_header(a, e) != ARCHIVE_OK || !f) {
+		ret = ff_error_set(err, FF_EIO, "cannot archive '%s'", name);
+	} else {
+		char buf[65536];
+		size_t n;
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+			if (archive_write_data(a, buf, n) < 0)
+				break;
+	}
+	if (f)
+		fclose(f);
+	archive_entry_free(e);
+	return ret;
+}
+
+/* full (a file, or a folder and everything in it) as name in the archive */
+static int api_tar_add(struct archive *a, const char *full, const char *name,
+		       struct ff_error *err)
+{
+	struct stat st;
+	if (lstat(full, &st))
+		return FF_OK;
+	if (S_ISREG(st.st_mode))
+		return api_tar_add_file(a, full, name, &st, err);
+	if (!S_ISDIR(st.st_mode))
+		return FF_OK;
+	DIR *d = opendir(full);
 	struct dirent *de;
+	int ret = FF_OK;
 	while (!ret && d && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		char *r2 = rel[0] ? ff_asprintf("%s/%s", rel, de->d_name) : ff_strdup(de->d_name);
-		char *full = r2 ? ff_asprintf("%s/%s", root, r2) : NULL;
-		struct stat st;
-		if (!full || lstat(full, &st)) {
-			ff_free(r2);
-			ff_free(full);
-			continue;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			ret = api_tar_add_tree(a, root, r2, err);
-		} else if (S_ISREG(st.st_mode)) {
-			struct archive_entry *e = archive_entry_new();
-			archive_entry_set_pathname(e, r2);
-			archive_entry_set_size(e, st.st_size);
-			archive_entry_set_filetype(e, AE_IFREG);
-			archive_entry_set_perm(e, 0644);
-			archive_entry_set_mtime(e, st.st_mtime, 0);
-			FILE *f = fopen(full, "rb");
-			if (archive_write_header(a, e) != ARCHIVE_OK || !f) {
-				ret = ff_error_set(err, FF_EIO, "cannot archive '%s'", r2);
-			} else {
-				char buf[65536];
-				size_t n;
-				while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-					if (archive_write_data(a, buf, n) < 0)
-						break;
-			}
-			if (f)
-				fclose(f);
-			archive_entry_free(e);
-		}
-		ff_free(r2);
-		ff_free(full);
+		char *f2 = ff_asprintf("%s/%s", full, de->d_name);
+		char *n2 = ff_asprintf("%s/%s", name, de->d_name);
+		ret = f2 && n2 ? api_tar_add(a, f2, n2, err) : FF_ENOMEM;
+		ff_free(f2);
+		ff_free(n2);
 	}
 	if (d)
 		closedir(d);
-	ff_free(path);
+	return ret;
+}
+
+/*
+ * The name in the archive of <job>_<rest> in the logs folder: the layout
+ * FATE's download has, a folder per party. "fate_flow_schedule*.log" stays
+ * as it is, "<role>_<party>_<task>[.log]" becomes "<role>-<party>/<task>[.log]".
+ */
+static char *api_log_entry_name(const char *rest)
+{
+	const char *u1 = strchr(rest, '_');
+	const char *u2 = u1 ? strchr(u1 + 1, '_') : NULL;
+	if (!strncmp(rest, "fate_flow_schedule", 18) || !u2)
+		return ff_strdup(rest);
+	return ff_asprintf("%.*s-%.*s/%s", (int)(u1 - rest), rest, (int)(u2 - u1 - 1), u1 + 1,
+			   u2 + 1);
+}
+
+static int api_tar_add_job_logs(struct archive *a, const char *log_dir, const char *job_id,
+				struct ff_error *err)
+{
+	char prefix[80];
+	size_t len = (size_t)snprintf(prefix, sizeof(prefix), "%s_", job_id);
+	DIR *d = opendir(log_dir);
+	struct dirent *de;
+	int ret = FF_OK;
+	while (!ret && d && (de = readdir(d))) {
+		if (strncmp(de->d_name, prefix, len))
+			continue;
+		char *full = ff_asprintf("%s/%s", log_dir, de->d_name);
+		char *name = api_log_entry_name(de->d_name + len);
+		ret = full && name ? api_tar_add(a, full, name, err) : FF_ENOMEM;
+		ff_free(full);
+		ff_free(name);
+	}
+	if (d)
+		closedir(d);
 	return ret;
 }
 
@@ -774,9 +815,10 @@ static void api_job_log_download(struct http_req *r)
 	if (!api_require(r, req))
 		return;
 	const char *job_id = api_arg(r, "job_id");
-	char dir[PATH_MAX], tmpl[PATH_MAX], name[128];
-	snprintf(dir, sizeof(dir), "%s/%s", s->cfg.log_dir, job_id);
-	if (!fs_name_ok(job_id, 64) || !fs_is_dir(dir)) {
+	char sched[PATH_MAX], tmpl[PATH_MAX], name[128];
+	/* every job has a scheduler log on every site that knows it */
+	snprintf(sched, sizeof(sched), "%s/%s_fate_flow_schedule.log", s->cfg.log_dir, job_id);
+	if (!fs_name_ok(job_id, 64) || strchr(job_id, '_') || !fs_exists(sched)) {
 		api_fail_code(r, 8001, "no found file or dir: this site has no logs of that job");
 		return;
 	}
@@ -793,7 +835,7 @@ static void api_job_log_download(struct http_req *r)
 	int ret = archive_write_open_fd(a, fd) == ARCHIVE_OK ? FF_OK
 		  : ff_error_set(&err, FF_EIO, "cannot write the archive");
 	if (!ret)
-		ret = api_tar_add_tree(a, dir, "", &err);
+		ret = api_tar_add_job_logs(a, s->cfg.log_dir, job_id, &err);
 	archive_write_close(a);
 	archive_write_free(a);
 	struct stat st;

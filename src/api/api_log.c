@@ -58,16 +58,18 @@ static void log_task_files(const char *dir, struct log_src *src)
 }
 
 /*
- * Every task log of (job, role, party), sorted by task name: the folder
- * <logs>/<job>/<role>-<party> holds <task>.log per task (the process's
- * output), and <task>/ with the files of providers that write their own.
+ * Every task log of (job, role, party), sorted by task name: the flat logs
+ * folder holds <job>_<role>_<party>_<task>.log per task (the process's
+ * output), and <job>_<role>_<party>_<task>/ with the files of providers
+ * that write their own (exec_task_log_base).
  */
-static void log_party_files(const char *dir, struct log_src *src)
+static void log_party_files(const char *dir, const char *prefix, struct log_src *src)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
+	size_t len = strlen(prefix);
 	while (d && (de = readdir(d)) && src->n < LOG_MAX_FILES) {
-		if (de->d_name[0] == '.')
+		if (strncmp(de->d_name, prefix, len))
 			continue;
 		char *f = ff_asprintf("%s/%s", dir, de->d_name);
 		if (f && fs_is_dir(f)) {
@@ -91,10 +93,10 @@ static int log_resolve(struct http_req *r, struct log_src *src)
 	const char *task = api_arg(r, "task_name");
 	memset(src, 0, sizeof(*src));
 	src->min_level = -1;
-	if (!type || !job || !fs_name_ok(job, 64))
+	if (!type || !job || !fs_name_ok(job, 64) || strchr(job, '_'))
 		return FF_EPARAM;
 	if (!strcmp(type, "schedule_info") || !strcmp(type, "schedule_error")) {
-		src->files[src->n++] = ff_asprintf("%s/%s/fate_flow_schedule%s.log", s->cfg.log_dir,
+		src->files[src->n++] = ff_asprintf("%s/%s_fate_flow_schedule%s.log", s->cfg.log_dir,
 						   job, strcmp(type, "schedule_info") ? "_error" : "");
 		return FF_OK;
 	}
@@ -105,19 +107,20 @@ static int log_resolve(struct http_req *r, struct log_src *src)
 	for (size_t i = 0; i < FF_ARRAY_SIZE(types); i++) {
 		if (strcmp(type, types[i].type))
 			continue;
+		/* no '_' in role and party: they are fields of flat file names */
 		if (!role || !party || !fs_name_ok(role, 64) || !fs_name_ok(party, 64) ||
-		    (task && !fs_name_ok(task, 64)))
+		    strchr(role, '_') || strchr(party, '_') || (task && !fs_name_ok(task, 64)))
 			return FF_EPARAM;
 		src->min_level = types[i].level;
-		char dir[PATH_MAX];
-		snprintf(dir, sizeof(dir), "%s/%s/%s-%s", s->cfg.log_dir, job, role, party);
+		char prefix[PATH_MAX];
+		snprintf(prefix, sizeof(prefix), "%s_%s_%s_", job, role, party);
 		if (task) {
-			src->files[src->n++] = ff_asprintf("%s/%s.log", dir, task);
+			src->files[src->n++] = ff_asprintf("%s/%s%s.log", s->cfg.log_dir, prefix, task);
 			char sub[PATH_MAX];
-			snprintf(sub, sizeof(sub), "%s/%s", dir, task);
+			snprintf(sub, sizeof(sub), "%s/%s%s", s->cfg.log_dir, prefix, task);
 			log_task_files(sub, src);
 		} else {
-			log_party_files(dir, src);
+			log_party_files(s->cfg.log_dir, prefix, src);
 		}
 		return FF_OK;
 	}

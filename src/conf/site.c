@@ -31,7 +31,7 @@ bool site_is_local_party(const struct site *s, const char *party_id)
 #define JOBLOG_FDS 32
 
 struct joblog_fd {
-	char key[128];      /* <job_id>/<file name> */
+	char key[128];      /* <job_id>_<file name> */
 	int fd;
 	uint64_t used;
 };
@@ -40,21 +40,22 @@ static struct joblog_fd joblog_fds[JOBLOG_FDS];
 static uint64_t joblog_tick;
 static pthread_mutex_t joblog_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int joblog_open(const char *dir, const char *name)
+static int joblog_open(const char *dir, const char *key)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0 && errno == ENOENT && !fs_mkdirs(dir, 0755, NULL))
 		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	return fd;
 }
 
-/* The cached descriptor of job/name (opened, evicting the oldest, if need be). */
+/* The cached descriptor of <dir>/<job>_<name> (opened, evicting the oldest,
+ * if need be). */
 static int joblog_fd(const char *dir, const char *job_id, const char *name)
 {
 	char key[128];
-	snprintf(key, sizeof(key), "%s/%s", job_id, name);
+	snprintf(key, sizeof(key), "%s_%s", job_id, name);
 	struct joblog_fd *slot = &joblog_fds[0];
 	for (size_t i = 0; i < JOBLOG_FDS; i++) {
 		struct joblog_fd *e = &joblog_fds[i];
@@ -65,7 +66,7 @@ static int joblog_fd(const char *dir, const char *job_id, const char *name)
 		if (e->used < slot->used)
 			slot = e;
 	}
-	int fd = joblog_open(dir, name);
+	int fd = joblog_open(dir, key);
 	if (fd < 0)
 		return -1;
 	if (slot->used)
@@ -100,10 +101,9 @@ void site_joblog_close_all(void)
 void site_joblog(const struct site *s, const char *job_id, int level,
 		 const char *fmt, ...)
 {
-	char dir[PATH_MAX];
+	const char *dir = s->cfg.log_dir;
 	if (!fs_name_ok(job_id, 64))
 		return;
-	snprintf(dir, sizeof(dir), "%s/%s", s->cfg.log_dir, job_id);
 	va_list ap;
 	va_start(ap, fmt);
 	site_joblog_file(dir, job_id, "fate_flow_schedule.log", level, fmt, ap);

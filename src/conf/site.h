@@ -48,9 +48,9 @@ bool site_is_standalone(const struct site *s);
 bool site_is_local_party(const struct site *s, const char *party_id);
 
 /*
- * Appends one line to the job's scheduler log (<logs>/<job>/fate_flow_schedule.log,
- * and fate_flow_schedule_error.log for warnings and errors), which the log
- * API serves as log_type schedule_info / schedule_error. Thread-safe.
+ * Appends one line to the job's scheduler log (<logs>/<job>_fate_flow_schedule.log,
+ * and <job>_fate_flow_schedule_error.log for warnings and errors), which the
+ * log API serves as log_type schedule_info / schedule_error. Thread-safe.
  */
 void site_joblog(const struct site *s, const char *job_id, int level,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));

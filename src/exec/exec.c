@@ -53,7 +53,7 @@ static void exec_proc_free(struct exec_proc *p)
 	provider_info_release(&p->provider);
 	json_decref(p->plan);
 	ff_free(p->task_dir);
-	ff_free(p->log_dir);
+	ff_free(p->log_base);
 	ff_free(p->define_path);
 	ff_free(p->config_path);
 	ff_free(p->result_path);
@@ -156,16 +156,20 @@ size_t exec_task_dirs_remove(const struct site *s, const char *job_id)
 }
 
 /*
- * <logs>/<job>/<role>-<party>: the folder of a party's task logs, one file
- * <task>.log each (a role has no '-', so the name cannot be ambiguous). One
- * folder per party per job, not per task: each is a new inode.
+ * <logs>/<job>_<role>_<party>_<task>: ".log" after it names the task's log
+ * file (its process's output), and a provider with log files of its own
+ * writes them into the folder of this name. Flat, with no folder per job or
+ * party above: a folder is a new inode, which on a busy ext4 is the
+ * dearest part of a task start (see fs_set_topdir). Job ids, roles and
+ * party ids have no '_', so "<job>_" names exactly the files of one job.
  */
-char *exec_task_log_dir(const struct site *s, const struct party_task_key *k,
-			const char *task_name)
+char *exec_task_log_base(const struct site *s, const struct party_task_key *k,
+			 const char *task_name)
 {
-	(void)task_name;
-	return ff_asprintf("%s/%s/%s-%s", s->cfg.log_dir, k->job_id, k->role, k->party_id);
+	return ff_asprintf("%s/%s_%s_%s_%s", s->cfg.log_dir, k->job_id, k->role, k->party_id,
+			   task_name);
 }
+
 /* Start time of a process in clock ticks since boot (field 22 of stat). */
 static long long exec_start_ticks(pid_t pid)
 {
@@ -198,7 +202,7 @@ static int exec_spawn(struct exec_proc *p, struct ff_error *err)
 	if (p->phase == EXEC_EXECUTE)
 		argv = exec_limits_wrap(p, &p->lim, argv);
 	char **envp = exec_envp(p);
-	char *out = ff_asprintf("%s/%s.log", p->log_dir, p->task_name);
+	char *out = ff_asprintf("%s.log", p->log_base);
 	posix_spawnattr_t attr;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_init(&attr);
@@ -268,8 +272,8 @@ static int exec_proc_init(struct site *s, const struct exec_task_spec *spec,
 	p->timeout = spec->timeout;
 	ev_timer_init(&p->timer, exec_timeout_cb);
 	p->task_dir = exec_task_dir(s, &spec->key, spec->task_name);
-	p->log_dir = exec_task_log_dir(s, &spec->key, spec->task_name);
-	if (!p->plan || !p->task_dir || !p->log_dir)
+	p->log_base = exec_task_log_base(s, &spec->key, spec->task_name);
+	if (!p->plan || !p->task_dir || !p->log_base)
 		return FF_ENOMEM;
 	int ret = provider_get(s, spec->provider_name, &p->provider, err);
 	if (!ret)

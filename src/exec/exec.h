@@ -86,7 +86,9 @@ char *exec_task_dir(const struct site *s, const struct party_task_key *k, const 
 /* Removes the task folders of a job (every version, every party of this
  * site); returns how many were removed. */
 size_t exec_task_dirs_remove(const struct site *s, const char *job_id);
-char *exec_task_log_dir(const struct site *s, const struct party_task_key *k,
-			const char *task_name);
+/* <logs>/<job>_<role>_<party>_<task>: the task's log file is this plus
+ * ".log", its provider's own log files go into the folder of this name. */
+char *exec_task_log_base(const struct site *s, const struct party_task_key *k,
+			 const char *task_name);
 
 #endif

@@ -33,11 +33,11 @@ struct exec_proc {
 	long long timeout;
 	struct ev_timer timer;
 	char *task_dir;                 /* JOB_DIR/<job>/<role>/<party>/<task>/<version> */
-	char *log_dir;                  /* LOG_DIR/<job>/<role>-<party> (<task>.log in it) */
+	char *log_base;                 /* exec_task_log_base: + ".log" is the task's log */
 	char *define_path;              /* artifact-type output */
 	char *config_path;              /* task_parameters.yaml */
 	char *result_path;              /* execution final meta */
-	char *logger_dir;               /* <log_dir>/<task>: for providers' own log files */
+	char *logger_dir;               /* <log_base>/: for providers' own log files */
 	struct exec_limits lim;         /* isolation of the execute process */
 };
 

@@ -18,9 +18,10 @@
 extern char **environ;
 
 /*
- * One folder per task version for its config, result and file outputs, one
- * per party of a job for the task logs: every inode a task start creates
- * costs time on the critical path, so there are as few as the layout allows.
+ * One folder per task version for its config, result and file outputs; the
+ * task's log is a file in the flat logs folder: every inode a task start
+ * creates costs time on the critical path, so there are as few as the
+ * layout allows.
  */
 int exec_prepare_dirs(struct exec_proc *p, struct ff_error *err)
 {
@@ -28,13 +29,10 @@ int exec_prepare_dirs(struct exec_proc *p, struct ff_error *err)
 	p->config_path = ff_asprintf("%s/task_parameters.yaml", p->task_dir);
 	p->result_path = ff_asprintf("%s/task_result.yaml", p->task_dir);
 	/* a provider with its own log files (FATE's logger) makes this folder */
-	p->logger_dir = ff_asprintf("%s/%s", p->log_dir, p->task_name);
+	p->logger_dir = ff_strdup(p->log_base);
 	if (!p->define_path || !p->config_path || !p->result_path || !p->logger_dir)
 		return FF_ENOMEM;
-	int ret = fs_mkdirs(p->task_dir, 0755, err);
-	if (!ret)
-		ret = fs_mkdirs(p->log_dir, 0755, err);
-	return ret;
+	return fs_mkdirs(p->task_dir, 0755, err);
 }
 
 static void exec_cache_key(const struct exec_proc *p, char *buf, size_t n)

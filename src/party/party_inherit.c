@@ -85,15 +85,12 @@ static void inherit_copy_logs(struct site *s, const char *src_job,
 			      const struct party_task_key *k, const char *task_name)
 {
 	char src[PATH_MAX], dst[PATH_MAX];
-	/* the task's log file and its provider's log folder (exec_task_log_dir) */
+	/* the task's log file and its provider's log folder (exec_task_log_base) */
 	static const char *const parts[] = { ".log", "" };
-	snprintf(dst, sizeof(dst), "%s/%s/%s-%s", s->cfg.log_dir, k->job_id, k->role, k->party_id);
-	if (fs_mkdirs(dst, 0755, NULL))
-		return;
 	for (size_t i = 0; i < FF_ARRAY_SIZE(parts); i++) {
-		snprintf(src, sizeof(src), "%s/%s/%s-%s/%s%s", s->cfg.log_dir, src_job, k->role,
+		snprintf(src, sizeof(src), "%s/%s_%s_%s_%s%s", s->cfg.log_dir, src_job, k->role,
 			 k->party_id, task_name, parts[i]);
-		snprintf(dst, sizeof(dst), "%s/%s/%s-%s/%s%s", s->cfg.log_dir, k->job_id, k->role,
+		snprintf(dst, sizeof(dst), "%s/%s_%s_%s_%s%s", s->cfg.log_dir, k->job_id, k->role,
 			 k->party_id, task_name, parts[i]);
 		if (fs_exists(src))
 			fs_copy_tree(src, dst, NULL);

@@ -64,10 +64,10 @@ def cores_back(d):
 def sleep_runs(d, job_id):
     """How many times the sleep task started on site d (each run logs it)."""
     n = 0
-    for root, _, files in os.walk(os.path.join(d.home, "logs", job_id)):
-        for f in files:
-            if f == "s.log":
-                n += open(os.path.join(root, f)).read().count("sleeping ")
+    logs = os.path.join(d.home, "logs")
+    for f in os.listdir(logs):
+        if f.startswith(job_id + "_") and f.endswith("_s.log"):
+            n += open(os.path.join(logs, f)).read().count("sleeping ")
     return n
 
 

@@ -119,8 +119,8 @@ def test_toy_example_via_api(daemon):
                                                            ("host", "success")}
     logs = ""
     for role, party in (("guest", "9999"), ("host", "9998")):
-        with open(os.path.join(daemon.home, "logs", job_id, "%s-%s" % (role, party),
-                               "toy_example_0.log")) as f:
+        with open(os.path.join(daemon.home, "logs", "%s_%s_%s_toy_example_0.log"
+                               % (job_id, role, party))) as f:
             logs += f.read()
     assert "host 9998 returned all 1024 rows, verified" in logs
     assert "guest 9999 sent 1024 sample ids, all found" in logs

@@ -195,6 +195,29 @@ def test_logs(daemon):
     r = daemon.get("/v2/log/query", log_type="task_info", job_id="../../etc", role="guest",
                    party_id="9999")
     assert r["code"] == 5001
+    # '_' separates the fields of the flat log names: refused, not matched as a prefix
+    for bad in ({"role": "guest_9999", "party_id": "9999"}, {"role": "guest", "party_id": "9999_n"}):
+        r = daemon.get("/v2/log/query", log_type="task_info", job_id=job_id, **bad)
+        assert r["code"] == 5001, bad
+
+
+def test_logs_of_a_party_without_task_name(daemon):
+    """Without task_name the party's task logs come one after the other, by task
+    name, and only that job's and that party's."""
+    job_id, _ = daemon.submit(dag({"a0": task(), "b0": task(inputs=["a0"])}))
+    assert daemon.wait(job_id) == "success"
+    other, _ = daemon.submit(dag({"c0": task()}))
+    assert daemon.wait(other) == "success"
+    r = daemon.get("/v2/log/query", log_type="task_stdout", job_id=job_id, role="host",
+                   party_id="9998")
+    lines = [x["content"] for x in r["data"]]
+    a = [i for i, x in enumerate(lines) if "noop a0" in x]
+    b = [i for i, x in enumerate(lines) if "noop b0" in x]
+    assert a and b and max(a) < min(b), lines
+    assert not any("c0" in x for x in lines)
+    r = daemon.get("/v2/log/count", log_type="task_stdout", job_id=job_id, role="host",
+                   party_id="9998")
+    assert r["data"] == len(lines)
 
 
 def test_list_and_task_list(daemon):
@@ -260,11 +283,17 @@ def test_log_download(daemon, tmp_path):
     import requests
     job_id, _ = daemon.submit(dag({"n0": task()}))
     daemon.wait(job_id)
+    other, _ = daemon.submit(dag({"n1": task()}))
+    daemon.wait(other)
     r = requests.post(daemon.url + "/v2/job/log/download", json={"job_id": job_id})
     assert r.headers["Content-Type"] == "application/gzip"
     assert job_id in r.headers["Content-Disposition"]
-    names = tarfile.open(fileobj=io.BytesIO(r.content), mode="r:gz").getnames()
-    assert "fate_flow_schedule.log" in names
+    tar = tarfile.open(fileobj=io.BytesIO(r.content), mode="r:gz")
+    names = set(tar.getnames())
+    # FATE's layout in the archive, a folder per party; nothing of the other job
+    assert {"fate_flow_schedule.log", "guest-9999/n0.log", "host-9998/n0.log"} <= names
+    assert not any("n1" in n or "_" in n.replace("fate_flow_schedule", "") for n in names)
+    assert job_id.encode() in tar.extractfile("fate_flow_schedule.log").read()
     assert "guest-9999/n0.log" in names
     r = requests.post(daemon.url + "/v2/job/log/download", json={"job_id": "1" * 21})
     assert r.headers["Content-Type"] == "application/json" and r.json()["code"] == 8001
