@@ -60,7 +60,9 @@ int fs_mkdirs(const char *path, mode_t mode, struct ff_error *err)
  * beside its parent), but the spreading is what keeps the scan short:
  * with the mark on the home instead, jobs/ and the folders in it share one
  * group, where the last minutes' deletions (cleaned jobs, earlier homes)
- * pile up and a task start took twice as long.
+ * pile up and a task start took twice as long. logs/ holds files, not
+ * folders (one per job, one per task): it is made spread itself
+ * (fs_mkdir_spread), so they go into its own group.
  */
 bool fs_set_topdir(const char *path, bool top)
 {
@@ -75,6 +77,34 @@ bool fs_set_topdir(const char *path, bool top)
 	}
 	close(fd);
 	return ok;
+}
+
+static bool fs_get_topdir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int flags = 0;
+	bool top = fd >= 0 && !ioctl(fd, FS_IOC_GETFLAGS, &flags) && (flags & FS_TOPDIR_FL);
+	if (fd >= 0)
+		close(fd);
+	return top;
+}
+
+int fs_mkdir_spread(const char *path, mode_t mode, struct ff_error *err)
+{
+	if (fs_is_dir(path))
+		return FF_OK;
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof(parent), "%s", path);
+	char *slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	else
+		snprintf(parent, sizeof(parent), "%s", slash ? "/" : ".");
+	bool marked = fs_get_topdir(parent) || !fs_set_topdir(parent, true);
+	int ret = fs_mkdirs(path, mode, err);
+	if (!marked)
+		fs_set_topdir(parent, false);
+	return ret;
 }
 
 int fs_write_atomic(const char *path, const void *data, size_t len,

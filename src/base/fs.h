@@ -27,6 +27,13 @@ int fs_mkdirs(const char *path, mode_t mode, struct ff_error *err);
  */
 bool fs_set_topdir(const char *path, bool top);
 /*
+ * mkdir of one new folder spread like a child of a top directory (see
+ * fs_set_topdir): the parent is marked for the call if it was not. For a
+ * folder that will hold many files of its own, which go into its group.
+ * An existing folder is fine and stays where it is.
+ */
+int fs_mkdir_spread(const char *path, mode_t mode, struct ff_error *err);
+/*
  * Writes data atomically (temp file + rename): a reader sees the old or the
  * new content, also after the writer is killed. No fsync: a power loss may
  * lose the latest write (callers that need that call fsync themselves).

@@ -114,14 +114,18 @@ static int config_dirs(struct config *cfg, struct ff_error *err)
 	for (size_t i = 0; i < FF_ARRAY_SIZE(dirs); i++) {
 		if (!dirs[i])
 			return FF_ENOMEM;
-		int ret = fs_mkdirs(dirs[i], 0755, err);
+		/* logs/ holds the job and task log files themselves: a block
+		 * group of its own, not the one of the home (see fs_set_topdir) */
+		int ret = dirs[i] == cfg->log_dir ? fs_mkdir_spread(dirs[i], 0755, err)
+						  : fs_mkdirs(dirs[i], 0755, err);
 		if (ret)
 			return ret;
 	}
-	/* one folder per job or task version below each: see fs_set_topdir */
+	/* one folder per job or task version below these: see fs_set_topdir
+	 * (a home of an earlier version had the mark on logs/ too) */
 	fs_set_topdir(cfg->job_dir, true);
-	fs_set_topdir(cfg->log_dir, true);
 	fs_set_topdir(cfg->data_dir, true);
+	fs_set_topdir(cfg->log_dir, false);
 	return FF_OK;
 }
 

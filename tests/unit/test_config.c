@@ -64,8 +64,8 @@ static int topdir_flag(const char *path)
 	return ret;
 }
 
-/* jobs/, logs/ and data/ are tops of directory hierarchies, other folders
- * are not: see fs_set_topdir. */
+/* jobs/ and data/ are tops of directory hierarchies, other folders are not,
+ * logs/ is made as if the home were one: see fs_set_topdir. */
 static void test_topdir_marks(void **state)
 {
 	(void)state;
@@ -82,9 +82,19 @@ static void test_topdir_marks(void **state)
 	struct config c;
 	assert_int_equal(config_load(home, NULL, &c, NULL), FF_OK);
 	assert_int_equal(topdir_flag(c.job_dir), 1);
-	assert_int_equal(topdir_flag(c.log_dir), 1);
 	assert_int_equal(topdir_flag(c.data_dir), 1);
+	assert_int_equal(topdir_flag(c.log_dir), 0);      /* files in it, no folders */
 	assert_int_equal(topdir_flag(c.model_dir), 0);
+	assert_int_equal(topdir_flag(home), 0);           /* marked only to spread logs/ */
+	config_release(&c);
+	/* a home of an earlier version: logs/ marked; the mark goes, a marked
+	 * home keeps its own */
+	char *logs = ff_asprintf("%s/logs", home);
+	assert_true(fs_set_topdir(logs, true) && fs_set_topdir(home, true));
+	ff_free(logs);
+	assert_int_equal(config_load(home, NULL, &c, NULL), FF_OK);
+	assert_int_equal(topdir_flag(c.log_dir), 0);
+	assert_int_equal(topdir_flag(home), 1);
 	config_release(&c);
 	fs_rm_rf(home);
 	ff_free(home);
