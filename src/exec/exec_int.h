@@ -32,7 +32,7 @@ struct exec_proc {
 	struct ev_io pidfd_io;
 	long long timeout;
 	struct ev_timer timer;
-	char *task_dir;                 /* JOB_DIR/<job>/<role>/<party>/<task>/<version> */
+	char *task_dir;                 /* exec_task_dir: <jobs>/<job>_<role>_<party>_<task>_<version> */
 	char *log_base;                 /* exec_task_log_base: + ".log" is the task's log */
 	char *define_path;              /* artifact-type output */
 	char *config_path;              /* task_parameters.yaml */
