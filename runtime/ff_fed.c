@@ -36,6 +36,7 @@
 #include "buf.h"
 #include "fedflow/fed.h"
 #include "fedflow/task.h"
+#include "fs.h"
 #include "jsonx.h"
 #include "mem.h"
 
@@ -552,14 +553,9 @@ static int fed_read_body(struct ff_fed *f, uint64_t n, char *mem, int fd, int64_
 				memcpy(mem, src, k);
 				mem += k;
 			} else {
-				for (size_t done = 0; done < k;) {
-					ssize_t w = write(fd, src + done, k - done);
-					if (w < 0 && errno == EINTR)
-						continue;
-					if (w < 0)
-						return ff_from_errno(errno);
-					done += (size_t)w;
-				}
+				int ret = fs_write_all(fd, src, k);
+				if (ret)
+					return ret;
 			}
 			n -= k;
 			continue;
@@ -806,13 +802,8 @@ static int fed_copy_fd(int in, int out, uint64_t n)
 	while (n && !ret) {
 		size_t k = n > FED_IO_BUF ? FED_IO_BUF : (size_t)n;
 		ret = fed_read_all(in, buf, k);
-		for (size_t done = 0; !ret && done < k;) {
-			ssize_t w = write(out, buf + done, k - done);
-			if (w < 0 && errno != EINTR)
-				ret = ff_from_errno(errno);
-			else if (w > 0)
-				done += (size_t)w;
-		}
+		if (!ret)
+			ret = fs_write_all(out, buf, k);
 		n -= k;
 	}
 	ff_free(buf);

@@ -504,6 +504,14 @@ static void api_job_queue_clean(struct http_req *r)
 }
 
 /* Deletes everything this site holds about a job, outputs included. */
+static int api_job_rm_entry(void *arg, const char *path, const char *rest)
+{
+	(void)arg;
+	(void)rest;
+	fs_rm_rf(path);
+	return 0;
+}
+
 static int api_job_delete_local(struct site *s, const char *job_id, struct ff_error *err)
 {
 	static const char *const sql[] = {
@@ -538,20 +546,9 @@ static int api_job_delete_local(struct site *s, const char *job_id, struct ff_er
 	}
 	ret = store_txn_commit(s->db, err);
 	/* task output tables live under <data>/<job_id>_<task> */
-	char *pattern = ff_asprintf("%s_", job_id);
-	DIR *d = pattern ? opendir(s->cfg.data_dir) : NULL;
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		if (strncmp(de->d_name, pattern, strlen(pattern)))
-			continue;
-		char *path = ff_asprintf("%s/%s", s->cfg.data_dir, de->d_name);
-		if (path)
-			fs_rm_rf(path);
-		ff_free(path);
-	}
-	if (d)
-		closedir(d);
-	ff_free(pattern);
+	char prefix[80];
+	snprintf(prefix, sizeof(prefix), "%s_", job_id);
+	fs_each_prefixed(s->cfg.data_dir, prefix, api_job_rm_entry, NULL);
 	exec_task_dirs_remove(s, job_id);
 	return ret;
 }
@@ -785,26 +782,27 @@ static char *api_log_entry_name(const char *rest)
 			   u2 + 1);
 }
 
+struct api_tar_job {
+	struct archive *a;
+	struct ff_error *err;
+};
+
+static int api_tar_add_log_entry(void *arg, const char *path, const char *rest)
+{
+	struct api_tar_job *t = arg;
+	char *name = api_log_entry_name(rest);
+	int ret = name ? api_tar_add(t->a, path, name, t->err) : FF_ENOMEM;
+	ff_free(name);
+	return ret;
+}
+
 static int api_tar_add_job_logs(struct archive *a, const char *log_dir, const char *job_id,
 				struct ff_error *err)
 {
 	char prefix[80];
-	size_t len = (size_t)snprintf(prefix, sizeof(prefix), "%s_", job_id);
-	DIR *d = opendir(log_dir);
-	struct dirent *de;
-	int ret = FF_OK;
-	while (!ret && d && (de = readdir(d))) {
-		if (strncmp(de->d_name, prefix, len))
-			continue;
-		char *full = ff_asprintf("%s/%s", log_dir, de->d_name);
-		char *name = api_log_entry_name(de->d_name + len);
-		ret = full && name ? api_tar_add(a, full, name, err) : FF_ENOMEM;
-		ff_free(full);
-		ff_free(name);
-	}
-	if (d)
-		closedir(d);
-	return ret;
+	snprintf(prefix, sizeof(prefix), "%s_", job_id);
+	struct api_tar_job t = { a, err };
+	return fs_each_prefixed(log_dir, prefix, api_tar_add_log_entry, &t);
 }
 
 static void api_job_log_download(struct http_req *r)
@@ -815,10 +813,13 @@ static void api_job_log_download(struct http_req *r)
 	if (!api_require(r, req))
 		return;
 	const char *job_id = api_arg(r, "job_id");
-	char sched[PATH_MAX], tmpl[PATH_MAX], name[128];
+	char tmpl[PATH_MAX], name[128];
 	/* every job has a scheduler log on every site that knows it */
-	snprintf(sched, sizeof(sched), "%s/%s_fate_flow_schedule.log", s->cfg.log_dir, job_id);
-	if (!fs_name_ok(job_id, 64) || strchr(job_id, '_') || !fs_exists(sched)) {
+	char *sched = fs_name_ok(job_id, 64) && !strchr(job_id, '_')
+		      ? site_joblog_path(s, job_id, false) : NULL;
+	bool known = sched && fs_exists(sched);
+	ff_free(sched);
+	if (!known) {
 		api_fail_code(r, 8001, "no found file or dir: this site has no logs of that job");
 		return;
 	}

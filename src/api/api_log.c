@@ -57,6 +57,19 @@ static void log_task_files(const char *dir, struct log_src *src)
 	qsort(src->files + first, src->n - first, sizeof(src->files[0]), log_cmp);
 }
 
+static int log_party_entry(void *arg, const char *path, const char *rest)
+{
+	struct log_src *src = arg;
+	(void)rest;
+	if (src->n >= LOG_MAX_FILES)
+		return 1;
+	if (fs_is_dir(path))
+		log_task_files(path, src);
+	else if ((src->files[src->n] = ff_strdup(path)))
+		src->n++;
+	return 0;
+}
+
 /*
  * Every task log of (job, role, party), sorted by task name: the flat logs
  * folder holds <job>_<role>_<party>_<task>.log per task (the process's
@@ -65,22 +78,7 @@ static void log_task_files(const char *dir, struct log_src *src)
  */
 static void log_party_files(const char *dir, const char *prefix, struct log_src *src)
 {
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	size_t len = strlen(prefix);
-	while (d && (de = readdir(d)) && src->n < LOG_MAX_FILES) {
-		if (strncmp(de->d_name, prefix, len))
-			continue;
-		char *f = ff_asprintf("%s/%s", dir, de->d_name);
-		if (f && fs_is_dir(f)) {
-			log_task_files(f, src);
-			ff_free(f);
-		} else if (f) {
-			src->files[src->n++] = f;
-		}
-	}
-	if (d)
-		closedir(d);
+	fs_each_prefixed(dir, prefix, log_party_entry, src);
 	/* "<task>.log" sorts before "<task>/...": each task's files stay together */
 	qsort(src->files, src->n, sizeof(src->files[0]), log_cmp);
 }
@@ -96,8 +94,7 @@ static int log_resolve(struct http_req *r, struct log_src *src)
 	if (!type || !job || !fs_name_ok(job, 64) || strchr(job, '_'))
 		return FF_EPARAM;
 	if (!strcmp(type, "schedule_info") || !strcmp(type, "schedule_error")) {
-		src->files[src->n++] = ff_asprintf("%s/%s_fate_flow_schedule%s.log", s->cfg.log_dir,
-						   job, strcmp(type, "schedule_info") ? "_error" : "");
+		src->files[src->n++] = site_joblog_path(s, job, strcmp(type, "schedule_info"));
 		return FF_OK;
 	}
 	static const struct { const char *type; int level; } types[] = {

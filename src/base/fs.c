@@ -64,14 +64,26 @@ int fs_mkdirs(const char *path, mode_t mode, struct ff_error *err)
  * folders (one per job, one per task): it is made spread itself
  * (fs_mkdir_spread), so they go into its own group.
  */
-bool fs_set_topdir(const char *path, bool top)
+/* An open descriptor of the directory path and its inode flags, or -1. */
+static int fs_dir_flags(const char *path, int *flags)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	*flags = 0;
+	if (fd >= 0 && ioctl(fd, FS_IOC_GETFLAGS, flags)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+bool fs_set_topdir(const char *path, bool top)
+{
+	int flags;
+	int fd = fs_dir_flags(path, &flags);
 	if (fd < 0)
 		return false;
-	int flags = 0;
-	bool ok = !ioctl(fd, FS_IOC_GETFLAGS, &flags);
-	if (ok && !(flags & FS_TOPDIR_FL) != !top) {
+	bool ok = true;
+	if (!(flags & FS_TOPDIR_FL) != !top) {
 		flags = top ? flags | FS_TOPDIR_FL : flags & ~FS_TOPDIR_FL;
 		ok = !ioctl(fd, FS_IOC_SETFLAGS, &flags);
 	}
@@ -81,12 +93,11 @@ bool fs_set_topdir(const char *path, bool top)
 
 static bool fs_get_topdir(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int flags = 0;
-	bool top = fd >= 0 && !ioctl(fd, FS_IOC_GETFLAGS, &flags) && (flags & FS_TOPDIR_FL);
+	int flags;
+	int fd = fs_dir_flags(path, &flags);
 	if (fd >= 0)
 		close(fd);
-	return top;
+	return fd >= 0 && (flags & FS_TOPDIR_FL);
 }
 
 int fs_mkdir_spread(const char *path, mode_t mode, struct ff_error *err)
@@ -107,6 +118,45 @@ int fs_mkdir_spread(const char *path, mode_t mode, struct ff_error *err)
 	return ret;
 }
 
+int fs_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return ff_from_errno(errno);
+		if (w == 0) {
+			errno = EIO;
+			return FF_EIO;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return FF_OK;
+}
+
+int fs_each_prefixed(const char *dir, const char *prefix,
+		     int (*fn)(void *arg, const char *path, const char *rest), void *arg)
+{
+	size_t len = strlen(prefix);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int ret = 0;
+	while (!ret && d && (de = readdir(d))) {
+		if (strncmp(de->d_name, prefix, len) || !strcmp(de->d_name, ".") ||
+		    !strcmp(de->d_name, ".."))
+			continue;
+		char *path = ff_asprintf("%s/%s", dir, de->d_name);
+		ret = path ? fn(arg, path, de->d_name + len) : FF_ENOMEM;
+		ff_free(path);
+	}
+	if (d)
+		closedir(d);
+	return ret;
+}
+
 int fs_write_atomic(const char *path, const void *data, size_t len,
 		    struct ff_error *err)
 {
@@ -121,18 +171,10 @@ int fs_write_atomic(const char *path, const void *data, size_t len,
 				   tmp, strerror(errno));
 		goto out;
 	}
-	const char *p = data;
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = ff_error_set(err, ff_from_errno(errno), "cannot write '%s': %s",
-					   tmp, strerror(errno));
-			goto out;
-		}
-		p += w;
-		len -= (size_t)w;
+	ret = fs_write_all(fd, data, len);
+	if (ret) {
+		ret = ff_error_set(err, ret, "cannot write '%s': %s", tmp, strerror(errno));
+		goto out;
 	}
 	if (close(fd)) {
 		fd = -1;
@@ -157,19 +199,9 @@ int fs_write_file(const char *path, const void *data, size_t len, struct ff_erro
 	if (fd < 0)
 		return ff_error_set(err, ff_from_errno(errno), "cannot create '%s': %s", path,
 				    strerror(errno));
-	const char *p = data;
 	int ret = FF_OK;
-	while (len && !ret) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			ret = ff_error_set(err, FF_EIO, "cannot write '%s': %s", path, strerror(errno));
-		else {
-			p += w;
-			len -= (size_t)w;
-		}
-	}
+	if (fs_write_all(fd, data, len))
+		ret = ff_error_set(err, FF_EIO, "cannot write '%s': %s", path, strerror(errno));
 	if (close(fd) && !ret)
 		ret = ff_error_set(err, FF_EIO, "cannot close '%s': %s", path, strerror(errno));
 	return ret;

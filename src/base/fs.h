@@ -40,6 +40,9 @@ int fs_mkdir_spread(const char *path, mode_t mode, struct ff_error *err);
  */
 int fs_write_atomic(const char *path, const void *data, size_t len,
 		    struct ff_error *err);
+/* write() until all len bytes are out (EINTR retried): FF_OK, or the
+ * error as an FF code with errno set. */
+int fs_write_all(int fd, const void *data, size_t len);
 /* Writes data to path directly (no temp file): for files nobody reads yet. */
 int fs_write_file(const char *path, const void *data, size_t len, struct ff_error *err);
 /* Appends the whole file to out (bounded by out->max). */
@@ -48,6 +51,15 @@ int fs_read_file(const char *path, struct ff_buf *out, struct ff_error *err);
 int fs_rm_rf(const char *path);
 /* Copies a directory tree (regular files and directories only). */
 int fs_copy_tree(const char *src, const char *dst, struct ff_error *err);
+/*
+ * Calls fn(arg, path, rest) for each entry of dir whose name starts with
+ * prefix (path is dir/name, rest the name after prefix), until fn returns
+ * non-zero, and returns that (FF_ENOMEM when a path cannot be made). A
+ * missing dir has no entries. For the flat folders whose entries are
+ * named after their job ("<job>_...").
+ */
+int fs_each_prefixed(const char *dir, const char *prefix,
+		     int (*fn)(void *arg, const char *path, const char *rest), void *arg);
 bool fs_exists(const char *path);
 bool fs_is_dir(const char *path);
 /*

@@ -111,16 +111,16 @@ static int config_dirs(struct config *cfg, struct ff_error *err)
 	cfg->temp_dir = config_join(cfg->home, "temps");
 	const char *dirs[] = { cfg->data_dir, cfg->job_dir, cfg->log_dir, cfg->model_dir,
 			       cfg->temp_dir };
-	for (size_t i = 0; i < FF_ARRAY_SIZE(dirs); i++) {
+	for (size_t i = 0; i < FF_ARRAY_SIZE(dirs); i++)
 		if (!dirs[i])
 			return FF_ENOMEM;
-		/* logs/ holds the job and task log files themselves: a block
-		 * group of its own, not the one of the home (see fs_set_topdir) */
-		int ret = dirs[i] == cfg->log_dir ? fs_mkdir_spread(dirs[i], 0755, err)
-						  : fs_mkdirs(dirs[i], 0755, err);
-		if (ret)
-			return ret;
-	}
+	/* logs/ holds the job and task log files themselves: a block group of
+	 * its own, not the one of the home (see fs_set_topdir) */
+	int ret = fs_mkdir_spread(cfg->log_dir, 0755, err);
+	for (size_t i = 0; !ret && i < FF_ARRAY_SIZE(dirs); i++)
+		ret = fs_mkdirs(dirs[i], 0755, err);
+	if (ret)
+		return ret;
 	/* one folder per job or task version below these: see fs_set_topdir
 	 * (a home of an earlier version had the mark on logs/ too) */
 	fs_set_topdir(cfg->job_dir, true);

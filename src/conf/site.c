@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "fs.h"
 #include "log.h"
+#include "mem.h"
 #include "site.h"
 
 bool site_is_standalone(const struct site *s)
@@ -29,6 +30,9 @@ bool site_is_local_party(const struct site *s, const char *party_id)
  * daemon runs, so a cached descriptor stays valid. Any thread may log.
  */
 #define JOBLOG_FDS 32
+/* <logs>/<job>_<name>: FATE's names, flat (see exec_task_log_base) */
+#define SITE_JOBLOG "fate_flow_schedule.log"
+#define SITE_JOBLOG_ERRORS "fate_flow_schedule_error.log"
 
 struct joblog_fd {
 	char key[128];      /* <job_id>_<file name> */
@@ -98,6 +102,12 @@ void site_joblog_close_all(void)
 	pthread_mutex_unlock(&joblog_lock);
 }
 
+char *site_joblog_path(const struct site *s, const char *job_id, bool errors)
+{
+	return ff_asprintf("%s/%s_%s", s->cfg.log_dir, job_id,
+			   errors ? SITE_JOBLOG_ERRORS : SITE_JOBLOG);
+}
+
 void site_joblog(const struct site *s, const char *job_id, int level,
 		 const char *fmt, ...)
 {
@@ -106,11 +116,11 @@ void site_joblog(const struct site *s, const char *job_id, int level,
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	site_joblog_file(dir, job_id, "fate_flow_schedule.log", level, fmt, ap);
+	site_joblog_file(dir, job_id, SITE_JOBLOG, level, fmt, ap);
 	va_end(ap);
 	if (level >= FF_LOG_WARN) {
 		va_start(ap, fmt);
-		site_joblog_file(dir, job_id, "fate_flow_schedule_error.log", level, fmt, ap);
+		site_joblog_file(dir, job_id, SITE_JOBLOG_ERRORS, level, fmt, ap);
 		va_end(ap);
 	}
 	if (level >= FF_LOG_WARN || ff_log_threshold <= FF_LOG_DEBUG) {

@@ -55,6 +55,9 @@ bool site_is_local_party(const struct site *s, const char *party_id);
 void site_joblog(const struct site *s, const char *job_id, int level,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* The path of a job's scheduler log, or of its error log (owned). */
+char *site_joblog_path(const struct site *s, const char *job_id, bool errors);
+
 /* Closes the job log files site_joblog keeps open (at stop). */
 void site_joblog_close_all(void);
 

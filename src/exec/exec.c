@@ -135,23 +135,19 @@ char *exec_task_dir(const struct site *s, const struct party_task_key *k, const 
 			   k->party_id, task_name, k->version);
 }
 
+static int exec_task_dir_remove(void *arg, const char *path, const char *rest)
+{
+	size_t *n = arg;
+	/* <job>_...; <job>/ is the layout of earlier versions */
+	if ((rest[0] == '_' || !rest[0]) && !fs_rm_rf(path))
+		(*n)++;
+	return 0;
+}
+
 size_t exec_task_dirs_remove(const struct site *s, const char *job_id)
 {
-	char prefix[80];
-	size_t n = 0, len = (size_t)snprintf(prefix, sizeof(prefix), "%s_", job_id);
-	DIR *d = opendir(s->cfg.job_dir);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		/* <job>/ is the layout of earlier versions */
-		if (strncmp(de->d_name, prefix, len) && strcmp(de->d_name, job_id))
-			continue;
-		char *path = ff_asprintf("%s/%s", s->cfg.job_dir, de->d_name);
-		if (path && !fs_rm_rf(path))
-			n++;
-		ff_free(path);
-	}
-	if (d)
-		closedir(d);
+	size_t n = 0;
+	fs_each_prefixed(s->cfg.job_dir, job_id, exec_task_dir_remove, &n);
 	return n;
 }
 

@@ -12,6 +12,7 @@
 #include "ff_setup.h"
 #include <limits.h>
 #include "clock.h"
+#include "exec/exec.h"
 #include "fs.h"
 #include "jsonx.h"
 #include "log.h"
@@ -84,17 +85,21 @@ static int inherit_copy_rows(struct site *s, const char *src_job, const struct i
 static void inherit_copy_logs(struct site *s, const char *src_job,
 			      const struct party_task_key *k, const char *task_name)
 {
-	char src[PATH_MAX], dst[PATH_MAX];
-	/* the task's log file and its provider's log folder (exec_task_log_base) */
+	struct party_task_key sk = *k;
+	snprintf(sk.job_id, sizeof(sk.job_id), "%s", src_job);
+	char *from = exec_task_log_base(s, &sk, task_name);
+	char *to = exec_task_log_base(s, k, task_name);
+	/* the task's log file and its provider's log folder */
 	static const char *const parts[] = { ".log", "" };
-	for (size_t i = 0; i < FF_ARRAY_SIZE(parts); i++) {
-		snprintf(src, sizeof(src), "%s/%s_%s_%s_%s%s", s->cfg.log_dir, src_job, k->role,
-			 k->party_id, task_name, parts[i]);
-		snprintf(dst, sizeof(dst), "%s/%s_%s_%s_%s%s", s->cfg.log_dir, k->job_id, k->role,
-			 k->party_id, task_name, parts[i]);
+	for (size_t i = 0; from && to && i < FF_ARRAY_SIZE(parts); i++) {
+		char src[PATH_MAX], dst[PATH_MAX];
+		snprintf(src, sizeof(src), "%s%s", from, parts[i]);
+		snprintf(dst, sizeof(dst), "%s%s", to, parts[i]);
 		if (fs_exists(src))
 			fs_copy_tree(src, dst, NULL);
 	}
+	ff_free(from);
+	ff_free(to);
 }
 
 static int inherit_one(struct site *s, const char *src_job, const char *job_id,
