@@ -155,6 +155,20 @@ json_t *party_task_start(struct site *s, const json_t *body)
 	if (!ret)
 		ret = party_task_load(s, &k, &t, &err);
 	bool claimable = !ret && !strcmp(t.party_status, ST_WAITING);
+	if (claimable && json_is_true(json_object_get(body, "apply"))) {
+		/* folded start (sched_start_task): the job starts here and the
+		 * task takes its cores in the claim's transaction; without cores
+		 * nothing of it is kept and the scheduler resumes it later */
+		ret = party_job_begin(s, k.job_id, k.role, k.party_id, &err);
+		if (!ret)
+			ret = party_task_resource_apply(s, &k, &err);
+		if (ret) {
+			if (txn)
+				store_txn_abort(s->db);
+			json_decref(t.plan);
+			return party_fail(ret, &err);
+		}
+	}
 	struct ff_error serr = FF_ERROR_INIT;
 	if (claimable && party_task_set_party_status(s, &k, ST_RUNNING, NULL, &changed, &serr) == 0 &&
 	    !changed)

@@ -35,6 +35,7 @@ struct sched_start {
 	struct sched_task t;        /* copy: name, id, version, parties */
 	uint64_t epoch;             /* job events when this start began */
 	bool resume;                /* finishing a start cut short */
+	bool folded;                /* task/start applies the task cores itself */
 };
 
 static void sched_start_free(struct sched_start *st)
@@ -61,6 +62,15 @@ static void sched_start_started(struct fed_call *call, void *arg)
 					       false);
 			continue;
 		}
+		if (r->code == 2004 && st->folded) {
+			/* no task cores there after all: the party stays waiting and
+			 * its start is resumed (apply, then start) after an event */
+			st->job->res_blocked = true;
+			st->job->blocked_epoch = st->epoch;
+			site_joblog(s, st->job->job_id, FF_LOG_INFO, "task %s waits for cores on %s %s: %s",
+				    st->t.name, r->target.role, r->target.party_id, r->message);
+			continue;
+		}
 		/* the party could not start it: its part of the task failed */
 		sched_set_party_status(s, st->job->job_id, st->t.task_id, st->t.version,
 				       r->target.role, r->target.party_id, ST_FAILED, r->message, true);
@@ -78,26 +88,37 @@ static void sched_start_returned(struct fed_call *call, void *arg)
 	sched_start_free(arg);
 }
 
+/*
+ * Sends task/start to every party of the start. It carries the federated
+ * status (FATE syncs it first, in a command of its own) and, when folded,
+ * "apply": the party takes the task cores in the same transaction as its
+ * claim, which saves a task/resource/apply per party.
+ */
+static void sched_start_send(struct site *s, struct sched_start *st)
+{
+	bool changed;
+	st->job->res_blocked = false; /* cores were there: start freely again */
+	st->job->single_start = false;
+	st->job->single_failed = false;
+	sched_set_task_status(s, st->job->job_id, st->t.task_id, st->t.version, ST_WAITING,
+			      ST_RUNNING, &changed);
+	fault_point("sched.start");
+	json_t *b = sched_task_body(st->job->job_id, &st->t);
+	json_object_set_new(b, "status", json_string(ST_RUNNING));
+	if (st->folded)
+		json_object_set_new(b, "apply", json_true());
+	if (!b || fed_partner_fanout(s, "task/start", b, st->t.parties, st->t.nparties,
+				     sched_start_started, st))
+		sched_start_free(st);
+	json_decref(b);
+}
+
 static void sched_start_applied(struct fed_call *call, void *arg)
 {
 	struct sched_start *st = arg;
 	struct site *s = call->site;
 	if (fed_all_ok(call)) {
-		bool changed;
-		st->job->res_blocked = false; /* cores were there: start freely again */
-		st->job->single_start = false;
-		st->job->single_failed = false;
-		sched_set_task_status(s, st->job->job_id, st->t.task_id, st->t.version, ST_WAITING,
-				      ST_RUNNING, &changed);
-		fault_point("sched.start");
-		/* the start carries the federated status (FATE syncs it first, in
-		 * a command of its own) */
-		json_t *b = sched_task_body(st->job->job_id, &st->t);
-		json_object_set_new(b, "status", json_string(ST_RUNNING));
-		if (fed_partner_fanout(s, "task/start", b, st->t.parties, st->t.nparties,
-				       sched_start_started, st))
-			sched_start_free(st);
-		json_decref(b);
+		sched_start_send(s, st);
 		return;
 	}
 	struct fed_target *back = ff_calloc(call->n, sizeof(*back));
@@ -130,7 +151,15 @@ static void sched_start_applied(struct fed_call *call, void *arg)
 	ff_free(back);
 }
 
-static void sched_start_task(struct sched_job *j, const struct sched_task *t, bool resume)
+/*
+ * Starts a task: task/resource/apply on every party, all or nothing, then
+ * task/start. folded: task/start alone, each party applying its task cores
+ * as it claims the task - only when no other task of the job holds cores
+ * anywhere (sched_step), so the apply cannot fail for want of the cores
+ * of a sibling task.
+ */
+static void sched_start_task(struct sched_job *j, const struct sched_task *t, bool resume,
+			     bool folded)
 {
 	struct sched_start *st = ff_calloc(1, sizeof(*st));
 	if (!st)
@@ -148,7 +177,12 @@ static void sched_start_task(struct sched_job *j, const struct sched_task *t, bo
 	memcpy(st->t.parties, t->parties, t->nparties * sizeof(*t->parties));
 	st->job = j;
 	st->epoch = j->events;
+	st->folded = folded;
 	sched_job_hold(j);
+	if (folded) {
+		sched_start_send(j->sched->site, st);
+		return;
+	}
 	json_t *b = sched_task_body(j->job_id, t);
 	if (fed_partner_fanout(j->sched->site, "task/resource/apply", b, st->t.parties,
 			       st->t.nparties, sched_start_applied, st))
@@ -171,7 +205,7 @@ static void sched_resume_start(struct sched_job *j, const struct sched_task *t)
 	sub.parties = tg;
 	site_joblog(j->sched->site, j->job_id, FF_LOG_INFO,
 		    "task %s: resuming its start on %zu parties", t->name, sub.nparties);
-	sched_start_task(j, &sub, true);
+	sched_start_task(j, &sub, true, false);
 }
 
 /* ---- the step ---- */
@@ -186,6 +220,35 @@ static bool sched_deps_done(struct sched_view *v, const struct sched_task *t)
 			return false;
 	}
 	return true;
+}
+
+/* Whether a task of the job runs (or is being started) at some party. */
+static bool sched_any_live(const struct sched_view *v)
+{
+	for (size_t i = 0; i < v->ntasks; i++) {
+		const struct sched_task *t = &v->tasks[i];
+		if (!strcmp(t->fed_status, ST_RUNNING))
+			return true;
+		for (size_t k = 0; k < t->nparties; k++)
+			if (!status_is_end(t->party_status[k]) &&
+			    strcmp(t->party_status[k], ST_WAITING))
+				return true;
+	}
+	return false;
+}
+
+/* Starts the step's ready tasks (n of them, from index first), after its commit. */
+static void sched_step_starts(struct sched_job *j, struct sched_view *v, size_t first, size_t n,
+			      bool folded)
+{
+	for (size_t i = first; n > 0 && i < v->ntasks; i++) {
+		struct sched_task *t = &v->tasks[i];
+		if (strcmp(t->fed_status, ST_WAITING) || strcmp(t->status, ST_WAITING) ||
+		    !sched_deps_done(v, t))
+			continue;
+		sched_start_task(j, t, false, folded);
+		n--;
+	}
 }
 
 /* Parties of t whose status is not final (they still need a stop). */
@@ -336,11 +399,14 @@ void sched_step(struct sched_job *j)
 		       (running || j->single_failed);
 	bool single = j->res_blocked;
 	/* a start cut short (by a restart, or a lost command): finish it for the
-	 * parties that never started; their start is idempotent */
-	for (size_t i = 0; fed && !v.cancel && i < v.ntasks; i++)
+	 * parties that never started; their start is idempotent. Not while a
+	 * start waits for cores and nothing happened since: it would find none */
+	bool stalled = j->res_blocked && j->blocked_epoch == j->events;
+	for (size_t i = 0; fed && !v.cancel && !stalled && i < v.ntasks; i++)
 		if (!strcmp(v.tasks[i].status, ST_RUNNING))
 			sched_resume_start(j, &v.tasks[i]);
 	enum status_sched_code code = STATUS_SCHED_NO_NEXT;
+	size_t nready = 0, first = 0;
 	for (size_t i = 0; fed && !v.cancel && !interrupt && i < v.ntasks; i++) {
 		struct sched_task *t = &v.tasks[i];
 		if (strcmp(t->fed_status, ST_WAITING) || strcmp(t->status, ST_WAITING) ||
@@ -349,12 +415,17 @@ void sched_step(struct sched_job *j)
 		code = STATUS_SCHED_HAVE_NEXT;
 		if (blocked)
 			continue;
-		sched_start_task(j, t, false);
+		if (!nready++)
+			first = i;
 		if (single) {
 			blocked = true; /* one at a time */
 			j->single_start = true;
 		}
 	}
+	/* one task to start and no task of the job live anywhere: its start
+	 * applies the cores itself (sent after this step's commit, as a start
+	 * must not be inside a transaction: sched_step_starts) */
+	bool folded = nready == 1 && !single && !j->resuming && !sched_any_live(&v);
 	const char *job_status = fed ? status_job_from_tasks(fed, v.ntasks, code, v.cancel) : NULL;
 	bool ends = job_status && status_is_end(job_status);
 	for (size_t i = 0; changed && i < v.ntasks; i++)
@@ -381,9 +452,10 @@ void sched_step(struct sched_job *j)
 	}
 	ff_free(fed);
 	ff_free(changed);
-	sched_view_release(&v);
 	if (txn && store_txn_commit(s->db, NULL))
 		ff_log(FF_LOG_ERROR, "cannot commit the step of job_id=%s", j->job_id);
+	sched_step_starts(j, &v, first, nready, folded);
+	sched_view_release(&v);
 }
 
 /* ---- poll sync mode, and liveness of other sites in callback mode ---- */

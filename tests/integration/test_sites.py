@@ -85,6 +85,38 @@ def test_job_starts_on_every_party(fed):
         assert {t["status"] for t in d.tasks(job_id)} == {"success"}
 
 
+def test_folded_start_without_task_cores_changes_nothing(fed):
+    """A task/start that applies its own task cores ("apply", sent when no
+    other task of the job is live) is refused with 2004 when the job's cores
+    at that party are held, and leaves the task waiting and the cores as
+    they were; the scheduler's own start of it later runs normally."""
+    g, h = fed.sites["9999"], fed.sites["10000"]
+    two = parties(("guest", "9999"), ("host", "10000"))
+    conf = {"cores": 2, "task": {"engine_run": {"cores": 2}}}
+    job_id, _ = g.submit(dag({"a": task("sleep", params={"seconds": 1.5}),
+                              "b": task("noop", ["a"])}, two, conf=conf))
+    deadline = time.time() + 20
+    while time.time() < deadline and not any(
+            t["task_name"] == "a" and t["party_status"] == "running" for t in h.tasks(job_id)):
+        time.sleep(0.02)
+    b = next(t for t in h.tasks(job_id) if t["task_name"] == "b")
+    cores = "SELECT f_remaining_cores FROM t_job WHERE f_job_id = '%s'" % job_id
+    before = h.sql(cores)
+    body = {"job_id": job_id, "task_id": b["task_id"], "task_version": b["task_version"],
+            "role": "host", "party_id": "10000", "status": "running", "apply": True}
+    r, _, _ = signed_post(h.url, "/v2/partner/task/start", body, "9999", fed.site_key("9999"))
+    assert r["code"] == 2004 and "no free task cores" in r["message"], r
+    b2 = next(t for t in h.tasks(job_id) if t["task_name"] == "b")
+    assert (b2["party_status"], b2["status"]) == ("waiting", "waiting")
+    assert h.sql(cores) == before
+    assert g.wait(job_id) == "success"
+    deadline = time.time() + 10
+    while time.time() < deadline and h.jobs(job_id)[0]["status"] != "success":
+        time.sleep(0.05)
+    assert h.jobs(job_id)[0]["status"] == "success"
+    assert {t["party_status"] for t in h.tasks(job_id)} == {"success"}
+
+
 def test_waiting_jobs_across_sites(fed):
     """Jobs are created waiting on every party (no waiting sync of their
     own); one stopped while waiting ends canceled everywhere; the next is
