@@ -176,6 +176,14 @@ json_t *party_job_create(struct site *s, const json_t *body)
 		if (pt)
 			ret = party_insert_task(s, job, ids.job_id, &job->tasks[i], pt, now, &err);
 	}
+	/* an eager create (sched_create_job: nothing waits in the scheduler's
+	 * queue) also applies the job's cores, in the same transaction; the job
+	 * is created either way and the answer says whether the cores came */
+	struct ff_error rerr = FF_ERROR_INIT;
+	int rret = FF_OK;
+	bool apply = !ret && json_is_true(json_object_get(body, "apply"));
+	if (apply)
+		rret = party_job_resource_apply(s, ids.job_id, ids.role, ids.party_id, &rerr);
 	if (!ret)
 		ret = store_txn_commit(s->db, &err);
 	else
@@ -185,7 +193,12 @@ json_t *party_job_create(struct site *s, const json_t *body)
 		return party_fail(FF_EJOBCREATE, &err);
 	fault_point("party.create"); /* created, the scheduler not told */
 	site_joblog(s, ids.job_id, FF_LOG_INFO, "job created on %s %s", ids.role, ids.party_id);
-	return party_ok();
+	json_t *env = party_ok();
+	if (apply)
+		json_object_set_new(env, "data", json_pack("{s:i,s:s}", "resource_code",
+			rret ? ff_api_code(rret) : 0, "resource_message",
+			rret ? ff_error_msg(&rerr, rret) : "success"));
+	return env;
 }
 
 /*

@@ -28,6 +28,7 @@ struct sched_create {
 	size_t ntargets;
 	fed_reply_fn reply;
 	void *ctx;
+	bool eager;                 /* job/create also applies the job's cores */
 	char error[600];
 };
 
@@ -142,6 +143,49 @@ static void sched_create_fail(struct sched_create *c)
 	json_decref(body);
 }
 
+static void sched_create_returned(struct fed_call *call, void *arg)
+{
+	struct sched_create *c = arg;
+	sched_queue_kick(c->site);
+	sched_create_free(c);
+}
+
+/*
+ * After an eager create: every party that took the job's cores -> the job
+ * is admitted at once; otherwise those that took them give them back and
+ * the job waits in the queue like any other (which also deals with a
+ * party that can never hold it).
+ */
+static void sched_create_admit(struct sched_create *c, struct fed_call *call)
+{
+	struct fed_target *back = c->eager ? ff_calloc(call->n, sizeof(*back)) : NULL;
+	size_t nback = 0;
+	bool all = c->eager;
+	for (size_t i = 0; c->eager && i < call->n; i++) {
+		json_t *d = json_object_get(call->res[i].resp, "data");
+		if (json_integer_value(json_object_get(d, "resource_code")) == 0 &&
+		    json_object_get(d, "resource_code")) {
+			if (back)
+				back[nback++] = call->res[i].target;
+		} else {
+			all = false;
+		}
+	}
+	if (all) {
+		sched_admit_eager(c->site->sched, c->job_id);
+		sched_create_free(c);
+	} else if (!back || !nback) {
+		sched_create_returned(NULL, c);
+	} else {
+		json_t *b = json_pack("{s:s}", "job_id", c->job_id);
+		if (fed_partner_fanout(c->site, "job/resource/return", b, back, nback,
+				       sched_create_returned, c))
+			sched_create_returned(NULL, c);
+		json_decref(b);
+	}
+	ff_free(back);
+}
+
 static void sched_create_parties_done(struct fed_call *call, void *arg)
 {
 	struct sched_create *c = arg;
@@ -169,8 +213,7 @@ static void sched_create_parties_done(struct fed_call *call, void *arg)
 				c->dag->model_id ? c->dag->model_id : c->job_id, "model_version",
 				c->dag->model_version ? c->dag->model_version : "0");
 	c->reply(c->ctx, env);
-	sched_queue_kick(c->site);
-	sched_create_free(c);
+	sched_create_admit(c, call);
 }
 
 /*
@@ -242,6 +285,10 @@ void sched_create_job(struct site *s, const json_t *body, fed_reply_fn reply, vo
 		return;
 	}
 	fault_point("sched.create");
+	/* nothing waits before it: the parties may as well apply its cores now */
+	c->eager = sched_queue_idle(s->sched);
+	if (c->eager)
+		json_object_set_new(c->body, "apply", json_true());
 	if (fed_partner_fanout(s, "job/create", c->body, c->targets, c->ntargets,
 			       sched_create_parties_done, c)) {
 		snprintf(c->error, sizeof(c->error), "out of memory");

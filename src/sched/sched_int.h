@@ -103,6 +103,12 @@ void sched_create_job(struct site *s, const json_t *body, fed_reply_fn reply, vo
 
 /* sched_queue.c */
 void sched_queue_step(struct sched *sc);
+/* Whether no job waits and no queue pass runs: a new job may take its
+ * cores with its creation (job/create "apply") without passing anyone. */
+bool sched_queue_idle(struct sched *sc);
+/* Admits job_id, created waiting with its cores on every party, outside
+ * the queue's pass (or kicks the queue when it cannot). */
+void sched_admit_eager(struct sched *sc, const char *job_id);
 
 /* sched_run.c */
 void sched_step(struct sched_job *j);

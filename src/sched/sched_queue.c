@@ -27,6 +27,7 @@ struct sched_admit {
 	struct fed_target *targets;
 	size_t ntargets;
 	bool fatal;              /* a party refused for good (1006, unreachable, ...) */
+	bool eager;              /* cores came with the create: not part of a queue pass */
 	char error[400];
 };
 
@@ -59,15 +60,17 @@ static void sched_admit_started(struct fed_call *call, void *arg)
 	struct site *s = a->sc->site;
 	bool changed;
 	sched_set_job_status(s, a->job_id, ST_WAITING, ST_RUNNING, NULL, &changed);
-	if (!fed_all_ok(call)) {
+	if (call && !fed_all_ok(call)) {
 		char msg[300];
 		fed_first_error(call, msg, sizeof(msg));
 		site_joblog(s, a->job_id, FF_LOG_WARN, "job start partly failed: %s", msg);
 	}
 	site_joblog(s, a->job_id, FF_LOG_INFO, "job admitted and running");
 	struct sched *sc = a->sc;
+	bool eager = a->eager;
 	sched_admit_free(a); /* drops the job: its first step follows */
-	sched_queue_next(sc);
+	if (!eager)
+		sched_queue_next(sc);
 }
 
 static void sched_admit_returned(struct fed_call *call, void *arg)
@@ -137,19 +140,24 @@ static void sched_admit_start_targets(struct sched_admit *a)
 		   " st.f_dependencies = '[]'", k, 1, sched_root_party_cb, a, NULL, NULL);
 }
 
+/* Every party holds the job's cores: start it there (where needed). */
+static void sched_admit_go(struct fed_call *call, struct sched_admit *a)
+{
+	fault_point("sched.admit");
+	sched_admit_start_targets(a);
+	json_t *b = json_pack("{s:s}", "job_id", a->job_id);
+	if (fed_partner_fanout(a->sc->site, "job/start", b, a->targets, a->ntargets,
+			       sched_admit_started, a))
+		sched_admit_started(call, a);
+	json_decref(b);
+}
+
 static void sched_admit_applied(struct fed_call *call, void *arg)
 {
 	struct sched_admit *a = arg;
 	struct site *s = a->sc->site;
-	if (fed_all_ok(call))
-		fault_point("sched.admit");
 	if (fed_all_ok(call)) {
-		sched_admit_start_targets(a);
-		json_t *b = json_pack("{s:s}", "job_id", a->job_id);
-		if (fed_partner_fanout(s, "job/start", b, a->targets, a->ntargets,
-				       sched_admit_started, a))
-			sched_admit_started(call, a);
-		json_decref(b);
+		sched_admit_go(call, a);
 		return;
 	}
 	/* give back what was taken; remember why it failed */
@@ -188,12 +196,16 @@ static void sched_cancel_waiting(struct sched *sc, struct sched_admit *a)
 	sched_admit_free(a);
 }
 
-static bool sched_admit(struct sched *sc, const char *job_id)
+/*
+ * Loads a waiting job for its admission and holds it; NULL when it is gone,
+ * no longer waiting, busy with a stop, or was canceled (then it is ended).
+ */
+static struct sched_admit *sched_admit_load(struct sched *sc, const char *job_id)
 {
 	struct site *s = sc->site;
 	struct sched_admit *a = ff_calloc(1, sizeof(*a));
 	if (!a)
-		return false;
+		return NULL;
 	a->sc = sc;
 	snprintf(a->job_id, sizeof(a->job_id), "%s", job_id);
 	int64_t cancel = 0;
@@ -214,13 +226,22 @@ static bool sched_admit(struct sched *sc, const char *job_id)
 		/* gone, no longer waiting, or busy with a stop: skip it this pass */
 		a->job = NULL;
 		sched_admit_free(a);
-		return false;
+		return NULL;
 	}
 	sched_job_hold(a->job);
 	if (cancel) {
 		sched_cancel_waiting(sc, a);
-		return false;
+		return NULL;
 	}
+	return a;
+}
+
+static bool sched_admit(struct sched *sc, const char *job_id)
+{
+	struct site *s = sc->site;
+	struct sched_admit *a = sched_admit_load(sc, job_id);
+	if (!a)
+		return false;
 	json_t *b = json_pack("{s:s}", "job_id", job_id);
 	if (!b || fed_partner_fanout(s, "job/resource/apply", b, a->targets,
 						      a->ntargets, sched_admit_applied, a)) {
@@ -267,4 +288,26 @@ void sched_queue_step(struct sched *sc)
 	if (ret)
 		ff_log(FF_LOG_ERROR, "cannot read the waiting queue: %s", ff_error_msg(&err, ret));
 	sched_queue_next(sc);
+}
+
+bool sched_queue_idle(struct sched *sc)
+{
+	int64_t waiting = 1;
+	if (sc->queue_busy)
+		return false;
+	return !store_get_int(sc->site->db, "SELECT COUNT(*) FROM (SELECT 1 FROM t_schedule_job"
+			      " WHERE f_status = 'waiting' LIMIT 1)", NULL, 0, &waiting, NULL) &&
+	       waiting == 0;
+}
+
+void sched_admit_eager(struct sched *sc, const char *job_id)
+{
+	struct sched_admit *a = sched_admit_load(sc, job_id);
+	if (!a) {
+		sched_queue_kick(sc->site); /* the queue sorts it out (cores are idempotent) */
+		return;
+	}
+	a->eager = true;
+	site_joblog(sc->site, job_id, FF_LOG_INFO, "job got its cores with its creation");
+	sched_admit_go(NULL, a);
 }

@@ -117,6 +117,12 @@ def test_folded_start_without_task_cores_changes_nothing(fed):
     assert {t["party_status"] for t in h.tasks(job_id)} == {"success"}
 
 
+def schedule_log(d, job_id):
+    r = d.get("/v2/log/query", log_type="schedule_info", job_id=job_id, begin=1, end=1000)
+    assert r["code"] == 0, r
+    return "\n".join(x["content"] for x in r["data"])
+
+
 def test_waiting_jobs_across_sites(fed):
     """Jobs are created waiting on every party (no waiting sync of their
     own); one stopped while waiting ends canceled everywhere; the next is
@@ -133,6 +139,15 @@ def test_waiting_jobs_across_sites(fed):
     later, _ = g.submit(dag({"a": task()}, THREE, conf=conf))
     for d in fed.sites.values():
         assert [r["status"] for r in d.jobs(stopped)] == ["waiting"]
+        # created eagerly (nothing waited before them): the parties that had
+        # the cores gave them back when the host had none
+        q = "SELECT f_resource_in_use FROM t_job WHERE f_job_id IN ('%s', '%s')" % (stopped, later)
+        deadline = time.time() + 5
+        while time.time() < deadline and d.sql(q) != [(0,), (0,)]:
+            time.sleep(0.02)
+        assert d.sql(q) == [(0,), (0,)], d.url
+    assert schedule_log(g, blocker).count("job got its cores with its creation") == 1
+    assert "job got its cores with its creation" not in schedule_log(g, stopped)
     assert g.post("/v2/job/stop", {"job_id": stopped})["code"] == 0
     assert end_status(fed, stopped)[0] == "canceled"
     assert end_status(fed, blocker)[0] == "success"
