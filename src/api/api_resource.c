@@ -7,6 +7,7 @@
 #include "ff_setup.h"
 #include "api.h"
 #include "exec/exec.h"
+#include "fed/remote.h"
 #include "site.h"
 #include "store.h"
 
@@ -142,6 +143,19 @@ static void api_metrics(struct http_req *r)
 			 "fedflow_scheduling_latency_ms_sum %lld\n"
 			 "fedflow_scheduling_latency_ms_count %lld\n",
 		    (long long)count, (long long)sum, (long long)count);
+	struct remote_stats rs;
+	remote_stats(api_site(r), &rs);
+	ff_buf_addf(out, "# HELP fedflow_partner_commands_total Commands sent to other sites.\n"
+			 "# TYPE fedflow_partner_commands_total counter\n"
+			 "fedflow_partner_commands_total %llu\n"
+			 "# HELP fedflow_partner_requests_total Requests that carried them.\n"
+			 "# TYPE fedflow_partner_requests_total counter\n"
+			 "fedflow_partner_requests_total %llu\n"
+			 "# HELP fedflow_partner_batches_total Requests that carried several.\n"
+			 "# TYPE fedflow_partner_batches_total counter\n"
+			 "fedflow_partner_batches_total %llu\n",
+		    (unsigned long long)rs.commands, (unsigned long long)rs.requests,
+		    (unsigned long long)rs.batches);
 	http_req_set_ctype(r, "text/plain; version=0.0.4");
 	http_req_finish(r);
 }

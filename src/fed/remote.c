@@ -1,6 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * remote.c - libcurl multi on the core loop, signing, retries.
+ * remote.c - libcurl multi on the core loop, signing, retries, and the
+ * batching of commands to one partner.
+ *
+ * DESIGN (batches). A partner with REMOTE_PEER_BUSY batchable requests in
+ * flight gets further commands queued, in order; when one of its requests
+ * ends, everything queued (up to REMOTE_BATCH_MAX) leaves as one signed
+ * POST /v2/fed/batch, which the partner runs in order and answers with one
+ * envelope per command (api_fed.c). Under load that is one signature, one
+ * HTTP exchange and (at the partner) one commit for many commands instead
+ * of one each; a lone command is sent as before, with no added wait. Only
+ * commands a partner answers at once are batched (remote_batchable): a
+ * slow one must not hold up the ones queued behind it. A failed batch is
+ * retried whole; after the last attempt each of its commands gets its own
+ * 104 answer naming the party and the command.
  */
 #include "ff_setup.h"
 #include <curl/curl.h>
@@ -14,12 +27,37 @@
 #include "route.h"
 #include "site.h"
 
+#define REMOTE_PEER_BUSY 2     /* batchable requests in flight per partner */
+#define REMOTE_BATCH_MAX 64    /* commands per batch */
+#define REMOTE_BATCH_BYTES (4 << 20) /* and their bodies' bytes, past the first */
+
+/* One command: alone in a request, or one of a batch. */
+struct remote_cmd {
+	struct remote_cmd *next;
+	char endpoint[96];
+	char *body;
+	size_t body_len;
+	remote_done_cb cb;
+	void *arg;
+};
+
+/* A partner's batchable traffic: requests in flight and the queue behind them. */
+struct remote_peer {
+	struct remote_peer *next;
+	char party[64];
+	unsigned busy;
+	struct remote_cmd *head, **tail;
+};
+
 struct remote {
 	struct site *site;
 	CURLM *multi;
 	struct ev_timer timer;
-	size_t inflight;
+	size_t inflight;            /* commands sent or queued, not yet answered */
 	struct remote_req *reqs;    /* every request in flight (for release) */
+	struct remote_peer *peers;
+	/* counters for /metrics (read from other threads: atomic) */
+	uint64_t n_cmds, n_reqs, n_batches;
 };
 
 struct remote_sock {
@@ -35,12 +73,13 @@ struct remote_req {
 	size_t body_len;
 	struct ff_buf resp;
 	char party[64];
-	char endpoint[96];
+	char endpoint[96];          /* of the request: the command's, or /fed/batch */
 	char url[400];
 	int attempt;
 	struct ev_timer retry;
-	remote_done_cb cb;
-	void *arg;
+	struct remote_cmd *cmds;    /* owned; more than one: a batch */
+	size_t ncmds;
+	struct remote_peer *peer;   /* set when it counts in peer->busy */
 	char error[CURL_ERROR_SIZE];
 	struct remote_req *next, *prev;
 };
@@ -151,6 +190,14 @@ size_t remote_inflight(const struct site *s)
 	return s->remote ? s->remote->inflight : 0;
 }
 
+void remote_stats(const struct site *s, struct remote_stats *out)
+{
+	const struct remote *rm = s->remote;
+	out->commands = rm ? __atomic_load_n(&rm->n_cmds, __ATOMIC_RELAXED) : 0;
+	out->requests = rm ? __atomic_load_n(&rm->n_reqs, __ATOMIC_RELAXED) : 0;
+	out->batches = rm ? __atomic_load_n(&rm->n_batches, __ATOMIC_RELAXED) : 0;
+}
+
 /* ---- requests ---- */
 
 static void remote_req_free(struct remote_req *q)
@@ -168,28 +215,82 @@ static void remote_req_free(struct remote_req *q)
 		curl_easy_cleanup(q->easy);
 	}
 	curl_slist_free_all(q->hdrs);
-	ff_free(q->body);
+	if (q->ncmds > 1)
+		ff_free(q->body); /* a batch's own text; a single one is its command's */
 	ff_buf_release(&q->resp);
 	ff_free(q);
 }
 
-static void remote_finish(struct remote_req *q, json_t *env)
+static void remote_cmd_free(struct remote_cmd *c)
 {
-	struct remote *rm = q->rm;
-	ev_timer_stop(rm->site->loop, &q->retry);
-	rm->inflight--;
-	remote_done_cb cb = q->cb;
-	void *arg = q->arg;
-	remote_req_free(q);
-	cb(arg, env);
+	ff_free(c->body);
+	ff_free(c);
 }
 
-static json_t *remote_unreachable(const struct remote_req *q, const char *why)
+static json_t *remote_unreachable(const char *party, const char *endpoint, int attempts,
+				  const char *why)
 {
 	char msg[600];
 	snprintf(msg, sizeof(msg), "Federated schedule error: party %s did not answer %s after %d "
-		 "attempts (%s)", q->party, q->endpoint, q->attempt, why);
+		 "attempts (%s)", party, endpoint, attempts, why);
 	return json_pack("{s:i,s:s}", "code", 104, "message", msg);
+}
+
+/* The answer of command i of a batch whose request answered env. */
+static json_t *remote_batch_answer(const json_t *env, size_t i, size_t n)
+{
+	const json_t *data = json_object_get(env, "data");
+	long long code = -1;
+	jsonx_as_int(json_object_get(env, "code"), &code);
+	if (code != 0)
+		return json_deep_copy(env); /* refused whole (e.g. its signature) */
+	if (!json_is_array(data) || json_array_size(data) != n ||
+	    !json_is_object(json_array_get(data, i)))
+		return json_pack("{s:i,s:s}", "code", 6002, "message",
+				 "the partner's answer to a batch of commands is malformed");
+	return json_incref(json_array_get(data, i));
+}
+
+static void remote_pump(struct remote *rm, struct remote_peer *p);
+
+/*
+ * Gives each of cmds (owned, n of them) its answer: from env, the
+ * partner's answer (borrowed), or, when env is NULL, unreachable for the
+ * reason why after attempts.
+ */
+static void remote_answer(struct remote *rm, const char *party, int attempts,
+			  struct remote_cmd *cmds, size_t n, const json_t *env, const char *why)
+{
+	rm->inflight -= n;
+	for (size_t i = 0; cmds; i++) {
+		struct remote_cmd *c = cmds;
+		cmds = c->next;
+		json_t *a = !env ? remote_unreachable(party, c->endpoint, attempts, why)
+			  : n > 1 ? remote_batch_answer(env, i, n) : json_incref((json_t *)env);
+		c->cb(c->arg, a);
+		remote_cmd_free(c);
+	}
+}
+
+/* The request is over (env: the partner's answer, stolen; NULL:
+ * unreachable for the reason why); the partner's queue moves on. */
+static void remote_finish(struct remote_req *q, json_t *env, const char *why)
+{
+	struct remote *rm = q->rm;
+	struct remote_cmd *cmds = q->cmds;
+	size_t n = q->ncmds;
+	struct remote_peer *peer = q->peer;
+	char party[64];
+	int attempts = q->attempt;
+	snprintf(party, sizeof(party), "%s", q->party);
+	q->cmds = NULL;
+	remote_req_free(q);
+	if (peer)
+		peer->busy--;
+	remote_answer(rm, party, attempts, cmds, n, env, why);
+	json_decref(env);
+	if (peer)
+		remote_pump(rm, peer);
 }
 
 static int remote_start(struct remote_req *q);
@@ -198,7 +299,7 @@ static void remote_retry_fire(struct ev_timer *t)
 {
 	struct remote_req *q = ff_container_of(t, struct remote_req, retry);
 	if (remote_start(q))
-		remote_finish(q, remote_unreachable(q, "cannot start the request"));
+		remote_finish(q, NULL, "cannot start the request");
 }
 
 /* One attempt ended without a usable answer: back off and try again. */
@@ -207,7 +308,7 @@ static void remote_failed_attempt(struct remote_req *q, const char *why)
 	struct site *s = q->rm->site;
 	if (q->attempt >= s->cfg.command_tries) {
 		ff_log(FF_LOG_WARN, "command %s to party %s failed: %s", q->endpoint, q->party, why);
-		remote_finish(q, remote_unreachable(q, why));
+		remote_finish(q, NULL, why);
 		return;
 	}
 	curl_multi_remove_handle(q->rm->multi, q->easy);
@@ -235,7 +336,7 @@ static void remote_done(struct remote_req *q, CURLcode rc)
 		remote_failed_attempt(q, why);
 		return;
 	}
-	remote_finish(q, env);
+	remote_finish(q, env, NULL);
 }
 
 static void remote_check_done(struct remote *rm)
@@ -314,40 +415,146 @@ static int remote_start(struct remote_req *q)
 	return multi && curl_multi_add_handle(multi, e) == CURLM_OK ? FF_OK : FF_EIO;
 }
 
-int remote_send(struct site *s, const char *party_id, const char *endpoint,
-		const json_t *body, remote_done_cb cb, void *arg)
+/* Commands a partner answers at once (the scheduler's job/create, stop and
+ * rerun wait for other parties: they go alone). */
+static bool remote_batchable(const char *endpoint)
 {
+	return !strncmp(endpoint, "/partner/", 9) || !strcmp(endpoint, "/scheduler/task/report") ||
+	       !strcmp(endpoint, "/scheduler/queue/kick") || !strcmp(endpoint, "/scheduler/party/back");
+}
+
+static struct remote_peer *remote_peer_get(struct remote *rm, const char *party_id)
+{
+	for (struct remote_peer *p = rm->peers; p; p = p->next)
+		if (!strcmp(p->party, party_id))
+			return p;
+	struct remote_peer *p = ff_calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	snprintf(p->party, sizeof(p->party), "%s", party_id);
+	p->tail = &p->head;
+	p->next = rm->peers;
+	rm->peers = p;
+	return p;
+}
+
+/* {"commands":[{"endpoint":E,"body":B},...]} from the commands' texts. */
+static char *remote_batch_body(const struct remote_cmd *cmds, size_t *len)
+{
+	struct ff_buf b;
+	ff_buf_init(&b, 2 * REMOTE_BATCH_BYTES + 64 * (size_t)REMOTE_BATCH_MAX);
+	int ret = ff_buf_addstr(&b, "{\"commands\":[");
+	for (const struct remote_cmd *c = cmds; c && !ret; c = c->next) {
+		ret = ff_buf_addf(&b, "%s{\"endpoint\":\"%s\",\"body\":", c == cmds ? "" : ",",
+				  c->endpoint);
+		if (!ret)
+			ret = ff_buf_add(&b, c->body, c->body_len);
+		if (!ret)
+			ret = ff_buf_addstr(&b, "}");
+	}
+	if (!ret)
+		ret = ff_buf_addstr(&b, "]}");
+	if (ret) {
+		ff_buf_release(&b);
+		return NULL;
+	}
+	return ff_buf_detach(&b, len);
+}
+
+/* Sends cmds (n of them, owned) to party_id in one request. */
+static void remote_request(struct remote *rm, const char *party_id, struct remote_cmd *cmds,
+			   size_t n, struct remote_peer *peer)
+{
+	struct site *s = rm->site;
 	struct route rt;
 	struct ff_error err = FF_ERROR_INIT;
 	struct remote_req *q = ff_calloc(1, sizeof(*q));
-	if (!q)
-		return FF_ENOMEM;
-	q->rm = s->remote;
-	q->cb = cb;
-	q->arg = arg;
+	if (!q) {
+		remote_answer(rm, party_id, 0, cmds, n, NULL, "out of memory");
+		return;
+	}
+	q->rm = rm;
+	q->cmds = cmds;
+	q->ncmds = n;
+	q->peer = peer;
+	__atomic_fetch_add(&rm->n_cmds, n, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&rm->n_reqs, 1, __ATOMIC_RELAXED);
+	if (n > 1)
+		__atomic_fetch_add(&rm->n_batches, 1, __ATOMIC_RELAXED);
+	if (peer)
+		peer->busy++;
 	ff_buf_init(&q->resp, 64 << 20);
 	ev_timer_init(&q->retry, remote_retry_fire);
 	snprintf(q->party, sizeof(q->party), "%s", party_id);
-	snprintf(q->endpoint, sizeof(q->endpoint), "%s", endpoint);
-	q->rm->inflight++;
-	q->next = q->rm->reqs;
+	snprintf(q->endpoint, sizeof(q->endpoint), "%s", n > 1 ? "/fed/batch" : cmds->endpoint);
+	q->next = rm->reqs;
 	if (q->next)
 		q->next->prev = q;
-	q->rm->reqs = q;
+	rm->reqs = q;
 	int ret = route_get(s->db, party_id, &rt, &err);
 	if (ret) {
 		char msg[400];
 		snprintf(msg, sizeof(msg), "Federated schedule error: %s", ff_error_msg(&err, ret));
-		remote_finish(q, json_pack("{s:i,s:s}", "code", 104, "message", msg));
+		remote_finish(q, json_pack("{s:i,s:s}", "code", 104, "message", msg), NULL);
+		return;
+	}
+	snprintf(q->url, sizeof(q->url), "%s/v2%s", rt.url, q->endpoint);
+	if (n > 1) {
+		q->body = remote_batch_body(cmds, &q->body_len);
+	} else {
+		q->body = cmds->body;
+		q->body_len = cmds->body_len;
+	}
+	if (!q->body || remote_start(q))
+		remote_finish(q, NULL, "cannot start the request");
+}
+
+/* Sends what waits for p while it has room: everything queued in one batch. */
+static void remote_pump(struct remote *rm, struct remote_peer *p)
+{
+	while (p->head && p->busy < REMOTE_PEER_BUSY) {
+		struct remote_cmd *cmds = p->head, *last = cmds;
+		size_t n = 1, bytes = cmds->body_len;
+		while (last->next && n < REMOTE_BATCH_MAX &&
+		       bytes + last->next->body_len <= REMOTE_BATCH_BYTES) {
+			last = last->next;
+			bytes += last->body_len;
+			n++;
+		}
+		p->head = last->next;
+		if (!p->head)
+			p->tail = &p->head;
+		last->next = NULL;
+		remote_request(rm, p->party, cmds, n, p);
+	}
+}
+
+int remote_send(struct site *s, const char *party_id, const char *endpoint,
+		const json_t *body, remote_done_cb cb, void *arg)
+{
+	struct remote *rm = s->remote;
+	struct remote_cmd *c = ff_calloc(1, sizeof(*c));
+	if (!c)
+		return FF_ENOMEM;
+	c->cb = cb;
+	c->arg = arg;
+	snprintf(c->endpoint, sizeof(c->endpoint), "%s", endpoint);
+	c->body = jsonx_dumps(body);
+	if (!c->body) {
+		ff_free(c);
+		return FF_ENOMEM;
+	}
+	c->body_len = strlen(c->body);
+	rm->inflight++;
+	struct remote_peer *p = remote_batchable(endpoint) ? remote_peer_get(rm, party_id) : NULL;
+	if (!p) {
+		remote_request(rm, party_id, c, 1, NULL);
 		return FF_OK;
 	}
-	snprintf(q->url, sizeof(q->url), "%s/v2%s", rt.url, endpoint);
-	q->body = jsonx_dumps(body);
-	q->body_len = q->body ? strlen(q->body) : 0;
-	if (!q->body || remote_start(q)) {
-		remote_finish(q, remote_unreachable(q, "cannot start the request"));
-		return FF_OK;
-	}
+	/* behind what is queued already: commands to a partner keep their order */
+	*p->tail = c;
+	p->tail = &c->next;
+	remote_pump(rm, p);
 	return FF_OK;
 }
 
@@ -358,8 +565,25 @@ void remote_release(struct site *s)
 		return;
 	ev_timer_stop(s->loop, &rm->timer);
 	/* requests still in flight are dropped without answers: we are exiting */
-	while (rm->reqs)
+	while (rm->reqs) {
+		struct remote_cmd *c = rm->reqs->cmds;
+		while (c) {
+			struct remote_cmd *next = c->next;
+			remote_cmd_free(c);
+			c = next;
+		}
 		remote_req_free(rm->reqs);
+	}
+	while (rm->peers) {
+		struct remote_peer *p = rm->peers;
+		rm->peers = p->next;
+		while (p->head) {
+			struct remote_cmd *c = p->head;
+			p->head = c->next;
+			remote_cmd_free(c);
+		}
+		ff_free(p);
+	}
 	if (rm->multi)
 		curl_multi_cleanup(rm->multi);
 	FF_FREE_AND_NULL(s->remote);

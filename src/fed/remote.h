@@ -9,12 +9,16 @@
  * signed with this site's key (src/auth/sign.h). Transport failures and
  * answers that are not JSON are retried with exponential backoff up to
  * federated_command_trys attempts; then the result is a FATE 104 envelope
- * whose message names the party and the command. Core thread only.
+ * whose message names the party and the command. Commands to a partner
+ * that already has requests in flight are queued and sent together, as
+ * one POST /v2/fed/batch (see remote.c). Core thread only, except
+ * remote_stats.
  */
 #ifndef FF_REMOTE_H
 #define FF_REMOTE_H
 
 #include <jansson.h>
+#include <stdint.h>
 #include "err.h"
 
 struct site;
@@ -29,7 +33,16 @@ void remote_release(struct site *s);
 int remote_send(struct site *s, const char *party_id, const char *endpoint,
 		const json_t *body, remote_done_cb cb, void *arg);
 
-/* Commands in flight (for tests and metrics). */
+/* Commands in flight (for tests and metrics). Core thread. */
 size_t remote_inflight(const struct site *s);
+
+/* Commands sent to partners, the requests that carried them, and how many
+ * of those were batches; counted since start. Any thread. */
+struct remote_stats {
+	uint64_t commands;
+	uint64_t requests;
+	uint64_t batches;
+};
+void remote_stats(const struct site *s, struct remote_stats *out);
 
 #endif

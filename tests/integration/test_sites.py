@@ -239,6 +239,58 @@ def test_signature_checks(fed):
     assert counts(g) == before
 
 
+def test_batch_of_commands(fed):
+    """POST /v2/fed/batch (what a site sends when commands to one partner
+    queue up): one signature, every command answered in order as if sent
+    alone; a bad batch or signature is refused whole and changes nothing."""
+    g = fed.sites["9999"]
+    key = fed.site_key("10000")
+    before = counts(g)
+    collect = {"job_id": "1", "task_id": "1_a", "task_version": 0, "role": "guest",
+               "party_id": "9999"}
+    cmds = [{"endpoint": "/partner/task/collect", "body": collect},
+            {"endpoint": "/partner/task/collect", "body": dict(collect, party_id="10001")},
+            {"endpoint": "/nowhere", "body": {}},
+            {"endpoint": "/partner/task/collect"},
+            {"endpoint": "/scheduler/queue/kick", "body": {}},
+            {"endpoint": "/scheduler/task/report", "body": dict(collect, status="bogus")}]
+    r, _, _ = signed_post(g.url, "/v2/fed/batch", {"commands": cmds}, "10000", key)
+    assert r["code"] == 0, r
+    assert [a["code"] for a in r["data"]] == [2000, 5005, 5001, 5001, 0, 5001], r
+    assert "not 10001" in r["data"][1]["message"]
+    # refused whole: another site's key, too many commands, none, not a list
+    r, _, _ = signed_post(g.url, "/v2/fed/batch", {"commands": cmds}, "10000",
+                          fed.site_key("10001"))
+    assert r["code"] == 5003 and "data" not in r
+    for bad in (cmds[:1] * 65, [], {"endpoint": "/partner/task/collect"}):
+        r, _, _ = signed_post(g.url, "/v2/fed/batch", {"commands": bad}, "10000", key)
+        assert r["code"] == 5001, (bad, r)
+    assert requests.post(g.url + "/v2/fed/batch", json={"commands": cmds}).json()["code"] == 5003
+    assert counts(g) == before
+
+
+def test_batches_under_load(fed):
+    """Many jobs at once: commands to a busy partner leave in batches
+    (/metrics counts them) and every job still ends right everywhere."""
+    g = fed.sites["9999"]
+
+    def metric(name):
+        text = requests.get(g.url + "/metrics").text
+        return int(next(line.split()[1] for line in text.splitlines()
+                        if line.startswith(name + " ")))
+    b0, c0, q0 = (metric("fedflow_partner_batches_total"),
+                  metric("fedflow_partner_commands_total"),
+                  metric("fedflow_partner_requests_total"))
+    ids = [g.submit(dag({"n": task()}, THREE))[0] for _ in range(40)]
+    for job_id in ids:
+        assert end_status(fed, job_id)[0] == "success", job_id
+    assert metric("fedflow_partner_batches_total") > b0
+    sent = metric("fedflow_partner_commands_total") - c0
+    assert sent >= 40 * 2 * 3 and metric("fedflow_partner_requests_total") - q0 < sent
+    for d in fed.sites.values():
+        assert d.sql("SELECT f_remaining_cores = f_cores FROM t_engine_registry") == [(1,)]
+
+
 def test_site_info(fed):
     r = fed.sites["10000"].get("/v2/site/info/query")
     pub = open(os.path.join(fed.sites["10000"].home, "site.pub")).read().strip()
