@@ -55,19 +55,32 @@ static void sched_job_forget(struct sched_job *j)
 	ff_free(j);
 }
 
+/*
+ * Runs a wanted step (dirty) once no sequence holds the job, and forgets a
+ * job that needs nothing more (no sequence, no step, no timer). Queued by
+ * kicks and by the end of every sequence (sched_job_release).
+ */
 static void sched_step_defer(struct ev_defer *d)
 {
 	struct sched_job *j = ff_container_of(d, struct sched_job, step_defer);
 	j->step_queued = false;
-	if (j->inflight > 0) {
-		j->dirty = true;
-		return;
+	if (j->inflight > 0)
+		return; /* the last sequence to end queues it again */
+	if (j->dirty) {
+		j->dirty = false;
+		sched_step(j);
 	}
-	j->dirty = false;
-	sched_step(j);
 	/* a step that started nothing and needs no timer can be forgotten */
 	if (j->inflight == 0 && !j->dirty && !j->step_queued && !j->poll_active)
 		sched_job_forget(j);
+}
+
+static void sched_job_queue(struct sched_job *j)
+{
+	if (!j->step_queued) {
+		j->step_queued = true;
+		ev_defer(j->sched->site->loop, &j->step_defer, sched_step_defer);
+	}
 }
 
 void sched_kick(struct site *s, const char *job_id)
@@ -77,14 +90,20 @@ void sched_kick(struct site *s, const char *job_id)
 		return;
 	j->events++; /* something happened: cores may be free again */
 	j->single_failed = false;
-	if (j->inflight > 0) {
-		j->dirty = true;
-		return;
-	}
-	if (!j->step_queued) {
-		j->step_queued = true;
-		ev_defer(s->loop, &j->step_defer, sched_step_defer);
-	}
+	j->dirty = true;
+	if (j->inflight == 0)
+		sched_job_queue(j);
+}
+
+void sched_note(struct site *s, const char *job_id)
+{
+	size_t b = sched_hash(job_id);
+	for (struct sched_job *j = s->sched->buckets[b]; j; j = j->next)
+		if (!strcmp(j->job_id, job_id)) {
+			j->events++;
+			j->single_failed = false;
+			return;
+		}
 }
 
 void sched_job_hold(struct sched_job *j)
@@ -92,17 +111,22 @@ void sched_job_hold(struct sched_job *j)
 	j->inflight++;
 }
 
-void sched_job_drop(struct sched_job *j)
+static void sched_job_release(struct sched_job *j)
 {
 	ff_assert(j->inflight > 0);
-	if (--j->inflight > 0)
-		return;
-	/* the sequence that held the job ended: look again */
-	j->dirty = false;
-	if (!j->step_queued) {
-		j->step_queued = true;
-		ev_defer(j->sched->site->loop, &j->step_defer, sched_step_defer);
-	}
+	if (--j->inflight == 0)
+		sched_job_queue(j);
+}
+
+void sched_job_drop(struct sched_job *j)
+{
+	j->dirty = true; /* the sequence that held the job ended: look again */
+	sched_job_release(j);
+}
+
+void sched_job_drop_quiet(struct sched_job *j)
+{
+	sched_job_release(j);
 }
 
 static void sched_queue_defer(struct ev_defer *d)
@@ -135,6 +159,32 @@ json_t *sched_env(int code, const char *message)
 }
 
 /* Callback sync mode: a party reports a task's party status. */
+static int sched_live_party_cb(void *arg, const struct store_row *row)
+{
+	if (!status_is_end(store_col_text(row, "f_status")))
+		*(bool *)arg = true;
+	return FF_OK;
+}
+
+/*
+ * A party's success while another party of the task still runs changes
+ * nothing a step acts on (the task stays running): the report of the
+ * last party steps the job. Every other report does at once.
+ */
+static bool sched_report_needs_step(struct site *s, const struct party_task_key *k,
+				    const char *status)
+{
+	bool live = false;
+	if (strcmp(status, ST_SUCCESS))
+		return true;
+	struct store_val a[] = { SV_TEXT(k->job_id), SV_TEXT(k->task_id), SV_INT(k->version) };
+	if (store_exec(s->db, "SELECT f_status FROM t_schedule_task WHERE f_job_id = ? AND"
+		       " f_task_id = ? AND f_task_version = ?", a, 3, sched_live_party_cb, &live,
+		       NULL, NULL))
+		return true;
+	return !live;
+}
+
 static void sched_task_report(struct site *s, const json_t *body, fed_reply_fn reply, void *ctx)
 {
 	struct party_task_key k;
@@ -166,7 +216,10 @@ static void sched_task_report(struct site *s, const json_t *body, fed_reply_fn r
 			    "(%s): told to stop it", k.role, k.party_id, k.task_id, status, job_status);
 	}
 	ff_free(job_status);
-	sched_kick(s, k.job_id);
+	if (sched_report_needs_step(s, &k, status))
+		sched_kick(s, k.job_id);
+	else
+		sched_note(s, k.job_id);
 	reply(ctx, env);
 }
 
@@ -336,8 +389,10 @@ static void sched_send_done(struct fed_call *c, void *arg)
 		char msg[300];
 		fed_first_error(c, msg, sizeof(msg));
 		site_joblog(c->site, j->job_id, FF_LOG_WARN, "command %s failed: %s", c->endpoint, msg);
+		sched_job_drop(j);
+		return;
 	}
-	sched_job_drop(j);
+	sched_job_drop_quiet(j); /* told: nothing new to look at */
 }
 
 void sched_send(struct sched_job *j, const char *command, json_t *body,

@@ -15,7 +15,7 @@ struct sched_job {
 	struct sched *sched;
 	char job_id[32];
 	int inflight;               /* command sequences in progress */
-	bool dirty;                 /* an event arrived while busy */
+	bool dirty;                 /* a step is wanted (an event, a sequence's end) */
 	bool step_queued;
 	struct ev_defer step_defer;
 	struct ev_timer poll_timer; /* poll sync mode */
@@ -73,8 +73,20 @@ struct sched_view {
 
 /* sched.c */
 struct sched_job *sched_job_get(struct sched *sc, const char *job_id);
+/* A command sequence holds the job while it runs; when the last one ends
+ * the job is stepped again - unless every sequence that ended since the
+ * last step dropped it quietly (it changed nothing a step would act on)
+ * and no event came in. */
 void sched_job_hold(struct sched_job *j);
 void sched_job_drop(struct sched_job *j);
+void sched_job_drop_quiet(struct sched_job *j);
+/* An event that needs no step of its own (e.g. a party finished a task
+ * whose other parties still run): counted, so a start waiting for cores
+ * knows something happened. */
+void sched_note(struct site *s, const char *job_id);
+/* Starts the job's status collection timer (poll sync mode; in callback
+ * mode the liveness check of other sites) unless it runs. */
+void sched_poll_arm(struct sched_job *j, bool poll);
 
 /* sched_view.c: loads/frees what a step needs */
 /* [{role, party_id: [..]}] JSON -> flat targets (owned array). */

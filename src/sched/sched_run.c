@@ -36,13 +36,17 @@ struct sched_start {
 	uint64_t epoch;             /* job events when this start began */
 	bool resume;                /* finishing a start cut short */
 	bool folded;                /* task/start applies the task cores itself */
+	bool quiet;                 /* it started everywhere: nothing for a step */
 };
 
 static void sched_start_free(struct sched_start *st)
 {
 	if (st->resume)
 		st->job->resuming = false;
-	sched_job_drop(st->job);
+	if (st->quiet)
+		sched_job_drop_quiet(st->job);
+	else
+		sched_job_drop(st->job);
 	ff_free(st->t.parties);
 	ff_free(st);
 }
@@ -80,6 +84,17 @@ static void sched_start_started(struct fed_call *call, void *arg)
 	if (txn && store_txn_commit(s->db, NULL))
 		ff_log(FF_LOG_ERROR, "cannot record the start of a task of job_id=%s",
 		       st->job->job_id);
+	/* running everywhere: the next thing to look at is a report; what the
+	 * step after this start would do is watch the other sites */
+	bool remote = false;
+	for (size_t i = 0; i < st->t.nparties; i++)
+		remote |= !site_is_local_party(s, st->t.parties[i].party_id);
+	/* not when a report came in meanwhile (sched_note): it may have been
+	 * the last one, waiting for this start to be recorded */
+	st->quiet = fed_all_ok(call) && !st->resume && !st->job->res_blocked &&
+		    st->job->events == st->epoch;
+	if (st->quiet && (remote || !strcmp(st->t.sync_type, "poll")))
+		sched_poll_arm(st->job, !strcmp(st->t.sync_type, "poll"));
 	sched_start_free(st);
 }
 
@@ -443,12 +458,8 @@ void sched_step(struct sched_job *j)
 			sched_failure_reason(s, j->job_id, reason, sizeof(reason));
 		sched_finish_job(j, &v, job_status, reason[0] ? reason : NULL);
 	}
-	else if ((poll || remote) && !j->poll_active) {
-		/* poll mode collects statuses; callback mode still checks that the
-		 * other sites are alive, so a vanished site fails the job */
-		j->poll_active = true;
-		ev_timer_start(s->loop, &j->poll_timer,
-			       poll ? s->cfg.poll_interval_ms : s->cfg.liveness_interval_ms);
+	else if (poll || remote) {
+		sched_poll_arm(j, poll);
 	}
 	ff_free(fed);
 	ff_free(changed);
@@ -459,6 +470,18 @@ void sched_step(struct sched_job *j)
 }
 
 /* ---- poll sync mode, and liveness of other sites in callback mode ---- */
+
+void sched_poll_arm(struct sched_job *j, bool poll)
+{
+	struct site *s = j->sched->site;
+	if (j->poll_active)
+		return;
+	/* poll mode collects statuses; callback mode still checks that the
+	 * other sites are alive, so a vanished site fails the job */
+	j->poll_active = true;
+	ev_timer_start(s->loop, &j->poll_timer,
+		       poll ? s->cfg.poll_interval_ms : s->cfg.liveness_interval_ms);
+}
 
 struct sched_poll {
 	struct sched_job *job;
