@@ -280,14 +280,16 @@ static void remote_finish(struct remote_req *q, json_t *env, const char *why)
 	struct remote_cmd *cmds = q->cmds;
 	size_t n = q->ncmds;
 	struct remote_peer *peer = q->peer;
-	char party[64];
+	char party[64], reason[CURL_ERROR_SIZE + 64];
 	int attempts = q->attempt;
 	snprintf(party, sizeof(party), "%s", q->party);
+	/* why may point into q (its curl error buffer) */
+	snprintf(reason, sizeof(reason), "%s", why ? why : "");
 	q->cmds = NULL;
 	remote_req_free(q);
 	if (peer)
 		peer->busy--;
-	remote_answer(rm, party, attempts, cmds, n, env, why);
+	remote_answer(rm, party, attempts, cmds, n, env, reason);
 	json_decref(env);
 	if (peer)
 		remote_pump(rm, peer);
