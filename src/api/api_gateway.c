@@ -582,7 +582,7 @@ static void api_gw_stats(struct http_req *r)
 		api_fail_err(r, ret, &err);
 		return;
 	}
-	json_t *data = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	json_t *data = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 				 "messages", (json_int_t)st.messages, "ready", (json_int_t)st.ready,
 				 "receiving", (json_int_t)st.receiving,
 				 "waiting", (json_int_t)st.waiting,
@@ -590,7 +590,8 @@ static void api_gw_stats(struct http_req *r)
 				 "dropped", (json_int_t)st.dropped,
 				 "mem_bytes", (json_int_t)st.mem_bytes,
 				 "spill_bytes", (json_int_t)st.spill_bytes,
-				 "spill_files", (json_int_t)st.spill_files);
+				 "spill_files", (json_int_t)st.spill_files,
+				 "followed", (json_int_t)st.followed);
 	api_ok_json(r, data, NULL);
 	json_decref(data);
 }

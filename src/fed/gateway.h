@@ -43,6 +43,7 @@ struct gateway_stats {
 	uint64_t mem_bytes;      /* body bytes (and stream segment slots) in memory */
 	uint64_t spill_bytes;    /* body bytes held in spill files */
 	uint64_t spill_files;
+	uint64_t followed;       /* messages taken by a follower (while they arrived) */
 };
 
 /*

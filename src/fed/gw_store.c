@@ -558,6 +558,7 @@ struct gw_store {
 	size_t nbuckets;                  /* a power of two */
 	size_t count;
 	uint64_t follow_seq;              /* the last follow token given */
+	uint64_t followed;                /* attaches, for the stats */
 };
 
 static void gw_pack(struct gw_packed *p, const char *const f[GW_NFIELDS])
@@ -894,11 +895,14 @@ int gw_store_take_follow(struct gw_store *st, const struct gw_key *k, void *wait
 	} else if (!mine && fl && fl->want && gw_followable(e)) {
 		/* attach: the message is this receiver's from now on */
 		e->follow_id = ++st->follow_seq;
+		st->followed++;
 		*replaced = e->waiter;
 		e->waiter = NULL;
 		gw_follow_out(e, fl);
-		if (!fl->path)
+		if (!fl->path) {
 			e->follow_id = 0;
+			st->followed--;
+		}
 	} else if (e->state == GW_WAIT || e->state == GW_RECV) {
 		gw_park(e, waiter, fl, replaced);
 		ret = FF_EAGAIN;
@@ -1064,8 +1068,10 @@ int gw_store_seg_end_follow(struct gw_store *st, const struct gw_key *k, uint64_
 		    (!e->follow_id || (e->waiter_token == e->follow_id &&
 				       e->have > e->waiter_seen))) {
 			uint64_t was = e->follow_id;
-			if (!e->follow_id)
+			if (!e->follow_id) {
 				e->follow_id = ++st->follow_seq;
+				st->followed++;
+			}
 			gw_follow_out(e, fl);
 			if (fl->path) {
 				*waiter = e->waiter;
@@ -1073,6 +1079,7 @@ int gw_store_seg_end_follow(struct gw_store *st, const struct gw_key *k, uint64_
 			} else {
 				/* out of memory: it hears of it at the next segment */
 				fl->partial = false;
+				st->followed -= !was;
 				e->follow_id = was;
 			}
 		}
@@ -1218,6 +1225,7 @@ void gw_store_stats(struct gw_store *st, struct gateway_stats *out)
 			out->done += e->state == GW_TAKEN || e->state == GW_SENT;
 		}
 	}
+	out->followed = st->followed;
 	pthread_mutex_unlock(&st->lock);
 	out->mem_bytes = gw_body_mem_used();
 }

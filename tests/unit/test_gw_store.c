@@ -927,6 +927,7 @@ static void test_follow(void **state)
 	gw_store_stats(st, &s);
 	assert_int_equal(s.receiving, 1);
 	assert_int_equal(s.waiting, 0);
+	assert_int_equal(s.followed, 1);
 	/* nothing new since: the follower waits; more than it has: answered at once */
 	assert_int_equal(follow_pull(st, &k, &waiter, token, seg, &fl, &b, &rep, &err), FF_EAGAIN);
 	assert_null(rep);
