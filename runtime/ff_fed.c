@@ -14,7 +14,10 @@
  * spilled messages as files ("file=1"): the envelope then names the
  * gateway's spill file, which the task opens, deletes and reads itself -
  * one copy out of the page cache instead of the gateway's sendfile, a
- * TCP hop and the socket reads. httpl cannot stream an answer into a descriptor
+ * TCP hop and the socket reads. Into a buffer or a regular file it also
+ * follows a message from another site while its segments arrive
+ * ("follow", struct fed_follow), reading the verified bytes from the spill
+ * file and freeing them there. httpl cannot stream an answer into a descriptor
  * nor tell the answer's type, hence the small client here.
  */
 #include "ff_setup.h"

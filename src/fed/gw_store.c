@@ -21,7 +21,13 @@
  * total size. The next segment's request claims the entry (owner = its
  * id) and takes the body to append to; at its end the body goes back, or
  * on to READY / the receiver with the last byte. So a message becomes
- * visible only whole, and a receiver never sees a partial one.
+ * visible only whole, and a receiver never sees a partial one - unless it
+ * follows it (struct gw_follow): a receiver on this host that asks to is
+ * named the partial's file and its verified bytes, the message is its own
+ * from then on (follow_id, its token, refuses everyone else), and it
+ * frees what it read, so that the next segments' writes reuse those
+ * page-cache pages. A followed partial is never rewritten from byte 0:
+ * a sender starting over gets a new file, and the follower a new token.
  *
  * A stream (struct gw_stream) is the sending side of the same thing: the
  * task's upload writes the body and closes a SHA-256 per segment, and the
