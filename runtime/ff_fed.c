@@ -14,7 +14,10 @@
  * spilled messages as files ("file=1"): the envelope then names the
  * gateway's spill file, which the task opens, deletes and reads itself -
  * one copy out of the page cache instead of the gateway's sendfile, a
- * TCP hop and the socket reads. httpl cannot stream an answer into a descriptor
+ * TCP hop and the socket reads. Into a buffer or a regular file it also
+ * follows a message from another site while its segments arrive
+ * ("follow", struct fed_follow), reading the verified bytes from the spill
+ * file and freeing them there. httpl cannot stream an answer into a descriptor
  * nor tell the answer's type, hence the small client here.
  */
 #include "ff_setup.h"
@@ -853,6 +856,178 @@ out:
 	return ret;
 }
 
+/*
+ * Following a partner's message while its segments arrive (the gateway
+ * on this host, "follow"): the first pull attaches and names the partial
+ * message's spill file with its verified bytes ("have"); the task reads
+ * them into its sink, frees them from the file (the page cache pages go
+ * back and take the gateway's next writes, instead of a gigabyte of
+ * fresh ones), and asks again with its token and the bytes it has. The
+ * last answer has no "partial": the rest of the file, which the task then
+ * deletes. A new token means the sender started over: from byte 0.
+ */
+struct fed_follow {
+	uint64_t token;            /* 0: not following */
+	uint64_t seen, total;
+	int fd;                    /* the followed file, -1 */
+	char *mem;                 /* buffer sink: total + 1 bytes */
+	off_t start;               /* descriptor sink: where the message starts */
+};
+
+/* n bytes at offset off of in to out (at its position). */
+static int fed_copy_at(int in, uint64_t off, int out, uint64_t n)
+{
+	loff_t o = (loff_t)off;
+	while (n) {
+		ssize_t w = copy_file_range(in, &o, out, NULL, n > FED_IO_BUF ? FED_IO_BUF : (size_t)n, 0);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EXDEV || errno == EINVAL || errno == EBADF ||
+			      errno == ENOSYS || errno == EOPNOTSUPP))
+			break;
+		if (w < 0)
+			return ff_from_errno(errno);
+		if (w == 0)
+			return FF_EDATA;
+		n -= (uint64_t)w;
+	}
+	char *buf = n ? ff_malloc(FED_IO_BUF) : NULL;
+	int ret = n && !buf ? FF_ENOMEM : FF_OK;
+	while (n && !ret) {
+		size_t k = n > FED_IO_BUF ? FED_IO_BUF : (size_t)n;
+		ssize_t r = pread(in, buf, k, (off_t)o);
+		if (r < 0 && errno == EINTR)
+			continue;
+		ret = r < 0 ? ff_from_errno(errno) : r == 0 ? FF_EDATA : fs_write_all(out, buf, (size_t)r);
+		o += r > 0 ? r : 0;
+		n -= r > 0 ? (uint64_t)r : 0;
+	}
+	ff_free(buf);
+	return ret;
+}
+
+static int fed_pread_all(int fd, char *mem, uint64_t off, uint64_t n)
+{
+	while (n) {
+		ssize_t r = pread(fd, mem, n > FED_IO_BUF ? FED_IO_BUF : (size_t)n, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return ff_from_errno(errno);
+		if (r == 0)
+			return FF_EDATA;
+		mem += r;
+		off += (uint64_t)r;
+		n -= (uint64_t)r;
+	}
+	return FF_OK;
+}
+
+/* A sink a follower can start over in: a buffer, or a regular file it can seek. */
+static bool fed_can_follow(const struct fed_sink *sink, struct fed_follow *fw)
+{
+	struct stat st;
+	if (sink->data)
+		return true;
+	if (fstat(sink->fd, &st) || !S_ISREG(st.st_mode))
+		return false;
+	fw->start = lseek(sink->fd, 0, SEEK_CUR);
+	return fw->start >= 0;
+}
+
+/*
+ * A follower that gets the whole message after all (the sender started
+ * over and it completed before the next pull): the bytes written to a
+ * descriptor sink go. FF_OK or -errno.
+ */
+static int fed_follow_rewind(struct fed_follow *fw, const struct fed_sink *sink)
+{
+	if (sink->data || !fw->token)
+		return FF_OK;
+	if (lseek(sink->fd, fw->start, SEEK_SET) < 0 || ftruncate(sink->fd, fw->start))
+		return ff_from_errno(errno);
+	return FF_OK;
+}
+
+static void fed_follow_release(struct fed_follow *fw)
+{
+	if (fw->fd >= 0)
+		close(fw->fd);
+	fw->fd = -1;
+	FF_FREE_AND_NULL(fw->mem);
+	fw->token = 0;
+}
+
+/*
+ * One answer to a follower (data has "follow"): reads the newly verified
+ * bytes. *done when the message is complete (in the sink).
+ */
+static int fed_follow_step(struct fed_follow *fw, const json_t *data, struct fed_sink *sink,
+			   const char *what, bool *done, struct ff_error *err)
+{
+	const char *path = jsonx_str(data, "file");
+	long long token = 0, size = -1, have = -1;
+	bool partial = json_is_true(json_object_get(data, "partial"));
+	jsonx_as_int(json_object_get(data, "follow"), &token);
+	jsonx_as_int(json_object_get(data, "size"), &size);
+	if (partial)
+		jsonx_as_int(json_object_get(data, "have"), &have);
+	else
+		have = size;
+	*done = false;
+	if (token <= 0 || size < 0 || have < 0 || have > size)
+		return ff_error_set(err, FF_EPROTO, "%s: the gateway's answer does not say which "
+				    "bytes of the message are there", what);
+	if ((uint64_t)token != fw->token) {
+		/* attached, or again: the sender started the message over */
+		if (fw->fd >= 0)
+			close(fw->fd);
+		fw->fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fw->fd < 0)
+			return ff_error_set(err, ff_from_errno(errno), "%s: cannot open the message file "
+					    "'%s': %s", what, path, strerror(errno));
+		if (sink->data && (!fw->mem || fw->total != (uint64_t)size)) {
+			ff_free(fw->mem);
+			if (!(fw->mem = ff_malloc((size_t)size + 1)))
+				return ff_error_set(err, FF_ENOMEM, "%s: out of memory for %lld bytes",
+						    what, size);
+		}
+		int rc = fed_follow_rewind(fw, sink);
+		if (rc)
+			return ff_error_set(err, rc, "%s: cannot start over in the destination file: %s",
+					    what, ff_strerror(rc));
+		fw->token = (uint64_t)token;
+		fw->seen = 0;
+		fw->total = (uint64_t)size;
+	}
+	if ((uint64_t)size != fw->total || (uint64_t)have < fw->seen)
+		return ff_error_set(err, FF_EPROTO, "%s: the gateway's answer does not follow the "
+				    "%llu bytes read of %llu", what, (unsigned long long)fw->seen,
+				    (unsigned long long)fw->total);
+	uint64_t n = (uint64_t)have - fw->seen;
+	int ret = fw->mem ? fed_pread_all(fw->fd, fw->mem + fw->seen, fw->seen, n)
+			  : fed_copy_at(fw->fd, fw->seen, sink->fd, n);
+	if (ret)
+		return ff_error_set(err, ret, "%s: cannot read the message file '%s': %s", what, path,
+				    ff_strerror(ret));
+	/* what was read leaves the file; best effort (not every file system can) */
+	if (n)
+		(void)fallocate(fw->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)fw->seen,
+				(off_t)n);
+	fw->seen = (uint64_t)have;
+	if (partial)
+		return FF_OK;
+	unlink(path);
+	*done = true;
+	sink->len = fw->total;
+	if (fw->mem) {
+		fw->mem[fw->total] = '\0';
+		*sink->data = fw->mem;
+		fw->mem = NULL;
+	}
+	return FF_OK;
+}
+
 static int fed_recv(struct ff_fed *f, const char *tag, const char *role, const char *party_id,
 		    struct fed_sink *sink, struct ff_error *err)
 {
@@ -863,6 +1038,8 @@ static int fed_recv(struct ff_fed *f, const char *tag, const char *role, const c
 	if (ret)
 		return ret;
 	snprintf(what, sizeof(what), "cannot receive message '%s' from %s %s", tag, role, party_id);
+	struct fed_follow fw = { .fd = -1 };
+	bool follow = f->local && fed_can_follow(sink, &fw);
 	int64_t deadline = fed_deadline(f->timeout_ms);
 	for (;;) {
 		int64_t left = deadline == INT64_MAX ? FED_POLL_MS : deadline - fed_now_ms();
@@ -879,7 +1056,11 @@ static int fed_recv(struct ff_fed *f, const char *tag, const char *role, const c
 		json_decref(env);
 		env = NULL;
 		if (fed_path(f, &path, "pull", tag, role, party_id, f->role, f->party_id, wait) ||
-		    (f->local && ff_buf_addstr(&path, "&file=1"))) {
+		    (f->local && ff_buf_addstr(&path, "&file=1")) ||
+		    (follow && !fw.token && ff_buf_addstr(&path, "&follow=1")) ||
+		    (follow && fw.token && ff_buf_addf(&path, "&follow=%llu&seen=%llu",
+						       (unsigned long long)fw.token,
+						       (unsigned long long)fw.seen))) {
 			ret = ff_error_set(err, FF_ENOMEM, "out of memory");
 			break;
 		}
@@ -891,6 +1072,14 @@ static int fed_recv(struct ff_fed *f, const char *tag, const char *role, const c
 		}
 		if (resp.status == 200 && resp.octet) {
 			char *mem = NULL;
+			ret = fed_follow_rewind(&fw, sink);
+			fed_follow_release(&fw);
+			if (ret) {
+				ret = ff_error_set(err, ret, "%s: cannot start over in the destination "
+						   "file: %s", what, ff_strerror(ret));
+				fed_disconnect(f);
+				break;
+			}
 			sink->len = (uint64_t)resp.clen;
 			if (sink->data && !(mem = ff_malloc((size_t)resp.clen + 1))) {
 				fed_disconnect(f);
@@ -933,13 +1122,28 @@ static int fed_recv(struct ff_fed *f, const char *tag, const char *role, const c
 		/* {"ready": true, "file": ..., "size": N}: a spilled message as its file */
 		const json_t *data = json_object_get(env, "data");
 		long long size = -1;
+		if (jsonx_str(data, "file") && json_object_get(data, "follow")) {
+			bool done = false;
+			ret = fed_follow_step(&fw, data, sink, what, &done, err);
+			if (ret || done)
+				break;
+			continue;
+		}
 		if (jsonx_str(data, "file")) {
 			jsonx_as_int(json_object_get(data, "size"), &size);
+			ret = fed_follow_rewind(&fw, sink);
+			fed_follow_release(&fw);
+			if (ret) {
+				ret = ff_error_set(err, ret, "%s: cannot start over in the destination "
+						   "file: %s", what, ff_strerror(ret));
+				break;
+			}
 			ret = fed_take_file(jsonx_str(data, "file"), size, sink, what, err);
 			break;
 		}
 		/* {"ready": false}: ask again */
 	}
+	fed_follow_release(&fw);
 	json_decref(env);
 	ff_buf_release(&path);
 	return ret;

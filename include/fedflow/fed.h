@@ -74,7 +74,10 @@ int ff_fed_send_fd(struct ff_fed *f, const char *tag, const char *role, const ch
 		   int fd, uint64_t len, struct ff_error *err);
 /*
  * Receives into fd (written from its current offset) without holding the
- * message in memory; *len gets the size.
+ * message in memory; *len gets the size. A regular file is written while
+ * a large message from another site arrives (the gateway on this host);
+ * should its sender start the message over, the file is cut back to the
+ * starting offset and written again.
  */
 int ff_fed_recv_fd(struct ff_fed *f, const char *tag, const char *role, const char *party_id,
 		   int fd, uint64_t *len, struct ff_error *err);

@@ -505,8 +505,9 @@ static void api_gw_deliver(struct http_req *r)
 	}
 	void *waiter = NULL;
 	bool complete = false;
-	int ret = gw_store_seg_end(up->gw->store, &up->key, up->id, &up->body, &waiter, &complete,
-				   &up->err);
+	struct gw_follow fl;
+	int ret = gw_store_seg_end_follow(up->gw->store, &up->key, up->id, &up->body, &waiter,
+					  &complete, &fl, &up->err);
 	if (ret) {
 		api_gw_drop_body(up);
 		api_fail_err(r, ret, &up->err);
@@ -514,7 +515,8 @@ static void api_gw_deliver(struct http_req *r)
 	}
 	up->committed = true;
 	if (waiter) {
-		gateway_hand_over(up->gw, waiter, up->body);
+		/* the receiver, or a follower's news of this segment (body kept) */
+		gateway_hand_follow(up->gw, waiter, up->body, &fl);
 		up->body = NULL;
 	}
 	api_gw_ok_size(r, up->got, false);
@@ -556,7 +558,19 @@ static void api_gw_pull(struct http_req *r)
 	}
 	/* file=1: the task reads a spilled message from its file itself */
 	const char *file = http_req_arg(r, "file");
-	gateway_pull(gw, r, &k, wait, file && !strcmp(file, "1") && api_gw_loopback(r));
+	bool as_file = file && !strcmp(file, "1") && api_gw_loopback(r);
+	/* follow=1 (attach) or follow=<token>&seen=<bytes read>: it follows a partial */
+	struct gw_follow fl = { 0 };
+	const char *follow = http_req_arg(r, "follow"), *seen = http_req_arg(r, "seen");
+	if (follow && (!api_gw_u64(follow, &fl.id) || (fl.id > 1 && !api_gw_u64(seen, &fl.seen)))) {
+		api_fail(r, FF_EPARAM, "parameter 'follow' must be 1 or a token, with 'seen' "
+			 "bytes for a token");
+		return;
+	}
+	fl.want = follow != NULL;
+	if (fl.id == 1)
+		fl.id = 0; /* attach */
+	gateway_pull(gw, r, &k, wait, as_file, &fl);
 }
 
 static void api_gw_stats(struct http_req *r)
@@ -568,7 +582,7 @@ static void api_gw_stats(struct http_req *r)
 		api_fail_err(r, ret, &err);
 		return;
 	}
-	json_t *data = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	json_t *data = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 				 "messages", (json_int_t)st.messages, "ready", (json_int_t)st.ready,
 				 "receiving", (json_int_t)st.receiving,
 				 "waiting", (json_int_t)st.waiting,
@@ -576,7 +590,8 @@ static void api_gw_stats(struct http_req *r)
 				 "dropped", (json_int_t)st.dropped,
 				 "mem_bytes", (json_int_t)st.mem_bytes,
 				 "spill_bytes", (json_int_t)st.spill_bytes,
-				 "spill_files", (json_int_t)st.spill_files);
+				 "spill_files", (json_int_t)st.spill_files,
+				 "followed", (json_int_t)st.followed);
 	api_ok_json(r, data, NULL);
 	json_decref(data);
 }

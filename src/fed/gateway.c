@@ -70,6 +70,7 @@ struct gw_waiter {
 	struct http_req *r;
 	struct gw_key key;
 	bool as_file;                     /* the receiver reads spill files itself */
+	struct gw_follow follow;          /* ... and follows partial ones (want) */
 	bool answered;
 };
 
@@ -144,7 +145,7 @@ static void gw_linger_close(struct gw_linger *l)
  * has opened it; the taken record keeps what is left of the body, so that
  * the task's end deletes the file if the receiver did not.
  */
-static void gw_answer_file(struct gw_waiter *w, struct gw_body *body)
+static void gw_answer_file(struct gw_waiter *w, struct gw_body *body, uint64_t follow)
 {
 	struct http_req *r = w->r;
 	uint64_t size = body->size;
@@ -161,17 +162,20 @@ static void gw_answer_file(struct gw_waiter *w, struct gw_body *body)
 	} else {
 		json_t *data = json_pack("{s:b,s:s,s:I}", "ready", 1, "file", path, "size",
 					 (json_int_t)size);
+		/* the end of a followed message: the rest of the file it reads */
+		if (data && follow)
+			json_object_set_new(data, "follow", json_integer((json_int_t)follow));
 		api_ok_json(r, data, NULL);
 		json_decref(data);
 	}
 	ff_free(path);
 }
 
-static void gw_answer_body(struct gw_waiter *w, struct gw_body *body)
+static void gw_answer_body(struct gw_waiter *w, struct gw_body *body, uint64_t follow)
 {
 	struct http_req *r = w->r;
 	if (body->fd >= 0 && w->as_file) {
-		gw_answer_file(w, body);
+		gw_answer_file(w, body, follow);
 		return;
 	}
 	w->answered = true;
@@ -196,6 +200,26 @@ static void gw_answer_body(struct gw_waiter *w, struct gw_body *body)
 	}
 	gw_body_free(body);
 	http_req_finish(r);
+}
+
+/*
+ * A follower's news: the partial message's file, its size and how many of
+ * its bytes are verified. The follower reads up to there, frees what it
+ * read from the file and asks again with its token (fl->path is freed).
+ */
+static void gw_answer_partial(struct gw_waiter *w, struct gw_follow *fl)
+{
+	w->answered = true;
+	json_t *data = json_pack("{s:b,s:b,s:s,s:I,s:I,s:I}", "ready", 1, "partial", 1, "file",
+				 fl->path, "size", (json_int_t)fl->total, "have",
+				 (json_int_t)fl->have, "follow", (json_int_t)fl->id);
+	FF_FREE_AND_NULL(fl->path);
+	if (!data) {
+		api_fail(w->r, FF_ENOMEM, NULL);
+		return;
+	}
+	api_ok_json(w->r, data, NULL);
+	json_decref(data);
 }
 
 static void gw_answer_not_yet(struct gw_waiter *w)
@@ -409,15 +433,25 @@ static void gw_waiter_free(void *p)
 
 void gateway_hand_over(struct gateway *gw, void *waiter, struct gw_body *body)
 {
+	struct gw_follow none = { 0 };
+	gateway_hand_follow(gw, waiter, body, &none);
+}
+
+void gateway_hand_follow(struct gateway *gw, void *waiter, struct gw_body *body,
+			 struct gw_follow *fl)
+{
 	struct gw_waiter *w = waiter;
 	pthread_mutex_lock(&gw->lock);
 	gw_list_remove(gw, w);
 	pthread_mutex_unlock(&gw->lock);
-	gw_answer_body(w, body);
+	if (fl->partial)
+		gw_answer_partial(w, fl);
+	else
+		gw_answer_body(w, body, fl->id);
 }
 
 void gateway_pull(struct gateway *gw, struct http_req *r, const struct gw_key *k,
-		  int64_t wait_ms, bool as_file)
+		  int64_t wait_ms, bool as_file, const struct gw_follow *follow)
 {
 	struct ff_error err = FF_ERROR_INIT;
 	struct gw_waiter *w = ff_calloc(1, sizeof(*w));
@@ -432,13 +466,17 @@ void gateway_pull(struct gateway *gw, struct http_req *r, const struct gw_key *k
 	w->r = r;
 	w->key = *k;
 	w->as_file = as_file;
+	if (as_file && follow && follow->want)
+		w->follow = *follow;
+	struct gw_follow fl = w->follow;
 	http_req_set_user(r, w, gw_waiter_free);
 	int ret;
 	pthread_mutex_lock(&gw->lock);
 	if (gw->stopping) {
 		ret = ff_error_set(&err, FF_ECANCELED, "the site's daemon is stopping");
 	} else {
-		ret = gw_store_take(gw->store, k, w, &body, &rep, &err);
+		ret = gw_store_take_follow(gw->store, k, w, w->follow.want ? &fl : NULL, &body, &rep,
+					   &err);
 		replaced = rep;
 		if (replaced)
 			gw_list_remove(gw, replaced);
@@ -460,7 +498,10 @@ void gateway_pull(struct gateway *gw, struct http_req *r, const struct gw_key *k
 		api_fail_err(r, ret, &err);
 		return;
 	}
-	gw_answer_body(w, body);
+	if (fl.partial)
+		gw_answer_partial(w, &fl);
+	else
+		gw_answer_body(w, body, fl.id);
 }
 
 /* ---- answers to forwarded sends (on a forwarder thread) ---- */

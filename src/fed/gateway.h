@@ -13,8 +13,9 @@
  * from the route table. Bodies above GATEWAY_MEM_MAX are spilled to files
  * under <home>/gateway/. A large message to another site is forwarded in
  * separately signed segments while its task is still uploading it, and
- * becomes visible at the destination only whole. Each key is accepted once
- * and received once.
+ * becomes visible at the destination only whole (a receiver on the
+ * destination's host may follow its verified segments as they arrive).
+ * Each key is accepted once and received once.
  * docs/internals/gateway.md describes routes, headers and failures.
  *
  * The HTTP side lives in src/api/api_gateway.c and registers itself. The
@@ -43,6 +44,7 @@ struct gateway_stats {
 	uint64_t mem_bytes;      /* body bytes (and stream segment slots) in memory */
 	uint64_t spill_bytes;    /* body bytes held in spill files */
 	uint64_t spill_files;
+	uint64_t followed;       /* messages taken by a follower (while they arrived) */
 };
 
 /*

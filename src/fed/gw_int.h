@@ -264,6 +264,36 @@ void gw_store_forwarded(struct gw_store *st, const struct gw_key *k, uint64_t id
 int gw_store_take(struct gw_store *st, const struct gw_key *k, void *waiter,
 		  struct gw_body **body, void **replaced, struct ff_error *err);
 /*
+ * A receiver on this host following a partner's message that arrives in
+ * segments (docs/internals/gateway.md, "Following a message"): it reads
+ * the verified bytes from the partial's spill file while the rest
+ * arrives, and frees them from the file as it goes. The first follow pull
+ * attaches (the message is taken then: nobody else receives it), later
+ * ones carry the token and the bytes read.
+ */
+struct gw_follow {
+	bool want;             /* in: the receiver follows partial messages */
+	uint64_t id;           /* in: its token, 0 to attach; out: the answer's token */
+	uint64_t seen;         /* in: bytes it has read */
+	bool partial;          /* out: a partial to follow (have, total, path) */
+	uint64_t have, total;
+	char *path;            /* out: owned by the caller (ff_free) */
+};
+
+/*
+ * gw_store_take for a receiver that may follow (fl NULL: one that does
+ * not). Besides gw_store_take's outcomes: FF_OK with *body NULL and
+ * fl->partial: attached to (or more bytes of) a partial message; FF_OK
+ * with *body and fl->id != 0: the followed message is complete, *body is
+ * its file (the rest after fl->seen is to be read). A followed message is
+ * refused (FF_EEXIST, "already received") to every pull without its
+ * token. A follower whose token is stale (the sender started the message
+ * over) attaches again with a new token and starts from byte 0.
+ */
+int gw_store_take_follow(struct gw_store *st, const struct gw_key *k, void *waiter,
+			 struct gw_follow *fl, struct gw_body **body, void **replaced,
+			 struct ff_error *err);
+/*
  * Keeps the handed-off body (gw_body_hand_off) of the taken message k with
  * its record, so that gateway_drop deletes its file when the task ends if
  * the receiver did not. FF_ECANCELED when the record is gone (dropped
@@ -313,6 +343,17 @@ int gw_store_seg_begin(struct gw_store *st, const struct gw_key *k, uint64_t id,
  */
 int gw_store_seg_end(struct gw_store *st, const struct gw_key *k, uint64_t id,
 		     struct gw_body **body, void **waiter, bool *complete, struct ff_error *err);
+/*
+ * gw_store_seg_end that also hands a parked follower its news: with a
+ * segment that is not the last, *waiter may be set with fl->partial (the
+ * verified bytes to follow, fl->path owned by the caller); with the last
+ * one, fl->id is the follower's token when *waiter follows the message.
+ * A followed message completed while its follower is not parked stays
+ * (taken) until the follower's next pull.
+ */
+int gw_store_seg_end_follow(struct gw_store *st, const struct gw_key *k, uint64_t id,
+			    struct gw_body **body, void **waiter, bool *complete,
+			    struct gw_follow *fl, struct ff_error *err);
 /*
  * Request id's segment failed. discard (the bytes did not match their
  * signed SHA-256), or nothing verified yet: the whole message is
@@ -415,14 +456,25 @@ uint64_t gateway_next_id(struct gateway *gw);
  * again). A parked r is answered later by another thread. as_file: the
  * receiver runs on this host and reads a spilled message from its file
  * itself; the answer then names the file instead of carrying the bytes.
+ * follow (borrowed; NULL or want false: none): such a receiver also
+ * follows a partner's message while its segments arrive (gw_follow).
+ * follow (borrowed; NULL or want false: none): such a receiver also
+ * follows a partner's message while its segments arrive (gw_follow).
  */
 void gateway_pull(struct gateway *gw, struct http_req *r, const struct gw_key *k,
-		  int64_t wait_ms, bool as_file);
+		  int64_t wait_ms, bool as_file, const struct gw_follow *follow);
 /*
  * Hands a committed local message to the waiter gw_store_commit returned
  * and answers it (any thread; takes ownership of body).
  */
 void gateway_hand_over(struct gateway *gw, void *waiter, struct gw_body *body);
+/*
+ * Answers the waiter gw_store_seg_end_follow returned: with fl->partial,
+ * the follower's news (body NULL; fl->path is freed); else as
+ * gateway_hand_over, telling a follower (fl->id) the file's end.
+ */
+void gateway_hand_follow(struct gateway *gw, void *waiter, struct gw_body *body,
+			 struct gw_follow *fl);
 /*
  * Forwards a committed remote message to url (core thread; takes
  * ownership of body); r (suspended) is answered by the forwarder thread

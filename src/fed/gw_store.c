@@ -21,7 +21,13 @@
  * total size. The next segment's request claims the entry (owner = its
  * id) and takes the body to append to; at its end the body goes back, or
  * on to READY / the receiver with the last byte. So a message becomes
- * visible only whole, and a receiver never sees a partial one.
+ * visible only whole, and a receiver never sees a partial one - unless it
+ * follows it (struct gw_follow): a receiver on this host that asks to is
+ * named the partial's file and its verified bytes, the message is its own
+ * from then on (follow_id, its token, refuses everyone else), and it
+ * frees what it read, so that the next segments' writes reuse those
+ * page-cache pages. A followed partial is never rewritten from byte 0:
+ * a sender starting over gets a new file, and the follower a new token.
  *
  * A stream (struct gw_stream) is the sending side of the same thing: the
  * task's upload writes the body and closes a SHA-256 per segment, and the
@@ -529,6 +535,17 @@ struct gw_entry {
 	void *waiter;                     /* WAIT or RECV */
 	int64_t expires;                  /* TOMB */
 	char msg_id[GW_MSG_ID_LEN + 1];   /* delivery id of a partner's message */
+	/*
+	 * A receiver following a partner's partial message (gw_follow):
+	 * follow_id is its token (0: nobody follows), fpath the file the
+	 * verified bytes are in (owned), and while a follower's pull is parked
+	 * here (waiter_follows) waiter_token and waiter_seen are its token and
+	 * the bytes it has.
+	 */
+	uint64_t follow_id;
+	char *fpath;
+	bool waiter_follows;
+	uint64_t waiter_token, waiter_seen;
 	uint16_t off[GW_NFIELDS];
 	uint32_t klen;
 	char k[];                         /* the packed key */
@@ -546,6 +563,8 @@ struct gw_store {
 	struct gw_entry **buckets;
 	size_t nbuckets;                  /* a power of two */
 	size_t count;
+	uint64_t follow_seq;              /* the last follow token given */
+	uint64_t followed;                /* attaches, for the stats */
 };
 
 static void gw_pack(struct gw_packed *p, const char *const f[GW_NFIELDS])
@@ -591,6 +610,7 @@ int gw_store_new(struct gw_store **out)
 	if (!st)
 		return FF_ENOMEM;
 	st->nbuckets = 1024;
+	st->follow_seq = 1; /* tokens start at 2: "follow=1" asks to attach */
 	st->buckets = ff_calloc(st->nbuckets, sizeof(*st->buckets));
 	if (!st->buckets) {
 		ff_free(st);
@@ -610,6 +630,7 @@ void gw_store_free(struct gw_store *st)
 		for (; e; e = next) {
 			next = e->next;
 			gw_body_free(e->body);
+			ff_free(e->fpath);
 			ff_free(e);
 		}
 	}
@@ -673,6 +694,7 @@ static struct gw_body *gw_remove(struct gw_store *st, struct gw_entry **pp)
 	struct gw_body *b = e->body;
 	*pp = e->next;
 	st->count--;
+	ff_free(e->fpath);
 	ff_free(e);
 	return b;
 }
@@ -707,6 +729,8 @@ static struct gw_body *gw_forget(struct gw_store *st, struct gw_entry **pp)
 	e->owner = 0;
 	e->msg_id[0] = '\0';
 	e->total = e->have = 0;
+	e->follow_id = 0;
+	FF_FREE_AND_NULL(e->fpath);
 	return b;
 }
 
@@ -718,6 +742,9 @@ static void gw_claim_new(struct gw_entry *e, uint64_t id, const char *msg_id, ui
 	snprintf(e->msg_id, sizeof(e->msg_id), "%s", msg_id);
 	e->total = total;
 	e->have = 0;
+	/* a follower of an earlier attempt attaches again and starts over */
+	e->follow_id = 0;
+	FF_FREE_AND_NULL(e->fpath);
 }
 
 int gw_store_reserve(struct gw_store *st, const struct gw_key *k, uint64_t id,
@@ -809,32 +836,90 @@ void gw_store_forwarded(struct gw_store *st, const struct gw_key *k, uint64_t id
 	pthread_mutex_unlock(&st->lock);
 }
 
-int gw_store_take(struct gw_store *st, const struct gw_key *k, void *waiter,
-		  struct gw_body **body, void **replaced, struct ff_error *err)
+/* A partner's partial message with verified bytes in a file: a follower may attach. */
+static bool gw_followable(const struct gw_entry *e)
+{
+	return e->state == GW_RECV && e->msg_id[0] && e->total != GW_WHOLE && e->have > 0 &&
+	       e->fpath;
+}
+
+/* Fills fl with e's partial, for the follower with token e->follow_id. */
+static void gw_follow_out(struct gw_entry *e, struct gw_follow *fl)
+{
+	fl->id = e->follow_id;
+	fl->partial = true;
+	fl->have = e->have;
+	fl->total = e->total;
+	fl->path = ff_strdup(e->fpath);
+}
+
+/* Parks waiter in e (replacing an older one, handed back in *replaced). */
+static void gw_park(struct gw_entry *e, void *waiter, const struct gw_follow *fl,
+		    void **replaced)
+{
+	*replaced = e->waiter;
+	e->waiter = waiter;
+	e->waiter_follows = fl && fl->want;
+	e->waiter_token = fl ? fl->id : 0;
+	e->waiter_seen = fl ? fl->seen : 0;
+}
+
+int gw_store_take_follow(struct gw_store *st, const struct gw_key *k, void *waiter,
+			 struct gw_follow *fl, struct gw_body **body, void **replaced,
+			 struct ff_error *err)
 {
 	struct gw_packed p;
 	char what[400];
 	gw_pack_key(&p, k);
 	*body = NULL;
 	*replaced = NULL;
+	uint64_t token = fl && fl->want ? fl->id : 0;
+	if (fl) {
+		fl->id = 0;
+		fl->partial = false;
+		fl->path = NULL;
+	}
 	pthread_mutex_lock(&st->lock);
 	int ret = gw_tomb_check(st, k, err);
 	struct gw_entry *e = ret ? NULL : *gw_slot(st, &p);
+	bool mine = e && e->follow_id && token == e->follow_id;
+	if (fl && fl->want)
+		fl->id = token;
 	if (ret) {
 		/* refused */
 	} else if (!e) {
 		e = gw_insert(st, &p, GW_WAIT);
 		if (e)
-			e->waiter = waiter;
+			gw_park(e, waiter, fl, replaced);
 		ret = e ? FF_EAGAIN : ff_error_set(err, FF_ENOMEM, "out of memory");
-	} else if (e->state == GW_WAIT || e->state == GW_RECV) {
+	} else if (e->follow_id && !mine) {
+		/* followed by another receiver: it has the message */
+		ret = ff_error_set(err, FF_EEXIST, "%s in session '%s' was already received",
+				   gw_key_text(k, what, sizeof(what)), k->session);
+	} else if (mine && e->state == GW_RECV && e->have > fl->seen) {
+		gw_follow_out(e, fl);
+	} else if (!mine && fl && fl->want && gw_followable(e)) {
+		/* attach: the message is this receiver's from now on */
+		e->follow_id = ++st->follow_seq;
+		st->followed++;
 		*replaced = e->waiter;
-		e->waiter = waiter;
+		e->waiter = NULL;
+		gw_follow_out(e, fl);
+		if (!fl->path) {
+			e->follow_id = 0;
+			st->followed--;
+		}
+	} else if (e->state == GW_WAIT || e->state == GW_RECV) {
+		gw_park(e, waiter, fl, replaced);
 		ret = FF_EAGAIN;
-	} else if (e->state == GW_READY) {
+	} else if (e->state == GW_READY || (mine && e->state == GW_TAKEN && e->body)) {
+		/* complete; a follower gets the rest of the file it follows */
+		if (fl)
+			fl->id = mine ? e->follow_id : 0;
 		*body = e->body;
 		e->body = NULL;
 		e->state = GW_TAKEN;
+		e->follow_id = 0;
 	} else if (e->state == GW_TAKEN) {
 		ret = ff_error_set(err, FF_EEXIST, "%s in session '%s' was already received",
 				   gw_key_text(k, what, sizeof(what)), k->session);
@@ -842,8 +927,16 @@ int gw_store_take(struct gw_store *st, const struct gw_key *k, void *waiter,
 		ret = ff_error_set(err, FF_EPARAM, "%s is for another site: receive it there",
 				   gw_key_text(k, what, sizeof(what)));
 	}
+	if (!ret && fl && fl->partial && !fl->path)
+		ret = ff_error_set(err, FF_ENOMEM, "out of memory");
 	pthread_mutex_unlock(&st->lock);
 	return ret;
+}
+
+int gw_store_take(struct gw_store *st, const struct gw_key *k, void *waiter,
+		  struct gw_body **body, void **replaced, struct ff_error *err)
+{
+	return gw_store_take_follow(st, k, waiter, NULL, body, replaced, err);
 }
 
 int gw_store_keep(struct gw_store *st, const struct gw_key *k, struct gw_body **body)
@@ -887,6 +980,7 @@ int gw_store_seg_begin(struct gw_store *st, const struct gw_key *k, uint64_t id,
 	char what[400];
 	gw_pack_key(&p, k);
 	gw_key_text(k, what, sizeof(what));
+	struct gw_body *stale = NULL;
 	*body = NULL;
 	*again = false;
 	pthread_mutex_lock(&st->lock);
@@ -921,10 +1015,17 @@ int gw_store_seg_begin(struct gw_store *st, const struct gw_key *k, uint64_t id,
 		ret = ff_error_set(err, FF_EEXIST, "%s in session '%s' was already being sent", what,
 				   k->session);
 	} else if (!same && off == 0) {
-		/* the sender gave the old delivery up: start over in its body */
-		gw_claim_new(e, id, msg_id, total);
-		*body = e->body;
+		/*
+		 * The sender gave the old delivery up: start over in its body,
+		 * or in a new one when a receiver follows the old one (it reads
+		 * and frees the old file's bytes; they must not be rewritten).
+		 */
+		if (e->follow_id)
+			stale = e->body;
+		else
+			*body = e->body;
 		e->body = NULL;
+		gw_claim_new(e, id, msg_id, total);
 	} else if (same && total == e->total && off + len <= e->have) {
 		*again = true;
 	} else if (same && total == e->total && off == e->have) {
@@ -938,17 +1039,22 @@ int gw_store_seg_begin(struct gw_store *st, const struct gw_key *k, uint64_t id,
 				   (unsigned long long)e->have, (unsigned long long)e->total);
 	}
 	pthread_mutex_unlock(&st->lock);
+	gw_body_free(stale);
 	return ret;
 }
 
-int gw_store_seg_end(struct gw_store *st, const struct gw_key *k, uint64_t id,
-		     struct gw_body **body, void **waiter, bool *complete, struct ff_error *err)
+int gw_store_seg_end_follow(struct gw_store *st, const struct gw_key *k, uint64_t id,
+			    struct gw_body **body, void **waiter, bool *complete,
+			    struct gw_follow *fl, struct ff_error *err)
 {
 	struct gw_packed p;
 	char what[400];
 	gw_pack_key(&p, k);
 	*waiter = NULL;
 	*complete = false;
+	fl->id = 0;
+	fl->partial = false;
+	fl->path = NULL;
 	int ret = FF_OK;
 	pthread_mutex_lock(&st->lock);
 	struct gw_entry *e = *gw_slot(st, &p);
@@ -961,21 +1067,57 @@ int gw_store_seg_end(struct gw_store *st, const struct gw_key *k, uint64_t id,
 		e->body = *body;
 		*body = NULL;
 		e->owner = 0;
+		if (!e->fpath && e->body->path)
+			e->fpath = ff_strdup(e->body->path);
+		/* a parked follower hears of the new bytes (a new one attaches) */
+		if (e->waiter && e->waiter_follows && gw_followable(e) &&
+		    (!e->follow_id || (e->waiter_token == e->follow_id &&
+				       e->have > e->waiter_seen))) {
+			uint64_t was = e->follow_id;
+			if (!e->follow_id) {
+				e->follow_id = ++st->follow_seq;
+				st->followed++;
+			}
+			gw_follow_out(e, fl);
+			if (fl->path) {
+				*waiter = e->waiter;
+				e->waiter = NULL;
+			} else {
+				/* out of memory: it hears of it at the next segment */
+				fl->partial = false;
+				st->followed -= !was;
+				e->follow_id = was;
+			}
+		}
 	} else {
 		*complete = true;
 		e->have = e->total = (*body)->size;
 		e->owner = 0;
-		if (e->waiter) {
+		bool followed = e->follow_id != 0;
+		if (e->waiter && (!followed || (e->waiter_follows &&
+						e->waiter_token == e->follow_id))) {
 			*waiter = e->waiter;
 			e->waiter = NULL;
+			fl->id = e->follow_id;
+			e->follow_id = 0;
 			e->state = GW_TAKEN;
 		} else {
+			/* a followed message waits for its follower's next pull */
 			e->body = *body;
 			*body = NULL;
-			e->state = GW_READY;
+			e->state = followed ? GW_TAKEN : GW_READY;
 		}
 	}
 	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+int gw_store_seg_end(struct gw_store *st, const struct gw_key *k, uint64_t id,
+		     struct gw_body **body, void **waiter, bool *complete, struct ff_error *err)
+{
+	struct gw_follow fl = { 0 };
+	int ret = gw_store_seg_end_follow(st, k, id, body, waiter, complete, &fl, err);
+	ff_free(fl.path);
 	return ret;
 }
 
@@ -1089,6 +1231,7 @@ void gw_store_stats(struct gw_store *st, struct gateway_stats *out)
 			out->done += e->state == GW_TAKEN || e->state == GW_SENT;
 		}
 	}
+	out->followed = st->followed;
 	pthread_mutex_unlock(&st->lock);
 	out->mem_bytes = gw_body_mem_used();
 }

@@ -838,6 +838,240 @@ static void test_hand_off_file(void **state)
 	gw_store_free(st);
 }
 
+/*
+ * Writes n bytes of data as request id's segment at off of a message of
+ * total bytes (a spilled body: total > GATEWAY_MEM_MAX), ending it with
+ * gw_store_seg_end_follow. Returns its result; *left is the body the
+ * store did not keep.
+ */
+static int deliver_f(struct gw_store *st, const struct gw_key *k, uint64_t id,
+		     const char *msg_id, uint64_t off, uint64_t total, const char *data, size_t n,
+		     void **waiter, bool *complete, struct gw_follow *fl, struct gw_body **left)
+{
+	struct ff_error err = FF_ERROR_INIT;
+	struct gw_body *b = NULL;
+	bool again = false;
+	int ret = gw_store_seg_begin(st, k, id, msg_id, off, n, total, &b, &again, &err);
+	if (ret || again)
+		return ret ? ret : 1;
+	if (!b)
+		b = gw_body_new(dir, total, &err);
+	assert_non_null(b);
+	assert_true(b->fd >= 0);
+	if (b->size != off)
+		assert_int_equal(gw_body_truncate(b, off, &err), FF_OK);
+	assert_int_equal(gw_body_write(b, data + off, n, &err), FF_OK);
+	ret = gw_store_seg_end_follow(st, k, id, &b, waiter, complete, fl, &err);
+	*left = b;
+	return ret;
+}
+
+/* A follower's pull: fl in (want, token, seen) and out. */
+static int follow_pull(struct gw_store *st, const struct gw_key *k, void *waiter, uint64_t token,
+		       uint64_t seen, struct gw_follow *fl, struct gw_body **body, void **rep,
+		       struct ff_error *err)
+{
+	memset(fl, 0, sizeof(*fl));
+	fl->want = true;
+	fl->id = token;
+	fl->seen = seen;
+	return gw_store_take_follow(st, k, waiter, fl, body, rep, err);
+}
+
+static void test_follow(void **state)
+{
+	(void)state;
+	struct gw_store *st;
+	struct ff_error err = FF_ERROR_INIT;
+	struct gw_body *b = NULL, *left = NULL;
+	struct gw_follow fl;
+	struct gateway_stats s;
+	bool complete;
+	int waiter, other;
+	void *w = NULL, *rep = NULL;
+	const uint64_t seg = 1 << 20, total = 3 * seg;
+	char *data = ff_malloc(total);
+	for (uint64_t i = 0; i < total; i++)
+		data[i] = (char)(i * 7 + 3);
+	assert_int_equal(gw_store_new(&st), FF_OK);
+	struct gw_key k = mk("F", "big", "9998");
+
+	/* the follower comes first: it waits like any receiver */
+	assert_int_equal(follow_pull(st, &k, &waiter, 0, 0, &fl, &b, &rep, &err), FF_EAGAIN);
+	assert_null(b);
+	/* the first verified segment wakes it with the partial's file */
+	assert_int_equal(deliver_f(st, &k, 1, "m1", 0, total, data, seg, &w, &complete, &fl, &left),
+			 FF_OK);
+	assert_null(left);
+	assert_ptr_equal(w, &waiter);
+	assert_false(complete);
+	assert_true(fl.partial);
+	assert_int_equal(fl.have, seg);
+	assert_int_equal(fl.total, total);
+	assert_true(fl.id >= 2);
+	assert_non_null(fl.path);
+	uint64_t token = fl.id;
+	char *path = fl.path;
+	/* the bytes named are the verified ones, in the file named */
+	char *got = ff_malloc(total);
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, got, seg, 0), (ssize_t)seg);
+	assert_memory_equal(got, data, seg);
+	/* taken: a receiver without the token is refused, and with a wrong one */
+	assert_int_equal(gw_store_take(st, &k, &other, &b, &rep, &err), FF_EEXIST);
+	assert_true(strstr(err.msg, "already received") != NULL);
+	assert_int_equal(follow_pull(st, &k, &other, 0, 0, &fl, &b, &rep, &err), FF_EEXIST);
+	assert_int_equal(follow_pull(st, &k, &other, token + 1, 0, &fl, &b, &rep, &err),
+			 FF_EEXIST);
+	gw_store_stats(st, &s);
+	assert_int_equal(s.receiving, 1);
+	assert_int_equal(s.waiting, 0);
+	assert_int_equal(s.followed, 1);
+	/* nothing new since: the follower waits; more than it has: answered at once */
+	assert_int_equal(follow_pull(st, &k, &waiter, token, seg, &fl, &b, &rep, &err), FF_EAGAIN);
+	assert_null(rep);
+	assert_int_equal(deliver_f(st, &k, 2, "m1", seg, total, data, seg, &w, &complete, &fl,
+				   &left), FF_OK);
+	assert_ptr_equal(w, &waiter);
+	assert_true(fl.partial);
+	assert_int_equal(fl.id, token);
+	assert_int_equal(fl.have, 2 * seg);
+	ff_free(fl.path);
+	/* the follower frees what it read; later bytes are unchanged */
+	assert_int_equal(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)seg), 0);
+	assert_int_equal(follow_pull(st, &k, &waiter, token, seg, &fl, &b, &rep, &err), FF_OK);
+	assert_true(fl.partial);
+	assert_int_equal(fl.have, 2 * seg);
+	ff_free(fl.path);
+	/* the last segment while the follower is not parked: kept for its next pull */
+	w = NULL;
+	assert_int_equal(deliver_f(st, &k, 3, "m1", 2 * seg, total, data, seg, &w, &complete, &fl,
+				   &left), FF_OK);
+	assert_null(w);
+	assert_null(left);
+	assert_true(complete);
+	assert_false(fl.partial);
+	gw_store_stats(st, &s);
+	assert_int_equal(s.ready, 0);
+	assert_int_equal(s.done, 1);
+	/* the complete message goes to the token only */
+	assert_int_equal(gw_store_take(st, &k, &other, &b, &rep, &err), FF_EEXIST);
+	assert_int_equal(follow_pull(st, &k, &waiter, token, 2 * seg, &fl, &b, &rep, &err), FF_OK);
+	assert_non_null(b);
+	assert_false(fl.partial);
+	assert_int_equal(fl.id, token);
+	assert_int_equal(b->size, total);
+	assert_int_equal(pread(fd, got + seg, total - seg, (off_t)seg), (ssize_t)(total - seg));
+	assert_memory_equal(got + seg, data + seg, total - seg);
+	/* once: the same follower again is refused */
+	assert_int_equal(gw_store_keep(st, &k, &b), FF_OK);
+	assert_int_equal(follow_pull(st, &k, &waiter, token, total, &fl, &b, &rep, &err),
+			 FF_EEXIST);
+	/* a retry of a stored segment is still "again" */
+	assert_int_equal(deliver_f(st, &k, 4, "m1", 2 * seg, total, data, seg, &w, &complete, &fl,
+				   &left), 1);
+	close(fd);
+	/* the task's end deletes the file its follower left */
+	void **ws = NULL;
+	size_t nw = 0;
+	assert_int_equal(gw_store_drop(st, "F", "host", "9998", &ws, &nw), FF_OK);
+	ff_free(ws);
+	assert_int_equal(files_in_dir(), 0);
+	ff_free(path);
+
+	/* a follower attaching to a partial that is there already, and the sender starting over */
+	struct gw_key k2 = mk("F2", "big", "9998");
+	assert_int_equal(deliver_f(st, &k2, 10, "a1", 0, total, data, seg, &w, &complete, &fl,
+				   &left), FF_OK);
+	assert_null(w);
+	/* a plain receiver parks; a follower takes the message and it hears "not yet" */
+	assert_int_equal(gw_store_take(st, &k2, &other, &b, &rep, &err), FF_EAGAIN);
+	assert_int_equal(follow_pull(st, &k2, &waiter, 0, 0, &fl, &b, &rep, &err), FF_OK);
+	assert_ptr_equal(rep, &other);
+	assert_true(fl.partial);
+	assert_int_equal(fl.have, seg);
+	token = fl.id;
+	path = fl.path;
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(follow_pull(st, &k2, &waiter, token, seg, &fl, &b, &rep, &err), FF_EAGAIN);
+	/* the sender gives "a1" up and starts "a2" at byte 0: a new file, the old one untouched */
+	assert_int_equal(deliver_f(st, &k2, 11, "a2", 0, total, data, seg, &w, &complete, &fl,
+				   &left), FF_OK);
+	assert_ptr_equal(w, &waiter);
+	assert_true(fl.partial);
+	assert_true(fl.id != token);
+	assert_string_not_equal(fl.path, path);
+	assert_int_equal(fl.have, seg);
+	assert_int_equal(pread(fd, got, seg, 0), (ssize_t)seg);
+	assert_memory_equal(got, data, seg);
+	close(fd);
+	assert_int_equal(access(path, F_OK), -1);
+	ff_free(path);
+	uint64_t token2 = fl.id;
+	ff_free(fl.path);
+	/* the stale token is no one's now: refused */
+	assert_int_equal(follow_pull(st, &k2, &other, token, seg, &fl, &b, &rep, &err), FF_EEXIST);
+	/* a tampered segment forgets the partial: the follower attaches again later */
+	assert_int_equal(follow_pull(st, &k2, &waiter, token2, seg, &fl, &b, &rep, &err), FF_EAGAIN);
+	bool again = false;
+	assert_int_equal(gw_store_seg_begin(st, &k2, 12, "a2", seg, seg, total, &b, &again, &err),
+			 FF_OK);
+	gw_store_seg_abort(st, &k2, 12, &b, true);
+	gw_body_free(b);
+	b = NULL;
+	gw_store_stats(st, &s);
+	assert_int_equal(s.receiving, 0);
+	assert_int_equal(s.waiting, 1);
+	assert_int_equal(deliver_f(st, &k2, 13, "a3", 0, total, data, seg, &w, &complete, &fl,
+				   &left), FF_OK);
+	assert_ptr_equal(w, &waiter);
+	assert_true(fl.partial);
+	assert_true(fl.id != token2);
+	ff_free(fl.path);
+	assert_int_equal(gw_store_drop(st, "F2", "host", "9998", &ws, &nw), FF_OK);
+	ff_free(ws);
+	assert_int_equal(files_in_dir(), 0);
+
+	/* a follower parked when the whole message arrives gets it with its token */
+	struct gw_key k3 = mk("F3", "big", "9998");
+	assert_int_equal(deliver_f(st, &k3, 20, "b1", 0, total, data, 2 * seg, &w, &complete, &fl,
+				   &left), FF_OK);
+	assert_int_equal(follow_pull(st, &k3, &waiter, 0, 0, &fl, &b, &rep, &err), FF_OK);
+	token = fl.id;
+	ff_free(fl.path);
+	assert_int_equal(follow_pull(st, &k3, &waiter, token, 2 * seg, &fl, &b, &rep, &err),
+			 FF_EAGAIN);
+	assert_int_equal(deliver_f(st, &k3, 21, "b1", 2 * seg, total, data, seg, &w, &complete, &fl,
+				   &left), FF_OK);
+	assert_true(complete);
+	assert_ptr_equal(w, &waiter);
+	assert_false(fl.partial);
+	assert_int_equal(fl.id, token);
+	assert_non_null(left);
+	gw_body_free(left);
+	/* a receiver that does not follow a message in segments gets it whole, as before */
+	struct gw_key k4 = mk("F4", "big", "9998");
+	assert_int_equal(gw_store_take(st, &k4, &other, &b, &rep, &err), FF_EAGAIN);
+	assert_int_equal(deliver_f(st, &k4, 30, "c1", 0, total, data, seg, &w, &complete, &fl,
+				   &left), FF_OK);
+	assert_null(w);
+	assert_int_equal(deliver_f(st, &k4, 31, "c1", seg, total, data, 2 * seg, &w, &complete,
+				   &fl, &left), FF_OK);
+	assert_ptr_equal(w, &other);
+	assert_int_equal(fl.id, 0);
+	gw_body_free(left);
+	assert_int_equal(gw_store_drop(st, "F3", "host", "9998", &ws, &nw), FF_OK);
+	ff_free(ws);
+	assert_int_equal(gw_store_drop(st, "F4", "host", "9998", &ws, &nw), FF_OK);
+	ff_free(ws);
+	assert_int_equal(files_in_dir(), 0);
+	gw_store_free(st);
+	ff_free(got);
+	ff_free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -852,6 +1086,7 @@ int main(void)
 		cmocka_unit_test(test_segments),
 		cmocka_unit_test(test_drop_partial),
 		cmocka_unit_test(test_hand_off_file),
+		cmocka_unit_test(test_follow),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
