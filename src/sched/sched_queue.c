@@ -12,7 +12,6 @@
  */
 #include "ff_setup.h"
 #include "fault.h"
-#include "jsonx.h"
 #include "log.h"
 #include "mem.h"
 #include "sched_int.h"
@@ -105,14 +104,6 @@ static int sched_root_party_cb(void *arg, const struct store_row *row)
 	return FF_OK;
 }
 
-static int sched_inherits_cb(void *arg, const struct store_row *row)
-{
-	const char *text = store_col_text(row, "f_dag");
-	json_t *dag = text ? json_loads(text, 0, NULL) : NULL;
-	*(bool *)arg = !dag || jsonx_path(dag, "dag.conf.inheritance") != NULL;
-	json_decref(dag);
-	return FF_OK;
-}
 
 /*
  * Drops from a->targets the parties that need no job/start: on a job's
@@ -126,13 +117,15 @@ static void sched_admit_start_targets(struct sched_admit *a)
 	struct site *s = a->sc->site;
 	struct store_val k[] = { SV_TEXT(a->job_id) };
 	int64_t started = 1;
-	bool inherits = true;
 	if (store_get_int(s->db, "SELECT COUNT(*) FROM t_schedule_task_status WHERE f_job_id = ?"
 			  " AND (f_task_version > 0 OR f_status <> 'waiting')", k, 1, &started,
 			  NULL) || started)
 		return;
-	if (store_exec(s->db, "SELECT f_dag FROM t_schedule_job WHERE f_job_id = ?", k, 1,
-		       sched_inherits_cb, &inherits, NULL, NULL) || inherits)
+	/* SQLite's JSON reader: cheaper than building the whole DAG as a tree */
+	int64_t inh = 1;
+	if (store_get_int(s->db, "SELECT json_valid(f_dag) = 0 OR json_type(f_dag,"
+			  " '$.dag.conf.inheritance') IS NOT NULL FROM t_schedule_job WHERE"
+			  " f_job_id = ?", k, 1, &inh, NULL) || inh)
 		return;
 	store_exec(s->db, "SELECT DISTINCT t.f_role, t.f_party_id FROM t_schedule_task t JOIN"
 		   " t_schedule_task_status st ON st.f_job_id = t.f_job_id AND st.f_task_id ="
@@ -178,10 +171,23 @@ static void sched_admit_applied(struct fed_call *call, void *arg)
 	ff_free(back);
 }
 
+struct sched_admit_row {
+	struct sched_admit *a;
+	bool waiting;
+	int64_t cancel;
+	int ret;
+};
+
 static int sched_admit_load_cb(void *arg, const struct store_row *row)
 {
-	struct sched_admit *a = arg;
-	return sched_parties_flatten(store_col_text(row, "f_parties"), &a->targets, &a->ntargets);
+	struct sched_admit_row *r = arg;
+	const char *status = store_col_text(row, "f_status");
+	r->waiting = status && !strcmp(status, ST_WAITING);
+	r->cancel = store_col_int(row, "f_cancel_signal");
+	if (r->waiting)
+		r->ret = sched_parties_flatten(store_col_text(row, "f_parties"), &r->a->targets,
+					       &r->a->ntargets);
+	return FF_OK;
 }
 
 /* Cancels a waiting job that was stopped before it was admitted. */
@@ -208,20 +214,14 @@ static struct sched_admit *sched_admit_load(struct sched *sc, const char *job_id
 		return NULL;
 	a->sc = sc;
 	snprintf(a->job_id, sizeof(a->job_id), "%s", job_id);
-	int64_t cancel = 0;
 	struct store_val k[] = { SV_TEXT(job_id) };
-	char *status = NULL;
-	int ret = store_get_text(s->db, "SELECT f_status FROM t_schedule_job WHERE f_job_id = ?",
-				 k, 1, &status, NULL);
-	bool waiting = !ret && status && !strcmp(status, ST_WAITING);
-	ff_free(status);
-	if (waiting)
-		ret = store_get_int(s->db, "SELECT f_cancel_signal FROM t_schedule_job WHERE"
-				    " f_job_id = ?", k, 1, &cancel, NULL);
-	if (!ret && waiting)
-		ret = store_exec(s->db, "SELECT f_parties FROM t_schedule_job WHERE f_job_id = ?", k, 1,
-				 sched_admit_load_cb, a, NULL, NULL);
-	a->job = (!ret && waiting) ? sched_job_get(sc, job_id) : NULL;
+	struct sched_admit_row r = { .a = a };
+	int ret = store_exec(s->db, "SELECT f_status, f_cancel_signal, f_parties FROM"
+			     " t_schedule_job WHERE f_job_id = ?", k, 1, sched_admit_load_cb, &r,
+			     NULL, NULL);
+	bool waiting = !ret && !r.ret && r.waiting;
+	int64_t cancel = r.cancel;
+	a->job = waiting ? sched_job_get(sc, job_id) : NULL;
 	if (!a->job || a->job->inflight > 0) {
 		/* gone, no longer waiting, or busy with a stop: skip it this pass */
 		a->job = NULL;
