@@ -158,7 +158,6 @@ json_t *sched_env(int code, const char *message)
 	return json_pack("{s:i,s:s}", "code", code, "message", message);
 }
 
-/* Callback sync mode: a party reports a task's party status. */
 static int sched_live_party_cb(void *arg, const struct store_row *row)
 {
 	if (!status_is_end(store_col_text(row, "f_status")))
@@ -185,6 +184,7 @@ static bool sched_report_needs_step(struct site *s, const struct party_task_key 
 	return !live;
 }
 
+/* Callback sync mode: a party reports a task's party status. */
 static void sched_task_report(struct site *s, const json_t *body, fed_reply_fn reply, void *ctx)
 {
 	struct party_task_key k;
