@@ -285,8 +285,8 @@ void sched_create_job(struct site *s, const json_t *body, fed_reply_fn reply, vo
 		return;
 	}
 	fault_point("sched.create");
-	/* nothing waits before it: the parties may as well apply its cores now */
-	c->eager = sched_queue_idle(s->sched);
+	/* no job waits for cores: the parties may as well apply its cores now */
+	c->eager = sched_queue_open(s->sched);
 	if (c->eager)
 		json_object_set_new(c->body, "apply", json_true());
 	if (fed_partner_fanout(s, "job/create", c->body, c->targets, c->ntargets,

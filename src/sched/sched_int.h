@@ -36,6 +36,7 @@ struct sched {
 	/* the waiting queue is processed one admission at a time */
 	bool queue_busy;
 	bool queue_dirty;
+	bool queue_starved;         /* the last pass stopped at a job without cores */
 	bool queue_queued;
 	struct ev_defer queue_defer;
 	char **queue_ids;
@@ -115,9 +116,13 @@ void sched_create_job(struct site *s, const json_t *body, fed_reply_fn reply, vo
 
 /* sched_queue.c */
 void sched_queue_step(struct sched *sc);
-/* Whether no job waits and no queue pass runs: a new job may take its
- * cores with its creation (job/create "apply") without passing anyone. */
-bool sched_queue_idle(struct sched *sc);
+/* Whether a new job may take its cores with its creation (job/create
+ * "apply"): yes unless the queue's last pass stopped at a job the parties
+ * had no cores for - then everything queues behind it, in order, until a
+ * pass gets through. Jobs that only wait for a pass in progress can lose
+ * the last free cores to a new job this way (then they are the ones that
+ * stop the pass, and from then on nothing passes them). */
+bool sched_queue_open(struct sched *sc);
 /* Admits job_id, created waiting with its cores on every party, outside
  * the queue's pass (or kicks the queue when it cannot). */
 void sched_admit_eager(struct sched *sc, const char *job_id);

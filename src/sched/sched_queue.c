@@ -40,8 +40,10 @@ static void sched_admit_free(struct sched_admit *a)
 	ff_free(a);
 }
 
-static void sched_queue_end(struct sched *sc)
+/* starved: the pass stopped at a job the parties had no cores for. */
+static void sched_queue_end(struct sched *sc, bool starved)
 {
+	sc->queue_starved = starved;
 	for (size_t i = 0; i < sc->queue_n; i++)
 		ff_free(sc->queue_ids[i]);
 	FF_FREE_AND_NULL(sc->queue_ids);
@@ -90,7 +92,7 @@ static void sched_admit_returned(struct fed_call *call, void *arg)
 	}
 	site_joblog(s, a->job_id, FF_LOG_INFO, "job waits for cores: %s", a->error);
 	sched_admit_free(a);
-	sched_queue_end(sc); /* strict order: wait until cores are given back */
+	sched_queue_end(sc, true); /* strict order: wait until cores are given back */
 }
 
 static int sched_root_party_cb(void *arg, const struct store_row *row)
@@ -260,7 +262,7 @@ static void sched_queue_next(struct sched *sc)
 		if (sched_admit(sc, id))
 			return; /* continues in the admission's callbacks */
 	}
-	sched_queue_end(sc);
+	sched_queue_end(sc, false);
 }
 
 static int sched_queue_load_cb(void *arg, const struct store_row *row)
@@ -290,14 +292,9 @@ void sched_queue_step(struct sched *sc)
 	sched_queue_next(sc);
 }
 
-bool sched_queue_idle(struct sched *sc)
+bool sched_queue_open(struct sched *sc)
 {
-	int64_t waiting = 1;
-	if (sc->queue_busy)
-		return false;
-	return !store_get_int(sc->site->db, "SELECT COUNT(*) FROM (SELECT 1 FROM t_schedule_job"
-			      " WHERE f_status = 'waiting' LIMIT 1)", NULL, 0, &waiting, NULL) &&
-	       waiting == 0;
+	return !sc->queue_starved;
 }
 
 void sched_admit_eager(struct sched *sc, const char *job_id)

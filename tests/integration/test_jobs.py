@@ -169,6 +169,31 @@ def test_priority_when_cores_are_short(make_daemon):
     assert d.sql("SELECT f_remaining_cores FROM t_engine_registry")[0][0] == 8
 
 
+def test_small_jobs_do_not_pass_a_waiting_big_one(make_daemon):
+    """Strict order: once a job waits for cores, later jobs queue behind it
+    even when they would fit (no eager admission past it); the job holding
+    the cores ends, the big one runs, then the small one."""
+    d = make_daemon(computing={"cores": 8})
+    blocker, _ = d.submit(dag({"s": task("sleep", params={"seconds": 1.5})},
+                              conf={"cores": 2, "task": {"engine_run": {"cores": 1}}}))
+    d.wait_task(blocker, "s", "running")
+    big, _ = d.submit(dag({"n": task()}, conf={"cores": 4, "task": {"engine_run": {"cores": 1}}}))
+    deadline = time.time() + 10
+    while time.time() < deadline and "waits for cores" not in "".join(
+            x["content"] for x in d.get("/v2/log/query", log_type="schedule_info", job_id=big,
+                                        begin=1, end=100)["data"]):
+        time.sleep(0.02)
+    small, _ = d.submit(dag({"n": task()}, conf={"cores": 1, "task": {"engine_run": {"cores": 1}}}))
+    time.sleep(0.3)
+    assert d.jobs(small)[0]["status"] == "waiting"  # 4 of 8 cores free, yet it waits
+    for j in (blocker, big, small):
+        assert d.wait(j) == "success"
+    start = {j: d.sql("SELECT f_start_time FROM t_schedule_job WHERE f_job_id='%s'" % j)[0][0]
+             for j in (big, small)}
+    assert start[big] <= start[small]
+    assert d.sql("SELECT f_remaining_cores FROM t_engine_registry")[0][0] == 8
+
+
 def test_task_cores_limit_parallelism(make_daemon):
     d = make_daemon()
     # 4 job cores, 2 per task: at most 2 of the 3 parallel tasks at once
