@@ -210,39 +210,43 @@ static int party_get_status(struct site *s, const char *sql, const struct store_
 	return ret;
 }
 
+/*
+ * The compare-and-set updates below are one statement: the WHERE clause
+ * holds every status the move is allowed from (status_*_sources). Only when
+ * nothing changed is the row read, to tell "no such row" from "not allowed".
+ */
 int party_task_set_party_status(struct site *s, const struct party_task_key *k,
 				const char *status, const char *error, bool *changed,
 				struct ff_error *err)
 {
-	char old[32];
-	struct store_val key[] = { SV_TEXT(k->job_id), SV_TEXT(k->task_id), SV_INT(k->version),
-				   SV_TEXT(k->role), SV_TEXT(k->party_id) };
+	char from[STATUS_SOURCES_MAX], old[32];
+	status_task_sources(status, from, sizeof(from));
 	*changed = false;
-	int ret = party_get_status(s, "SELECT f_party_status FROM t_task WHERE f_job_id = ? AND"
-				   " f_task_id = ? AND f_task_version = ? AND f_role = ? AND"
-				   " f_party_id = ?", key, 5, old, sizeof(old), err);
-	if (ret == FF_ENOTFOUND)
-		return ff_error_set(err, FF_ENOTASK, "no task '%s' version %lld for %s %s",
-				    k->task_id, k->version, k->role, k->party_id);
-	if (ret || !status_task_can(old, status))
-		return ret;
 	int64_t now = clock_now_ms(), ch = 0;
 	bool end = status_is_end(status);
 	struct store_val a[] = {
 		SV_TEXT(status), SV_INT(now), SV_INT(end), SV_INT(now), SV_INT(end), SV_INT(now),
 		SV_TEXT(error), SV_TEXT(k->job_id), SV_TEXT(k->task_id), SV_INT(k->version),
-		SV_TEXT(k->role), SV_TEXT(k->party_id), SV_TEXT(old),
+		SV_TEXT(k->role), SV_TEXT(k->party_id), SV_TEXT(from),
 	};
-	ret = store_exec(s->db,
+	int ret = store_exec(s->db,
 		"UPDATE t_task SET f_party_status = ?, f_update_time = ?,"
 		" f_end_time = CASE WHEN ? = 1 THEN ? ELSE f_end_time END,"
 		" f_elapsed = CASE WHEN ? = 1 AND f_start_time IS NOT NULL THEN ? - f_start_time"
 		" ELSE f_elapsed END,"
 		" f_error_report = COALESCE(?, f_error_report)"
 		" WHERE f_job_id = ? AND f_task_id = ? AND f_task_version = ? AND f_role = ? AND"
-		" f_party_id = ? AND f_party_status = ?",
+		" f_party_id = ? AND instr(?, ',' || f_party_status || ',') > 0",
 		a, FF_ARRAY_SIZE(a), NULL, NULL, &ch, err);
 	*changed = !ret && ch == 1;
+	if (ret || ch)
+		return ret;
+	ret = party_get_status(s, "SELECT f_party_status FROM t_task WHERE f_job_id = ? AND"
+			       " f_task_id = ? AND f_task_version = ? AND f_role = ? AND"
+			       " f_party_id = ?", a + 7, 5, old, sizeof(old), err);
+	if (ret == FF_ENOTFOUND)
+		return ff_error_set(err, FF_ENOTASK, "no task '%s' version %lld for %s %s",
+				    k->task_id, k->version, k->role, k->party_id);
 	return ret;
 }
 
@@ -250,27 +254,18 @@ int party_job_set_status(struct site *s, const char *job_id, const char *role,
 			 const char *party_id, const char *status, const char *reason,
 			 bool *changed, struct ff_error *err)
 {
-	char old[32];
-	struct store_val key[] = { SV_TEXT(job_id), SV_TEXT(role), SV_TEXT(party_id) };
+	char from[STATUS_SOURCES_MAX], old[32];
+	status_job_sources(status, from, sizeof(from));
 	*changed = false;
-	int ret = party_get_status(s, "SELECT f_status FROM t_job WHERE f_job_id = ? AND"
-				   " f_role = ? AND f_party_id = ?", key, 3, old, sizeof(old), err);
-	if (ret == FF_ENOTFOUND)
-		return ff_error_set(err, FF_ENOJOB, "no job '%s' for %s %s", job_id, role, party_id);
-	if (ret)
-		return ret;
-	if (!status_job_can(old, status))
-		return FF_OK;
 	int64_t now = clock_now_ms(), ch = 0;
 	bool end = status_is_end(status);
 	bool start = !strcmp(status, ST_RUNNING);
 	struct store_val a[] = {
 		SV_TEXT(status), SV_INT(now), SV_INT(end), SV_INT(now), SV_INT(end), SV_INT(now),
 		SV_INT(end), SV_INT(start), SV_INT(now), SV_TEXT(reason), SV_TEXT(status),
-		SV_TEXT(job_id),
-		SV_TEXT(role), SV_TEXT(party_id), SV_TEXT(old),
+		SV_TEXT(job_id), SV_TEXT(role), SV_TEXT(party_id), SV_TEXT(from),
 	};
-	ret = store_exec(s->db,
+	int ret = store_exec(s->db,
 		"UPDATE t_job SET f_status = ?, f_update_time = ?,"
 		" f_end_time = CASE WHEN ? = 1 THEN ? ELSE f_end_time END,"
 		" f_elapsed = CASE WHEN ? = 1 AND f_start_time IS NOT NULL THEN ? - f_start_time"
@@ -279,9 +274,18 @@ int party_job_set_status(struct site *s, const char *job_id, const char *role,
 		" f_start_time = CASE WHEN ? = 1 AND f_start_time IS NULL THEN ? ELSE f_start_time END,"
 		" f_error_report = COALESCE(?, f_error_report),"
 		" f_progress = CASE WHEN ? = 'success' THEN 100 ELSE f_progress END"
-		" WHERE f_job_id = ? AND f_role = ? AND f_party_id = ? AND f_status = ?",
+		" WHERE f_job_id = ? AND f_role = ? AND f_party_id = ?"
+		" AND instr(?, ',' || f_status || ',') > 0",
 		a, FF_ARRAY_SIZE(a), NULL, NULL, &ch, err);
 	*changed = !ret && ch == 1;
+	if (!ret && !ch) {
+		ret = party_get_status(s, "SELECT f_status FROM t_job WHERE f_job_id = ? AND"
+				       " f_role = ? AND f_party_id = ?", a + 11, 3, old, sizeof(old),
+				       err);
+		if (ret == FF_ENOTFOUND)
+			return ff_error_set(err, FF_ENOJOB, "no job '%s' for %s %s", job_id, role,
+					    party_id);
+	}
 	if (*changed && end) {
 		fault_point("party.end"); /* ended, its cores not yet given back */
 		ret = party_job_resource_return(s, job_id, role, party_id, err);

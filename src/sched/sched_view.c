@@ -194,35 +194,32 @@ int sched_set_party_status(struct site *s, const char *job_id, const char *task_
 			   long long version, const char *role, const char *party_id,
 			   const char *status, const char *error, bool force)
 {
-	char *old = NULL;
-	struct store_val k[] = { SV_TEXT(job_id), SV_TEXT(task_id), SV_INT(version), SV_TEXT(role),
-				 SV_TEXT(party_id) };
-	int ret = store_get_text(s->db, "SELECT f_status FROM t_schedule_task WHERE f_job_id = ?"
-				 " AND f_task_id = ? AND f_task_version = ? AND f_role = ? AND"
-				 " f_party_id = ?", k, 5, &old, NULL);
-	if (ret == FF_ENOTFOUND)
-		return FF_ENOTASK;
-	if (ret)
-		return ret;
-	if (!force && !status_task_can(old, status)) {
-		ff_free(old);
-		return FF_OK;
-	}
-	int64_t now = clock_now_ms();
+	/* one statement: the allowed previous statuses are in the WHERE clause
+	 * (force: any); only when nothing changed is the row looked for */
+	char from[STATUS_SOURCES_MAX];
+	status_task_sources(status, from, sizeof(from));
+	int64_t now = clock_now_ms(), ch = 0;
 	bool end = status_is_end(status), start = !strcmp(status, ST_RUNNING);
 	struct store_val a[] = { SV_TEXT(status), SV_INT(now), SV_INT(start), SV_INT(now),
 				 SV_INT(end), SV_INT(now), SV_TEXT(error), SV_TEXT(job_id),
 				 SV_TEXT(task_id), SV_INT(version), SV_TEXT(role), SV_TEXT(party_id),
-				 SV_TEXT(old) };
-	ret = store_exec(s->db, "UPDATE t_schedule_task SET f_status = ?, f_update_time = ?,"
-			 " f_start_time = CASE WHEN ? = 1 THEN ? ELSE f_start_time END,"
-			 " f_end_time = CASE WHEN ? = 1 THEN ? ELSE f_end_time END,"
-			 " f_error_report = COALESCE(?, f_error_report)"
-			 " WHERE f_job_id = ? AND f_task_id = ? AND f_task_version = ? AND"
-			 " f_role = ? AND f_party_id = ? AND f_status = ?", a, FF_ARRAY_SIZE(a),
-			 NULL, NULL, NULL, NULL);
+				 SV_INT(force), SV_TEXT(from) };
+	int ret = store_exec(s->db, "UPDATE t_schedule_task SET f_status = ?, f_update_time = ?,"
+			     " f_start_time = CASE WHEN ? = 1 THEN ? ELSE f_start_time END,"
+			     " f_end_time = CASE WHEN ? = 1 THEN ? ELSE f_end_time END,"
+			     " f_error_report = COALESCE(?, f_error_report)"
+			     " WHERE f_job_id = ? AND f_task_id = ? AND f_task_version = ? AND"
+			     " f_role = ? AND f_party_id = ? AND (? = 1 OR"
+			     " instr(?, ',' || f_status || ',') > 0)", a, FF_ARRAY_SIZE(a),
+			     NULL, NULL, &ch, NULL);
+	if (ret || ch)
+		return ret;
+	char *old = NULL;
+	ret = store_get_text(s->db, "SELECT f_status FROM t_schedule_task WHERE f_job_id = ?"
+			     " AND f_task_id = ? AND f_task_version = ? AND f_role = ? AND"
+			     " f_party_id = ?", a + 7, 5, &old, NULL);
 	ff_free(old);
-	return ret;
+	return ret == FF_ENOTFOUND ? FF_ENOTASK : ret;
 }
 
 struct sched_reason {

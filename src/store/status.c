@@ -109,6 +109,25 @@ bool status_task_can(const char *from, const char *to)
 	return status_can(task_rules, FF_ARRAY_SIZE(task_rules), from, to);
 }
 
+static void status_sources(const struct status_rule *rules, size_t n, const char *to,
+			   char *out, size_t outn)
+{
+	size_t len = (size_t)snprintf(out, outn, ",");
+	for (size_t i = 0; i < n && len < outn; i++)
+		if (status_can(rules, n, rules[i].from, to))
+			len += (size_t)snprintf(out + len, outn - len, "%s,", rules[i].from);
+}
+
+void status_job_sources(const char *to, char *out, size_t n)
+{
+	status_sources(job_rules, FF_ARRAY_SIZE(job_rules), to, out, n);
+}
+
+void status_task_sources(const char *to, char *out, size_t n)
+{
+	status_sources(task_rules, FF_ARRAY_SIZE(task_rules), to, out, n);
+}
+
 /* Set of statuses as a bit mask over status_set levels. */
 static unsigned status_mask(const char *const *st, size_t n, bool pass_is_success)
 {

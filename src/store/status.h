@@ -36,6 +36,14 @@ bool status_is_success(const char *s);   /* pass, success */
 /* Transition tables (§4.2 jobs, §4.3 tasks). Same -> same is refused. */
 bool status_job_can(const char *from, const char *to);
 bool status_task_can(const char *from, const char *to);
+/*
+ * The statuses a job (task) may move to `to` from, as ",a,b," into out
+ * (n bytes; STATUS_SOURCES_MAX is enough): for one-statement
+ * compare-and-set updates, "... AND instr(?, ',' || f_status || ',') > 0".
+ */
+#define STATUS_SOURCES_MAX 96
+void status_job_sources(const char *to, char *out, size_t n);
+void status_task_sources(const char *to, char *out, size_t n);
 
 /*
  * Federated task status of one task version from its parties' statuses

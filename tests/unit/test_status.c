@@ -75,6 +75,31 @@ static void test_job_from_tasks(void **state)
 	assert_string_equal(job("waiting", "failed", STATUS_SCHED_NO_NEXT, false), "failed");
 }
 
+/* The source lists agree with the transition tables, status by status. */
+static void test_sources(void **state)
+{
+	(void)state;
+	static const char *const all[] = { "waiting", "ready", "running", "canceled", "timeout",
+					   "failed", "pass", "success", "finished" };
+	char list[STATUS_SOURCES_MAX], item[40];
+	for (size_t to = 0; to < sizeof(all) / sizeof(*all); to++) {
+		status_task_sources(all[to], list, sizeof(list));
+		for (size_t from = 0; from < sizeof(all) / sizeof(*all); from++) {
+			snprintf(item, sizeof(item), ",%s,", all[from]);
+			assert_int_equal(strstr(list, item) != NULL, status_task_can(all[from], all[to]));
+		}
+		status_job_sources(all[to], list, sizeof(list));
+		for (size_t from = 0; from < sizeof(all) / sizeof(*all); from++) {
+			snprintf(item, sizeof(item), ",%s,", all[from]);
+			assert_int_equal(strstr(list, item) != NULL, status_job_can(all[from], all[to]));
+		}
+	}
+	status_task_sources("running", list, sizeof(list));
+	assert_string_equal(list, ",waiting,");
+	status_job_sources("waiting", list, sizeof(list));
+	assert_string_equal(list, ",ready,canceled,timeout,failed,success,");
+}
+
 static void test_groups(void **state)
 {
 	(void)state;
@@ -97,6 +122,7 @@ int main(void)
 		cmocka_unit_test(test_federated_task),
 		cmocka_unit_test(test_job_from_tasks),
 		cmocka_unit_test(test_groups),
+		cmocka_unit_test(test_sources),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
