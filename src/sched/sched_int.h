@@ -41,6 +41,7 @@ struct sched {
 	struct ev_defer queue_defer;
 	char **queue_ids;
 	size_t queue_n, queue_i;
+	size_t queue_done;          /* jobs this pass admitted or failed */
 	struct ev_timer sweep_timer;
 };
 

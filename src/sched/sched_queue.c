@@ -19,6 +19,14 @@
 #include "status.h"
 #include "store.h"
 
+/*
+ * A pass reads at most this many waiting jobs: it usually stops at the
+ * first one without cores, and a long queue read whole on every pass (one
+ * per job that ends) would cost its length each time.
+ */
+#define SCHED_QUEUE_PAGE 32
+#define SCHED_QUEUE_PAGE_SQL " LIMIT 32"
+
 struct sched_admit {
 	struct sched *sc;
 	struct sched_job *job;
@@ -69,6 +77,8 @@ static void sched_admit_started(struct fed_call *call, void *arg)
 	site_joblog(s, a->job_id, FF_LOG_INFO, "job admitted and running");
 	struct sched *sc = a->sc;
 	bool eager = a->eager;
+	if (!eager)
+		sc->queue_done++;
 	sched_admit_free(a); /* drops the job: its first step follows */
 	if (!eager)
 		sched_queue_next(sc);
@@ -87,6 +97,7 @@ static void sched_admit_returned(struct fed_call *call, void *arg)
 		json_t *b = json_pack("{s:s,s:s}", "job_id", a->job_id, "status", ST_FAILED);
 		sched_send(a->job, "job/status/update", b, a->targets, a->ntargets);
 		sched_admit_free(a);
+		sc->queue_done++;
 		sched_queue_next(sc);
 		return;
 	}
@@ -202,6 +213,7 @@ static void sched_cancel_waiting(struct sched *sc, struct sched_admit *a)
 	json_t *b = json_pack("{s:s,s:s}", "job_id", a->job_id, "status", ST_CANCELED);
 	sched_send(a->job, "job/status/update", b, a->targets, a->ntargets);
 	sched_admit_free(a);
+	sc->queue_done++;
 }
 
 /*
@@ -262,6 +274,10 @@ static void sched_queue_next(struct sched *sc)
 		if (sched_admit(sc, id))
 			return; /* continues in the admission's callbacks */
 	}
+	/* a full page went through: the next one follows in a pass of its own
+	 * (not when every job of it was skipped: the same page would come back) */
+	if (sc->queue_n == SCHED_QUEUE_PAGE && sc->queue_done > 0)
+		sc->queue_dirty = true;
 	sched_queue_end(sc, false);
 }
 
@@ -284,8 +300,10 @@ void sched_queue_step(struct sched *sc)
 	struct ff_error err = FF_ERROR_INIT;
 	sc->queue_busy = true;
 	sc->queue_dirty = false;
+	sc->queue_done = 0;
 	int ret = store_exec(sc->site->db, "SELECT f_job_id FROM t_schedule_job WHERE f_status ="
-			     " 'waiting' ORDER BY f_priority DESC, f_create_time ASC, f_job_id ASC",
+			     " 'waiting' ORDER BY f_priority DESC, f_create_time ASC, f_job_id ASC"
+			     SCHED_QUEUE_PAGE_SQL,
 			     NULL, 0, sched_queue_load_cb, sc, NULL, &err);
 	if (ret)
 		ff_log(FF_LOG_ERROR, "cannot read the waiting queue: %s", ff_error_msg(&err, ret));
