@@ -232,10 +232,17 @@ struct csv_fail {
 	char what[200];        /* or the whole message when !at_line */
 };
 
-/* One block of parsed rows, with the hash of each row's id. */
+/*
+ * One block of parsed rows, with the hash of each row's id. Numbers go into
+ * the block's columns through the column encoder (ff__enc_put): st[k] is
+ * the state of source column k's table column (int32 mantissas at a scale,
+ * or doubles), enc what the writer is told at commit.
+ */
 struct csv_out {
 	struct ff__block blk;
 	uint64_t *hash;        /* cap entries, without extend_sid only */
+	uint8_t *st;           /* ncols entries (the id column's unused) */
+	uint8_t *enc;          /* d + 2 entries: blk.enc */
 };
 
 struct csv_imp;
@@ -625,15 +632,21 @@ static int csv_next_out(struct csv_work *wk)
 					 c->o->extend_sid, c->blk_cap);
 		if (!ret && !c->o->extend_sid && !FF_ALLOC_ARRAY(o->hash, c->blk_cap))
 			ret = FF_ENOMEM;
+		if (!ret && (!(o->st = ff_malloc(c->ncols)) ||
+			     !(o->enc = ff_calloc(1, c->schema.n_features + 2))))
+			ret = FF_ENOMEM;
 		if (ret) {
 			ff__block_release(&o->blk);
 			ff_free(o->hash);
+			ff_free(o->st);
+			ff_free(o->enc);
 			return ret;
 		}
 		wk->nalloc++;
 	}
 	struct csv_out *o = &wk->out[wk->nout++];
 	ff__block_reset(&o->blk);
+	memset(o->st, FF__ENCST_UNSET, c->ncols);
 	csv_bind(wk, &o->blk);
 	return FF_OK;
 }
@@ -794,10 +807,29 @@ static int csv_other(struct csv_work *wk, struct csv_out *o, size_t i, size_t k,
 	int ret = csv_general(wk, k, f, le, &v, &code, &e);
 	if (ret)
 		return ret;
-	wk->dst[k][i] = v;
+	ff__enc_put(&o->st[k], wk->dst[k], i, v, false, 0, code > 0 ? (unsigned)code : 0);
 	*canon &= code >= 0;
 	codes[k - (k > c->id_col)] = (uint8_t)(code < 0 ? 0 : code);
 	return FF_OK;
+}
+
+/*
+ * A short fixed-notation value w / 10^(x & 31) (negative when x & 32) that
+ * the column's state did not take as it is: the encoder decides (a new
+ * scale, or doubles from now on).
+ */
+__attribute__((noinline))
+static void csv_put_slow(uint8_t *st, double *col, size_t i, uint64_t w, unsigned x)
+{
+	if (*st == FF__ENCST_F64) {
+		/* w < 2^53: the signed conversion is exact (and short) */
+		col[i] = (double)(int64_t)w / csv_div[x];
+		return;
+	}
+	if (!w && (x & 32)) /* -0.0 has no int32 mantissa */
+		ff__enc_put(st, col, i, -0.0, false, 0, x & 31);
+	else
+		ff__enc_put(st, col, i, 0, true, x & 32 ? -(int64_t)w : (int64_t)w, x & 31);
 }
 
 /* Parses the line [s, eol) (at file offset off) as the chunk's next row. */
@@ -827,6 +859,7 @@ static int csv_row(struct csv_work *wk, const char *s, const char *eol, uint64_t
 	const uint8_t *kind = c->kind;
 	uint8_t *codes = b->codes + i * b->ncodes;
 	double *const *dst = wk->dst;
+	uint8_t *st = o->st;
 	uint32_t *dpos = wk->dpos;
 	size_t last = c->ncols - 1;
 	/* where every field ends, first: then no field waits for the one before */
@@ -843,8 +876,13 @@ static int csv_row(struct csv_work *wk, const char *s, const char *eol, uint64_t
 		bool lead0;
 		if (__builtin_expect(kind[k] == CSV_K_FEATURE, 1) &&
 		    ff__csv_fixed(f, e, &w, &x, &lead0)) {
-			/* w < 2^53: the signed conversion is exact (and short) */
-			dst[k][i] = (double)(int64_t)w / csv_div[x];
+			/* the column holds mantissas at this scale: the value is
+			 * exactly w / 10^nf, stored as the signed mantissa */
+			if (__builtin_expect(st[k] == (x & 31) && w <= INT32_MAX && (w || x < 32), 1))
+				((int32_t *)(void *)dst[k])[i] =
+					(int32_t)(x & 32 ? -(int64_t)w : (int64_t)w);
+			else
+				csv_put_slow(&st[k], dst[k], i, w, x);
 			lead0s |= lead0;
 			codes[k - (k > c->id_col)] = (uint8_t)(lead0 ? 0 : x & 31);
 		} else if ((ret = csv_other(wk, o, i, k, f, e, le, codes, &canon))) {
@@ -1094,6 +1132,13 @@ static int csv_commit(struct csv_work *wk)
 		if (!b->n)
 			continue;
 		size_t n = b->n;
+		for (size_t m = 0; m < c->ncols; m++) {
+			int l = c->layout[m];
+			if (l != FF__COL_ID)
+				o->enc[l == FF__COL_LABEL ? 0 : l == FF__COL_WEIGHT ? 1 : 2 + (size_t)l] =
+					ff__enc_of(o->st[m]);
+		}
+		b->enc = o->enc;
 		if (c->o->extend_sid)
 			ret = csv_number_sids(c, b, c->rows + row);
 		else
@@ -1204,6 +1249,8 @@ static void csv_work_release(struct csv_work *wk)
 	for (size_t k = 0; k < wk->nalloc; k++) {
 		ff__block_release(&wk->out[k].blk);
 		ff_free(wk->out[k].hash);
+		ff_free(wk->out[k].st);
+		ff_free(wk->out[k].enc);
 	}
 	ff_free(wk->out);
 	ff_free(wk->buf);

@@ -65,6 +65,7 @@ struct ff_table_writer {
 	/* rows appended one by one; allocated on the first (the CSV importer
 	 * fills its own blocks and never needs this one) */
 	struct ff__block blk;
+	uint8_t *enc;          /* column encodings of the block being written (file order) */
 };
 
 /* ------------------------------------------------------------- file output */
@@ -227,6 +228,54 @@ int ff_table_writer_next_partition(struct ff_table_writer *w, struct ff_error *e
 	return ret;
 }
 
+/*
+ * Values layout of block b: its encoding byte per column in file order
+ * (label, weight, features) into enc and the section size; FF__VENC_PLAIN
+ * (enc unused) when every column is f64.
+ */
+static unsigned wr_values_layout(const struct ff_table_writer *w, const struct ff__block *b,
+				 uint8_t *enc, size_t *bytes)
+{
+	size_t n = b->n, d = w->schema.n_features, nc = 0;
+	bool any = false;
+	if (w->schema.label_name)
+		enc[nc++] = b->enc ? b->enc[0] : FF__ENC_F64;
+	if (w->schema.weight_name)
+		enc[nc++] = b->enc ? b->enc[1] : FF__ENC_F64;
+	for (size_t j = 0; j < d; j++)
+		enc[nc++] = b->enc ? b->enc[2 + j] : FF__ENC_F64;
+	for (size_t j = 0; j < nc; j++)
+		any |= enc[j] != FF__ENC_F64;
+	if (!any) {
+		*bytes = 8 * n * nc;
+		return FF__VENC_PLAIN;
+	}
+	size_t sz = ff__align8(nc);
+	for (size_t j = 0; j < nc; j++)
+		sz += enc[j] == FF__ENC_F64 ? 8 * n : ff__align8(4 * n);
+	*bytes = sz;
+	return FF__VENC_COLUMNS;
+}
+
+/*
+ * Column c (file order: label, weight, features) of block b: its bytes in
+ * the values section and the zero padding after them.
+ */
+static const void *wr_col(const struct ff_table_writer *w, const struct ff__block *b,
+			  unsigned venc, size_t c, size_t *len, size_t *pad)
+{
+	size_t j = c;
+	if (!w->schema.label_name)
+		j++;
+	if (j >= 1 && !w->schema.weight_name)
+		j++;
+	const double *col = b->vals + j * b->cap; /* feature j - 2 is at 2 + (j - 2) */
+	bool i32 = venc == FF__VENC_COLUMNS && w->enc[c] != FF__ENC_F64;
+	*len = (i32 ? 4 : 8) * b->n;
+	*pad = ff__align8(*len) - *len;
+	return col;
+}
+
 /* Serialises block b (see storage-format.md §4) at the end of the current file. */
 int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct ff_error *err)
 {
@@ -237,7 +286,8 @@ int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct 
 	size_t sid_bytes = b->sid.len, mid_bytes = b->mid ? b->mids.len : 0;
 	size_t text_bytes = b->text ? b->txt.len : 0;
 	size_t ncol = d + (w->schema.label_name ? 1 : 0) + (w->schema.weight_name ? 1 : 0);
-	size_t values = 8 * n * ncol;
+	size_t values;
+	unsigned venc = wr_values_layout(w, b, w->enc, &values);
 	size_t payload = values + ff__ids_size(n, sid_bytes) +
 			 (b->mid ? ff__ids_size(n, mid_bytes) : 0) +
 			 (b->text ? ff__text_size(n, w->ncodes, text_bytes) : 0);
@@ -246,18 +296,17 @@ int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct 
 		return FF_ENOMEM;
 	struct wr_vec v = { .fd = w->fd, .path = path };
 	unsigned char h[FF__BLOCK_HDR] = { 0 };
-	/* values: label, weight, features, each n doubles */
+	/* values: [encodings,] label, weight, features: n doubles or n int32 each */
 	uint32_t crc_v = 0, crc_i = 0, crc_t = 0;
-	const double *cols[3];
-	size_t nc = 0;
-	if (w->schema.label_name)
-		cols[nc++] = b->vals;
-	if (w->schema.weight_name)
-		cols[nc++] = b->vals + b->cap;
-	for (size_t j = 0; j < nc; j++)
-		crc_v = ff__crc32c(crc_v, cols[j], 8 * n);
-	for (size_t j = 0; j < d; j++)
-		crc_v = ff__crc32c(crc_v, ff__block_col(b, j), 8 * n);
+	size_t ehead = venc == FF__VENC_COLUMNS ? ncol : 0;
+	crc_v = ff__crc32c(crc_v, w->enc, ehead);
+	crc_v = ff__crc32c(crc_v, wr_zero, ff__align8(ehead) - ehead);
+	for (size_t c = 0; c < ncol; c++) {
+		size_t len, pad;
+		const void *col = wr_col(w, b, venc, c, &len, &pad);
+		crc_v = ff__crc32c(crc_v, col, len);
+		crc_v = ff__crc32c(crc_v, wr_zero, pad);
+	}
 	size_t soff = 4 * (n + 1);
 	crc_i = ff__crc32c(crc_i, b->sid_off, soff);
 	crc_i = ff__crc32c(crc_i, b->sid.buf, sid_bytes);
@@ -287,15 +336,17 @@ int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct 
 	ff__put_le32(h + 36, crc_v);
 	ff__put_le32(h + 40, crc_i);
 	ff__put_le32(h + 44, crc_t);
+	ff__put_le32(h + 48, venc);
 	ff__put_le32(h + 60, ff__crc32c(0, h, 60));
-	if ((ret = wr_vec_add(&v, h, sizeof(h), err)))
+	if ((ret = wr_vec_add(&v, h, sizeof(h), err)) ||
+	    (ret = wr_vec_add(&v, w->enc, ehead, err)) || (ret = wr_vec_pad(&v, ehead, err)))
 		goto out;
-	for (size_t j = 0; j < nc; j++)
-		if ((ret = wr_vec_add(&v, cols[j], 8 * n, err)))
+	for (size_t c = 0; c < ncol; c++) {
+		size_t len, pad;
+		const void *col = wr_col(w, b, venc, c, &len, &pad);
+		if ((ret = wr_vec_add(&v, col, len, err)) || (ret = wr_vec_add(&v, wr_zero, pad, err)))
 			goto out;
-	for (size_t j = 0; j < d; j++)
-		if ((ret = wr_vec_add(&v, ff__block_col(b, j), 8 * n, err)))
-			goto out;
+	}
 	if ((ret = wr_vec_add(&v, b->sid_off, soff, err)) ||
 	    (ret = wr_vec_add(&v, b->sid.buf, sid_bytes, err)) ||
 	    (ret = wr_vec_pad(&v, soff + sid_bytes, err)))
@@ -451,6 +502,7 @@ int ff_table_writer_create(struct ff_table_writer **out, const char *dir,
 	w->flags = (schema->label_name ? FF__F_LABEL : 0) | (schema->weight_name ? FF__F_WEIGHT : 0) |
 		   (ff_schema_single_id(schema) ? 0 : FF__F_MID) | (opts->keep_text ? FF__F_TEXT : 0);
 	if (!FF_ALLOC_ARRAY(w->rows, w->nparts) || !FF_ALLOC_ARRAY(w->bytes, w->nparts) ||
+	    !(w->enc = ff_malloc(schema->n_features + 2)) ||
 	    !(w->dir = ff_strdup(dir))) {
 		ret = FF_ENOMEM;
 		goto out;
@@ -818,5 +870,6 @@ void ff_table_writer_free(struct ff_table_writer *w)
 	ff_schema_release(&w->schema);
 	ff__layout_release(&w->text);
 	ff__block_release(&w->blk);
+	ff_free(w->enc);
 	ff_free(w);
 }

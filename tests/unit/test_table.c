@@ -466,7 +466,8 @@ static void test_write_read(void **state)
 	assert_int_equal(s->n_features, d);
 	const json_t *m = ff_table_meta(t);
 	assert_string_equal(json_string_value(json_object_get(m, "engine")), "standalone");
-	assert_int_equal(json_integer_value(json_object_get(m, "format_version")), 1);
+	assert_int_equal(json_integer_value(json_object_get(m, "format_version")),
+			 FF_TABLE_FORMAT_VERSION);
 	assert_int_equal(json_integer_value(json_object_get(m, "count")), n);
 
 	/* batches: global order, values, ids */
@@ -878,7 +879,7 @@ static void test_corrupt(void **state)
 	assert_int_equal(read_all(dir, 0, &err), FF_EDATA);
 	assert_non_null(strstr(err.msg, "corrupted table meta"));
 	char *v2 = ff_strdup(mb.buf);
-	char *pos = strstr(v2, "\"format_version\": 1");
+	char *pos = strstr(v2, "\"format_version\": 2");
 	assert_non_null(pos);
 	pos[strlen("\"format_version\": ")] = '7';
 	assert_int_equal(fs_write_atomic(meta, v2, strlen(v2), NULL), FF_OK);
