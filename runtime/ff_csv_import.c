@@ -267,7 +267,9 @@ struct csv_work {
 	struct csv_fail fail;
 	/* row scratch, one entry per source column */
 	double **dst;
-	uint32_t *dpos;        /* where each field ends (csv_index) */
+	uint32_t *dpos;        /* where each field ends (csv_index); dpos[-1] = UINT32_MAX */
+	uint32_t *dpos_mem;
+	bool simd;             /* ff__csv_fixed8 on runs of 8 features */
 	const char *row_id;    /* the current row's id once read */
 	size_t row_id_len;
 	uint64_t row_id_hash;
@@ -286,6 +288,7 @@ struct csv_imp {
 	char **names;          /* ncols owned names */
 	int *layout;           /* ncols: FF__COL_* or feature index */
 	uint8_t *kind;         /* ncols: enum csv_kind */
+	uint8_t *featrun;      /* ncols: features from column k on (at most 8) */
 	size_t id_col;
 	bool label_int, label_bool;
 	struct ff_schema schema;
@@ -570,6 +573,12 @@ static int csv_roles(struct csv_imp *c)
 		ff_error_prefix(c->err, "'%s' line 1", c->file);
 		return ret;
 	}
+	if (!(c->featrun = ff_calloc(1, c->ncols)))
+		return FF_ENOMEM;
+	for (size_t k = 0; k < c->ncols; k++)
+		while (c->featrun[k] < 8 && k + c->featrun[k] < c->ncols &&
+		       c->kind[k + c->featrun[k]] == CSV_K_FEATURE)
+			c->featrun[k]++;
 	const char *lt = c->schema.label_type;
 	c->label_int = label >= 0 && !strncmp(lt, "int", 3);
 	c->label_bool = label >= 0 && !strcmp(lt, "bool");
@@ -832,6 +841,38 @@ static void csv_put_slow(uint8_t *st, double *col, size_t i, uint64_t w, unsigne
 		ff__enc_put(st, col, i, 0, true, x & 32 ? -(int64_t)w : (int64_t)w, x & 31);
 }
 
+/* Stores a short fixed-notation feature value w / 10^(x & 31) (ff__csv_fixed). */
+static inline void csv_put_fixed(uint8_t *st, double *col, size_t i, uint64_t w, unsigned x)
+{
+	/* the column holds mantissas at this scale: the value is exactly
+	 * w / 10^nf, stored as the signed mantissa */
+	if (__builtin_expect(*st == (x & 31) && w <= INT32_MAX && (w || x < 32), 1))
+		((int32_t *)(void *)col)[i] = (int32_t)(x & 32 ? -(int64_t)w : (int64_t)w);
+	else
+		csv_put_slow(st, col, i, w, x);
+}
+
+/* Field k of row i (line at q, ends in wk->dpos), one at a time. */
+static inline int csv_field(struct csv_work *wk, struct csv_out *o, size_t i, size_t k,
+			    const char *q, const char *le, uint8_t *codes, bool *canon,
+			    unsigned *lead0s)
+{
+	const struct csv_imp *c = wk->c;
+	/* dpos[-1] is UINT32_MAX: field 0 starts at q */
+	const char *f = q + (uint32_t)(wk->dpos[(ptrdiff_t)k - 1] + 1);
+	const char *e = q + wk->dpos[k];
+	uint64_t w;
+	unsigned x;
+	bool lead0;
+	if (__builtin_expect(c->kind[k] == CSV_K_FEATURE, 1) && ff__csv_fixed(f, e, &w, &x, &lead0)) {
+		csv_put_fixed(&o->st[k], wk->dst[k], i, w, x);
+		*lead0s |= lead0;
+		codes[k - (k > c->id_col)] = (uint8_t)(lead0 ? 0 : x & 31);
+		return FF_OK;
+	}
+	return csv_other(wk, o, i, k, f, e, le, codes, canon);
+}
+
 /* Parses the line [s, eol) (at file offset off) as the chunk's next row. */
 static int csv_row(struct csv_work *wk, const char *s, const char *eol, uint64_t off)
 {
@@ -856,39 +897,38 @@ static int csv_row(struct csv_work *wk, const char *s, const char *eol, uint64_t
 		q += 3;
 		canon = false;
 	}
-	const uint8_t *kind = c->kind;
 	uint8_t *codes = b->codes + i * b->ncodes;
 	double *const *dst = wk->dst;
 	uint8_t *st = o->st;
 	uint32_t *dpos = wk->dpos;
-	size_t last = c->ncols - 1;
+	size_t last = c->ncols - 1, idc = c->id_col;
+	/* readable after the line: the buffer's padding (FF__CSV_PAD) */
+	size_t avail = (size_t)(le - q) + FF__CSV_PAD;
 	/* where every field ends, first: then no field waits for the one before */
 	size_t nd = csv_index(q, le, c->delim, dpos, c->ncols);
 	size_t kmax = nd < last ? nd : last;
 	if (nd <= last)
 		dpos[nd] = (uint32_t)(le - q);
-	const char *f = q;
 	unsigned lead0s = 0;
-	for (size_t k = 0; k <= kmax; k++) {
-		const char *e = q + dpos[k];
-		uint64_t w;
-		unsigned x;
-		bool lead0;
-		if (__builtin_expect(kind[k] == CSV_K_FEATURE, 1) &&
-		    ff__csv_fixed(f, e, &w, &x, &lead0)) {
-			/* the column holds mantissas at this scale: the value is
-			 * exactly w / 10^nf, stored as the signed mantissa */
-			if (__builtin_expect(st[k] == (x & 31) && w <= INT32_MAX && (w || x < 32), 1))
-				((int32_t *)(void *)dst[k])[i] =
-					(int32_t)(x & 32 ? -(int64_t)w : (int64_t)w);
-			else
-				csv_put_slow(&st[k], dst[k], i, w, x);
-			lead0s |= lead0;
-			codes[k - (k > c->id_col)] = (uint8_t)(lead0 ? 0 : x & 31);
-		} else if ((ret = csv_other(wk, o, i, k, f, e, le, codes, &canon))) {
-			return ret;
+	for (size_t k = 0; k <= kmax;) {
+		size_t cnt = kmax + 1 - k < 8 ? kmax + 1 - k : 8;
+		if (wk->simd && c->featrun[k] >= cnt) {
+			/* up to eight features at once; a field the vector path
+			 * does not take goes the scalar way */
+			unsigned done = ff__csv_put8(q, avail, dpos + k, (unsigned)cnt, st + k,
+						     (void *const *)(dst + k), i,
+						     codes + k - (k > idc), &lead0s);
+			for (unsigned left = ~done & ((1u << cnt) - 1); left; left &= left - 1) {
+				size_t kk = k + (unsigned)__builtin_ctz(left);
+				if ((ret = csv_field(wk, o, i, kk, q, le, codes, &canon, &lead0s)))
+					return ret;
+			}
+			k += cnt;
+			continue;
 		}
-		f = e + 1;
+		if ((ret = csv_field(wk, o, i, k, q, le, codes, &canon, &lead0s)))
+			return ret;
+		k++;
 	}
 	canon &= !lead0s;
 	if (nd != last)
@@ -1238,8 +1278,11 @@ static int csv_work_init(struct csv_work *wk, struct csv_imp *c)
 	size_t n = c->ncols;
 	wk->cap = c->chunk + 1 + CSV_TAIL;
 	if (!(wk->buf = ff_malloc(wk->cap + 1 + FF__CSV_PAD)) || !FF_ALLOC_ARRAY(wk->dst, n) ||
-	    !FF_ALLOC_ARRAY(wk->dpos, n + CSV_INDEX_SLACK))
+	    !FF_ALLOC_ARRAY(wk->dpos_mem, n + CSV_INDEX_SLACK + 1))
 		return FF_ENOMEM;
+	wk->dpos_mem[0] = UINT32_MAX;
+	wk->dpos = wk->dpos_mem + 1;
+	wk->simd = ff__csv_simd_ok();
 	memset(wk->buf + wk->cap, 0, 1 + FF__CSV_PAD);
 	return FF_OK;
 }
@@ -1255,7 +1298,7 @@ static void csv_work_release(struct csv_work *wk)
 	ff_free(wk->out);
 	ff_free(wk->buf);
 	ff_free(wk->dst);
-	ff_free(wk->dpos);
+	ff_free(wk->dpos_mem);
 	pthread_cond_destroy(&wk->cv);
 	memset(wk, 0, sizeof(*wk));
 }
@@ -1425,6 +1468,7 @@ out:
 	csv_free_names(&c);
 	ff_free(c.layout);
 	ff_free(c.kind);
+	ff_free(c.featrun);
 	ff_free(c.buf);
 	ff_free(c.header_raw);
 	ff_schema_release(&c.schema);
