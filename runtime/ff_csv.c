@@ -341,7 +341,7 @@ static int csv_rebuild(const struct ff_batch *b, size_t i, struct ff_buf *out)
 {
 	const struct ff_table *t = b->t_;
 	const struct ff__blk *k = b->blk_;
-	const uint8_t *codes = k->codes + i * t->ncodes;
+	const uint8_t *codes = ff__blk_codes(k, t->ncodes, i);
 	size_t ci = 0;
 	int ret = ff_buf_grow(out, 48 * t->text.nlayout + 64);
 	for (size_t c = 0; !ret && c < t->text.nlayout; c++) {

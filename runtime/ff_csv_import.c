@@ -733,7 +733,7 @@ static int csv_general(struct csv_work *wk, size_t k, const char *q, const char 
 
 /* Room after the first max entries of csv_index's output: it stores four
  * offsets per window without looking at how many there are. */
-#define CSV_INDEX_SLACK 40
+#define CSV_INDEX_SLACK 80 /* 40 for csv_index, 80 for ff__csv_index8 */
 
 /* Set bits of m (the builtin is a call on baseline x86-64). */
 static inline uint32_t csv_popcount(uint32_t m)
@@ -905,7 +905,8 @@ static int csv_row(struct csv_work *wk, const char *s, const char *eol, uint64_t
 	/* readable after the line: the buffer's padding (FF__CSV_PAD) */
 	size_t avail = (size_t)(le - q) + FF__CSV_PAD;
 	/* where every field ends, first: then no field waits for the one before */
-	size_t nd = csv_index(q, le, c->delim, dpos, c->ncols);
+	size_t nd = wk->simd ? ff__csv_index8(q, (size_t)(le - q), c->delim, dpos, c->ncols) :
+			       csv_index(q, le, c->delim, dpos, c->ncols);
 	size_t kmax = nd < last ? nd : last;
 	if (nd <= last)
 		dpos[nd] = (uint32_t)(le - q);
@@ -915,9 +916,18 @@ static int csv_row(struct csv_work *wk, const char *s, const char *eol, uint64_t
 		if (wk->simd && c->featrun[k] >= cnt) {
 			/* up to eight features at once; a field the vector path
 			 * does not take goes the scalar way */
-			unsigned done = ff__csv_put8(q, avail, dpos + k, (unsigned)cnt, st + k,
-						     (void *const *)(dst + k), i,
+			int32_t m32[8];
+			unsigned done = ff__csv_put8(q, avail, dpos + k, (unsigned)cnt, st + k, m32,
 						     codes + k - (k > idc), &lead0s);
+			if (done == 0xFF) {
+				for (size_t j = 0; j < 8; j++)
+					((int32_t *)(void *)dst[k + j])[i] = m32[j];
+			} else {
+				for (unsigned d = done; d; d &= d - 1) {
+					size_t j = (unsigned)__builtin_ctz(d);
+					((int32_t *)(void *)dst[k + j])[i] = m32[j];
+				}
+			}
 			for (unsigned left = ~done & ((1u << cnt) - 1); left; left &= left - 1) {
 				size_t kk = k + (unsigned)__builtin_ctz(left);
 				if ((ret = csv_field(wk, o, i, kk, q, le, codes, &canon, &lead0s)))

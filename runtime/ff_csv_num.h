@@ -156,13 +156,19 @@ unsigned ff__csv_fixed8(const char *q, size_t avail, const uint32_t *end, uint64
  * The importer's step over cnt (1..8) consecutive feature fields of row i
  * (ends in end[0..cnt), as above): each field ff__csv_fixed8 takes whose
  * column (state st[j], FF__ENCST_*) holds mantissas at the field's scale
- * is stored as its int32 mantissa at row i of cols[j], its code (0 after a
- * leading zero) into codes[j], and *lead0s is set when one had a leading
- * zero. Returns the mask of those fields; the caller parses the others.
+ * gets its signed int32 mantissa in m32[j] (for the caller to store), its
+ * code (0 after a leading zero) in codes[j], and *lead0s is set when one
+ * had a leading zero. Returns the mask of those fields; the caller parses
+ * the others.
  */
 unsigned ff__csv_put8(const char *q, size_t avail, const uint32_t *end, unsigned cnt,
-		      const uint8_t *st, void *const *cols, size_t i, uint8_t *codes,
-		      unsigned *lead0s);
+		      const uint8_t *st, int32_t m32[8], uint8_t *codes, unsigned *lead0s);
+/*
+ * Offsets from q of the delimiters in [q, q + len), the first max of them
+ * into pos, which has room for max + 80 entries; returns how many there
+ * are (AVX-512; reads nothing past q + len).
+ */
+size_t ff__csv_index8(const char *q, size_t len, char delim, uint32_t *pos, size_t max);
 /* Whether ff__csv_fixed8 may run: the CPU has AVX-512 (F, DQ, CD, VL, BW)
  * and ff__csv_simd_disable is false. Thread-safe. */
 bool ff__csv_simd_ok(void);

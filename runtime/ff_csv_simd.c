@@ -31,7 +31,8 @@ static void simd_init(void)
 	__builtin_cpu_init();
 	simd_have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
 		    __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512vl") &&
-		    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi");
+		    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi") &&
+		    __builtin_cpu_supports("avx512vbmi2");
 }
 #endif
 
@@ -47,7 +48,7 @@ bool ff__csv_simd_ok(void)
 
 #if defined(__x86_64__)
 #define SIMD_TARGET \
-	__attribute__((target("avx512f,avx512dq,avx512cd,avx512vl,avx512bw,avx512vbmi")))
+	__attribute__((target("avx512f,avx512dq,avx512cd,avx512vl,avx512bw,avx512vbmi,avx512vbmi2")))
 
 /* ~(~0 << 8k) per lane: the low k bytes (k = 0..8; a shift by 64 gives 0) */
 SIMD_TARGET __attribute__((always_inline)) static inline __m512i simd_low(__m512i k)
@@ -158,8 +159,7 @@ SIMD_TARGET unsigned ff__csv_fixed8(const char *q, size_t avail, const uint32_t 
 }
 
 SIMD_TARGET unsigned ff__csv_put8(const char *q, size_t avail, const uint32_t *end, unsigned cnt,
-				 const uint8_t *st, void *const *cols, size_t i, uint8_t *codes,
-				 unsigned *lead0s)
+				 const uint8_t *st, int32_t m32[8], uint8_t *codes, unsigned *lead0s)
 {
 	__mmask8 live = (__mmask8)((1u << cnt) - 1);
 	__m512i wv, nf;
@@ -171,35 +171,65 @@ SIMD_TARGET unsigned ff__csv_put8(const char *q, size_t avail, const uint32_t *e
 	__mmask8 zero = _mm512_testn_epi64_mask(wv, wv);
 	__mmask8 done = ok & _mm512_cmpeq_epi64_mask(stv, nf) & (__mmask8)~(zero & neg);
 	__m512i m = _mm512_mask_sub_epi64(wv, neg, _mm512_setzero_si512(), wv);
-	/* row i of each lane's column (scalar stores: a scatter is slower) */
-	int32_t mm[8];
-	_mm256_storeu_si256((__m256i *)(void *)mm, _mm512_cvtepi64_epi32(m));
-	if (done == 0xFF) {
-		for (unsigned j = 0; j < 8; j++)
-			((int32_t *)cols[j])[i] = mm[j];
-	} else {
-		for (unsigned left = done; left; left &= left - 1) {
-			unsigned j = (unsigned)__builtin_ctz(left);
-			((int32_t *)cols[j])[i] = mm[j];
-		}
-	}
+	/* the caller stores them: in code built for any x86-64, so that no
+	 * compiler turns the eight stores into a (slower) scatter */
+	_mm256_storeu_si256((__m256i *)(void *)m32, _mm512_cvtepi64_epi32(m));
 	__m512i code = _mm512_maskz_mov_epi64((__mmask8)(done & ~l0), nf);
 	_mm_mask_storeu_epi8(codes, done, _mm512_cvtepi64_epi8(code));
 	*lead0s |= (done & l0) != 0;
 	return done;
 }
+SIMD_TARGET size_t ff__csv_index8(const char *q, size_t len, char delim, uint32_t *pos, size_t max)
+{
+	const __m512i d = _mm512_set1_epi8(delim);
+	const __m512i iota = _mm512_set_epi8(63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50,
+					     49, 48, 47, 46, 45, 44, 43, 42, 41, 40, 39, 38, 37, 36,
+					     35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22,
+					     21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7,
+					     6, 5, 4, 3, 2, 1, 0);
+	size_t n = 0;
+	for (size_t i = 0; i < len; i += 64) {
+		__mmask64 live = len - i >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (len - i)) - 1;
+		__mmask64 m = _mm512_mask_cmpeq_epi8_mask(live, _mm512_maskz_loadu_epi8(live, q + i), d);
+		if (!m)
+			continue;
+		size_t cnt = (size_t)__builtin_popcountll(m);
+		if (n <= max) {
+			/* the offsets of this window's delimiters, 16 at a time
+			 * (up to 15 written past them: the caller's slack) */
+			__m512i at = _mm512_maskz_compress_epi8(m, iota);
+			__m512i base = _mm512_set1_epi32((int)i);
+			for (size_t k = 0; k < cnt; k += 16) {
+				__m128i b = _mm512_extracti32x4_epi32(at, 0);
+				_mm512_storeu_si512((void *)(pos + n + k),
+						    _mm512_add_epi32(_mm512_cvtepu8_epi32(b), base));
+				at = _mm512_alignr_epi32(at, at, 4);
+			}
+		}
+		n += cnt;
+	}
+	return n;
+}
 #else
+size_t ff__csv_index8(const char *q, size_t len, char delim, uint32_t *pos, size_t max)
+{
+	(void)q;
+	(void)len;
+	(void)delim;
+	(void)pos;
+	(void)max;
+	return 0;
+}
+
 unsigned ff__csv_put8(const char *q, size_t avail, const uint32_t *end, unsigned cnt,
-		      const uint8_t *st, void *const *cols, size_t i, uint8_t *codes,
-		      unsigned *lead0s)
+		      const uint8_t *st, int32_t m32[8], uint8_t *codes, unsigned *lead0s)
 {
 	(void)q;
 	(void)avail;
 	(void)end;
 	(void)cnt;
 	(void)st;
-	(void)cols;
-	(void)i;
+	(void)m32;
 	(void)codes;
 	(void)lead0s;
 	return 0;

@@ -489,9 +489,9 @@ size_t ff__ids_size(size_t n, size_t bytes)
 	return ff__align8(4 * (n + 1) + bytes);
 }
 
-size_t ff__text_size(size_t n, size_t ncodes, size_t bytes)
+size_t ff__text_size(size_t n, size_t ncodes, bool shared, size_t bytes)
 {
-	return ff__align8(n + n * ncodes) + ff__align8(4 * (n + 1) + bytes);
+	return ff__align8(n + (shared ? 1 : n) * ncodes) + ff__align8(4 * (n + 1) + bytes);
 }
 
 /* -------------------------------------------------------------------- meta */

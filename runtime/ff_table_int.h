@@ -43,6 +43,13 @@ static const char ff__foot_magic[8] = { 'F', 'F', 'T', 'B', 'E', 'N', 'D', '1' }
 #define FF__ENC_SCALE_MAX 22u
 #define FF__ENC_I32(s) (1u + (s))
 #define FF__ENC_MAX FF__ENC_I32(FF__ENC_SCALE_MAX)
+/*
+ * Codes layout of a block's text section (block header offset 52, format
+ * version 2): one row of codes per row, or one row shared by all rows
+ * (written when every row rebuilt from codes has the same codes).
+ */
+#define FF__CODES_PER_ROW 0u
+#define FF__CODES_SHARED 1u
 
 /* partition file header flags */
 #define FF__F_LABEL 1u
@@ -134,6 +141,7 @@ struct ff__blk {
 	const uint32_t *sid_off, *mid_off;    /* mid_off NULL for one id column */
 	const char *sid, *mid;
 	const uint8_t *kind, *codes;          /* NULL without text */
+	bool codes_shared;                    /* one row of codes for all rows */
 	const uint32_t *text_off;
 	const char *text;
 	/* sections for the checksums */
@@ -205,7 +213,12 @@ static inline size_t ff__align8(size_t n)
 }
 /* Section sizes of a block with n rows (see storage-format.md §4). */
 size_t ff__ids_size(size_t n, size_t sid_bytes);
-size_t ff__text_size(size_t n, size_t ncodes, size_t text_bytes);
+size_t ff__text_size(size_t n, size_t ncodes, bool shared, size_t text_bytes);
+/* The codes of row i of block b (ncodes of them). */
+static inline const uint8_t *ff__blk_codes(const struct ff__blk *b, size_t ncodes, size_t i)
+{
+	return b->codes_shared ? b->codes : b->codes + i * ncodes;
+}
 
 /* writer internals used by the CSV importer (ff_table_write.c) */
 int ff__writer_set_text(struct ff_table_writer *w, const struct ff__text_layout *t,

@@ -181,7 +181,7 @@ static void rd_sections(const struct ff_table *t, struct ff__blk *b, const unsig
 	if (t->flags & FF__F_TEXT) {
 		b->kind = base + off;
 		b->codes = base + off + n;
-		off += ff__align8(n + n * t->ncodes);
+		off += ff__align8(n + (b->codes_shared ? 1 : n) * t->ncodes);
 		b->text_off = (const uint32_t *)(const void *)(base + off);
 		b->text = (const char *)(base + off + 4 * (n + 1));
 		off += ff__align8(4 * (n + 1) + b->text_bytes);
@@ -190,8 +190,8 @@ static void rd_sections(const struct ff_table *t, struct ff__blk *b, const unsig
 }
 
 /* Payload bytes implied by a block header's counts (0 on overflow). */
-static uint64_t rd_payload(const struct ff_table *t, uint64_t n, const uint8_t *enc, uint64_t sb,
-			   uint64_t mb, uint64_t tb)
+static uint64_t rd_payload(const struct ff_table *t, uint64_t n, const uint8_t *enc, bool shared,
+			   uint64_t sb, uint64_t mb, uint64_t tb)
 {
 	uint64_t ncol = rd_ncol(t);
 	if (n > UINT32_MAX || ncol > ((uint64_t)1 << 30))
@@ -205,7 +205,7 @@ static uint64_t rd_payload(const struct ff_table *t, uint64_t n, const uint8_t *
 	else if (mb)
 		return 0;
 	if (t->flags & FF__F_TEXT)
-		sz += ff__text_size(n, t->ncodes, tb);
+		sz += ff__text_size(n, t->ncodes, shared, tb);
 	else if (tb)
 		return 0;
 	return sz;
@@ -246,8 +246,13 @@ static int rd_blocks(struct ff_table *t, unsigned p, uint32_t nblk, struct ff_er
 					      pos);
 			b->enc = h + FF__BLOCK_HDR;
 		}
-		uint64_t want = rd_payload(t, b->n, b->enc, b->sid_bytes, b->mid_bytes,
-					   b->text_bytes);
+		uint32_t cl = ff__le32(h + 52);
+		if (cl > (t->version >= 2 && (t->flags & FF__F_TEXT) ? FF__CODES_SHARED :
+								     FF__CODES_PER_ROW))
+			return rd_bad(err, t, p, "block %u has an unknown codes layout %u", k, cl);
+		b->codes_shared = cl == FF__CODES_SHARED;
+		uint64_t want = rd_payload(t, b->n, b->enc, b->codes_shared, b->sid_bytes,
+					   b->mid_bytes, b->text_bytes);
 		if (!want || want != payload)
 			return rd_bad(err, t, p, "block %u has a bad size %llu", k,
 				      (unsigned long long)payload);

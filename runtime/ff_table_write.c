@@ -276,6 +276,29 @@ static const void *wr_col(const struct ff_table_writer *w, const struct ff__bloc
 	return col;
 }
 
+/*
+ * Whether every row of b rebuilt from codes has the same codes (the rows
+ * kept verbatim never use theirs): then one row of them is written. *codes
+ * is that row, or all the rows.
+ */
+static bool wr_codes_shared(const struct ff__block *b, size_t ncodes, const uint8_t **codes)
+{
+	const uint8_t *first = NULL;
+	*codes = b->codes;
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->kind[i] != FF__TEXT_CODES)
+			continue;
+		const uint8_t *r = b->codes + i * ncodes;
+		if (!first)
+			first = r;
+		else if (memcmp(first, r, ncodes))
+			return false;
+	}
+	/* no row from codes: any row of codes will do */
+	*codes = first ? first : b->codes;
+	return true;
+}
+
 /* Serialises block b (see storage-format.md §4) at the end of the current file. */
 int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct ff_error *err)
 {
@@ -288,9 +311,12 @@ int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct 
 	size_t ncol = d + (w->schema.label_name ? 1 : 0) + (w->schema.weight_name ? 1 : 0);
 	size_t values;
 	unsigned venc = wr_values_layout(w, b, w->enc, &values);
+	const uint8_t *codes = b->codes;
+	bool shared = b->text && wr_codes_shared(b, w->ncodes, &codes);
+	size_t ncb = (shared ? 1 : n) * w->ncodes;
 	size_t payload = values + ff__ids_size(n, sid_bytes) +
 			 (b->mid ? ff__ids_size(n, mid_bytes) : 0) +
-			 (b->text ? ff__text_size(n, w->ncodes, text_bytes) : 0);
+			 (b->text ? ff__text_size(n, w->ncodes, shared, text_bytes) : 0);
 	char *path = wr_part_path(w, w->part);
 	if (!path)
 		return FF_ENOMEM;
@@ -316,10 +342,10 @@ int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct 
 		crc_i = ff__crc32c(crc_i, b->mids.buf, mid_bytes);
 		crc_i = ff__crc32c(crc_i, wr_zero, ff__align8(soff + mid_bytes) - soff - mid_bytes);
 	}
-	size_t kc = n + n * w->ncodes;
+	size_t kc = n + ncb;
 	if (b->text) {
 		crc_t = ff__crc32c(crc_t, b->kind, n);
-		crc_t = ff__crc32c(crc_t, b->codes, n * w->ncodes);
+		crc_t = ff__crc32c(crc_t, codes, ncb);
 		crc_t = ff__crc32c(crc_t, wr_zero, ff__align8(kc) - kc);
 		crc_t = ff__crc32c(crc_t, b->text_off, soff);
 		crc_t = ff__crc32c(crc_t, b->txt.buf, text_bytes);
@@ -337,6 +363,7 @@ int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct 
 	ff__put_le32(h + 40, crc_i);
 	ff__put_le32(h + 44, crc_t);
 	ff__put_le32(h + 48, venc);
+	ff__put_le32(h + 52, shared ? FF__CODES_SHARED : FF__CODES_PER_ROW);
 	ff__put_le32(h + 60, ff__crc32c(0, h, 60));
 	if ((ret = wr_vec_add(&v, h, sizeof(h), err)) ||
 	    (ret = wr_vec_add(&v, w->enc, ehead, err)) || (ret = wr_vec_pad(&v, ehead, err)))
@@ -356,7 +383,7 @@ int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct 
 		       (ret = wr_vec_pad(&v, soff + mid_bytes, err))))
 		goto out;
 	if (b->text && ((ret = wr_vec_add(&v, b->kind, n, err)) ||
-			(ret = wr_vec_add(&v, b->codes, n * w->ncodes, err)) ||
+			(ret = wr_vec_add(&v, codes, ncb, err)) ||
 			(ret = wr_vec_pad(&v, kc, err)) ||
 			(ret = wr_vec_add(&v, b->text_off, soff, err)) ||
 			(ret = wr_vec_add(&v, b->txt.buf, text_bytes, err)) ||
@@ -703,7 +730,7 @@ int ff_table_writer_append_row(struct ff_table_writer *w, const struct ff_batch 
 		bool codes = same_text && sb->kind[i] == FF__TEXT_CODES;
 		b->kind[k] = codes ? FF__TEXT_CODES : FF__TEXT_RAW;
 		if (codes)
-			memcpy(b->codes + k * w->ncodes, sb->codes + i * w->ncodes, w->ncodes);
+			memcpy(b->codes + k * w->ncodes, ff__blk_codes(sb, w->ncodes, i), w->ncodes);
 		else
 			memset(b->codes + k * w->ncodes, 0, w->ncodes);
 		if ((ret = ff__block_put_str(&b->txt, b->text_off, k, text ? text : "", tl)))
