@@ -188,10 +188,9 @@ static int wr_part_close(struct ff_table_writer *w, struct ff_error *err)
 	struct wr_vec v = { .fd = w->fd, .path = path };
 	if ((ret = wr_vec_add(&v, f, sizeof(f), err)) || (ret = wr_vec_flush(&v, err)))
 		goto out;
-	if (!w->no_fsync && fsync(w->fd)) {
-		ret = wr_fail(err, "sync", path);
-		goto out;
-	}
+	/* start writing the rest now; commit waits for it (wr_sync_parts):
+	 * an fsync here would stall the importer's pipeline on the disk */
+	(void)sync_file_range(w->fd, (off_t)w->kicked, 0, SYNC_FILE_RANGE_WRITE);
 	int fd = w->fd;
 	w->fd = -1;
 	if (close(fd)) {
@@ -760,6 +759,26 @@ static int wr_fsync_path(const char *path, struct ff_error *err)
 	return ret;
 }
 
+/* Waits until every partition file is on disk (fsync, in file order). */
+static int wr_sync_parts(const struct ff_table_writer *w, struct ff_error *err)
+{
+	int ret = FF_OK;
+	for (unsigned p = 0; !ret && p < w->nparts; p++) {
+		char *path = wr_part_path(w, p);
+		if (!path)
+			return FF_ENOMEM;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			ret = wr_fail(err, "open", path);
+		else if (fsync(fd))
+			ret = wr_fail(err, "sync", path);
+		if (fd >= 0)
+			close(fd);
+		ff_free(path);
+	}
+	return ret;
+}
+
 static json_t *wr_meta(const struct ff_table_writer *w)
 {
 	char uid[33];
@@ -862,7 +881,8 @@ int ff_table_writer_commit(struct ff_table_writer *w, struct ff_error *err)
 			break;
 		w->part++;
 	}
-	if (ret || (ret = wr_write_meta(w, err)))
+	if (ret || (!w->no_fsync && (ret = wr_sync_parts(w, err))) ||
+	    (ret = wr_write_meta(w, err)))
 		return ret;
 	if (!w->no_fsync && (ret = wr_fsync_path(w->tmp, err)))
 		return ret;
