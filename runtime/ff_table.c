@@ -297,8 +297,11 @@ void ff__enc_put(uint8_t *st, void *slot, size_t i, double v, bool exact, int64_
 {
 	unsigned char *col = slot;
 	unsigned cur = *st;
-	if (cur == FF__ENCST_F64)
+	if (cur == FF__ENCST_F64) {
+		if (exact)
+			v = (double)m / ff__p10[s];
 		goto f64;
+	}
 	int32_t mm;
 	if (exact) {
 		if (m > INT32_MAX || m < -INT32_MAX || s > FF__ENC_SCALE_MAX)
