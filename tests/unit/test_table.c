@@ -1090,6 +1090,80 @@ static void test_dec_dispatch(void **state)
 	}
 }
 
+#ifndef FF_FUZZ_CORPUS
+#define FF_FUZZ_CORPUS "fuzz/corpus"
+#endif
+
+static int v1_sink(void *ctx, const char *data, size_t n)
+{
+	return ff_buf_add(ctx, data, n);
+}
+
+/*
+ * Tables written by format 1 (the fuzz-table seeds csv0..csv2, made before
+ * format 2; fuzz/fuzz-table.c has their source CSVs): still opened, read
+ * and exported as their source byte for byte.
+ */
+static void test_read_format1(void **state)
+{
+	(void)state;
+	static const char *const src[] = {
+		"id,y,x0,x1\n1,0,0.5,-1.25\n2,1,3,7\n3,0,1e300,0.1\n",
+		"id,x0\r\na,1\r\nb,2.50\r\nc,-0\r\n",
+		"sid,mid,y,w,x0\n1,m1,1,0.5,2\n2,m2,0,1.5,3\n",
+	};
+	struct ff_error err = FF_ERROR_INIT;
+	for (int i = 0; i < 3; i++) {
+		char *seed = ff_asprintf("%s/table/csv%d", FF_FUZZ_CORPUS, i);
+		struct ff_buf in = FF_BUF_INIT_MAX(1 << 24);
+		assert_int_equal(fs_read_file(seed, &in, NULL), FF_OK);
+		/* the harness's input: flags, 16-bit meta length, meta, partitions */
+		const unsigned char *d = (const unsigned char *)in.buf;
+		size_t mlen = (size_t)d[1] | (size_t)d[2] << 8;
+		assert_true(3 + mlen <= in.len);
+		char *dir = tpath("v1/t%d", i);
+		assert_int_equal(fs_mkdirs(dir, 0755, NULL), FF_OK);
+		char *p = ff_asprintf("%s/meta.json", dir);
+		assert_int_equal(fs_write_atomic(p, in.buf + 3, mlen, NULL), FF_OK);
+		ff_free(p);
+		size_t start = 3 + mlen;
+		for (unsigned k = 0; start < in.len; k++) {
+			size_t next = in.len;
+			for (size_t q = start + 8; q + 8 <= in.len; q += 8)
+				if (!memcmp(in.buf + q, "FFTBPART", 8)) {
+					next = q;
+					break;
+				}
+			assert_int_equal(ff__le32(d + start + 8), 1); /* written by format 1 */
+			p = ff_asprintf("%s/" FF__PART_FMT, dir, k);
+			assert_int_equal(fs_write_atomic(p, in.buf + start, next - start, NULL), FF_OK);
+			ff_free(p);
+			start = next;
+		}
+		struct ff_table *t;
+		assert_int_equal(ff_table_open(&t, dir, 0, &err), FF_OK);
+		assert_int_equal(json_integer_value(json_object_get(ff_table_meta(t),
+								    "format_version")), 1);
+		struct ff_buf out = FF_BUF_INIT_MAX(1 << 24);
+		assert_int_equal(ff_csv_export(t, UINT64_MAX, 0, v1_sink, &out, &err), FF_OK);
+		assert_int_equal(out.len, strlen(src[i]));
+		assert_memory_equal(out.buf, src[i], out.len);
+		struct ff_dataset ds;
+		assert_int_equal(ff_table_load(t, -1, FF_NEED_VALUES | FF_NEED_IDS, &ds, &err), FF_OK);
+		assert_int_equal(ds.n, 3 - (i == 2));
+		if (i == 0)
+			assert_true(ds.x[2 * 2] == 1e300 && ds.x[1] == -1.25);
+		if (i == 1)
+			assert_true(ds.x[2] == 0 && signbit(ds.x[2]));
+		ff_dataset_release(&ds);
+		ff_table_free(t);
+		ff_buf_release(&out);
+		ff_buf_release(&in);
+		ff_free(dir);
+		ff_free(seed);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1106,6 +1180,7 @@ int main(void)
 		cmocka_unit_test(test_enc_fit),
 		cmocka_unit_test(test_enc_columns),
 		cmocka_unit_test(test_dec_dispatch),
+		cmocka_unit_test(test_read_format1),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
