@@ -174,5 +174,8 @@ size_t ff__csv_index8(const char *q, size_t len, char delim, uint32_t *pos, size
 bool ff__csv_simd_ok(void);
 /* Tests set it to parse field by field on any CPU. */
 extern bool ff__csv_simd_disable;
+/* lane constants of ff_csv_simd.c (not const on purpose, see there) */
+#define FF__CSV_SIMD_NK 20
+extern int64_t ff__csv_simd_k[FF__CSV_SIMD_NK];
 
 #endif
