@@ -6,9 +6,10 @@
  * CPU (__builtin_cpu_supports); without AVX-512, or with
  * ff__csv_simd_disable set (tests), the importer parses field by field.
  *
- * Each lane is the scalar fast path's arithmetic, word for word: the same
- * SWAR digit test, the same digit conversion, the same rule for the '.'
- * and a leading zero; so a lane it accepts has exactly the (w, e, lead0)
+ * Each lane is the scalar fast path's arithmetic: the same SWAR digit
+ * test, the same rule for the '.' and a leading zero, and the same digit
+ * value (its three multiplications' sums, here by multiply-adds of byte
+ * and word pairs); so a lane it accepts has exactly the (w, e, lead0)
  * ff__csv_fixed gives, and it accepts a field of at most 8 bytes after the
  * sign iff ff__csv_fixed does. Longer fields are left to the scalar path
  * (test_csv compares both on random and adversarial fields).
