@@ -42,6 +42,7 @@ static int transformer_copy(const struct ff_table *src, struct ff_table_writer *
 				ret = ff_table_writer_append_row(w, &b, i, err);
 			more = ret ? 0 : ff_table_iter_next(&it, &b, err);
 		}
+		ff_table_iter_release(&it);
 		if (!ret && more < 0)
 			ret = more;
 		if (!ret && p + 1 < ff_table_partitions(src))

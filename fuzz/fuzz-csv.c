@@ -81,6 +81,7 @@ static void fuzz_scan(const struct ff_table *t)
 	}
 	if (r < 0)
 		__builtin_trap();
+	ff_table_iter_release(&it);
 	ff_buf_release(&line);
 }
 

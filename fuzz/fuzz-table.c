@@ -81,7 +81,8 @@ static void fuzz_read(const struct ff_table *t)
 	struct ff_batch b;
 	struct ff_buf line = FF_BUF_INIT_MAX(1 << 20);
 	int r = ff_table_iter_init(&it, t, -1, FF_NEED_VALUES | FF_NEED_IDS | FF_NEED_TEXT, NULL);
-	while (!r && (r = ff_table_iter_next(&it, &b, NULL)) == 1) {
+	int more = r ? 0 : 1;
+	while (more == 1 && (more = ff_table_iter_next(&it, &b, NULL)) == 1) {
 		for (size_t i = 0; i < b.n; i++) {
 			size_t n;
 			const char *s = ff_batch_sid(&b, i, &n);
@@ -96,6 +97,7 @@ static void fuzz_read(const struct ff_table *t)
 			(void)ff_batch_text(&b, i, FF_CSV_WITH_SID, &line);
 		}
 	}
+	ff_table_iter_release(&it);
 	ff_buf_release(&line);
 
 	struct ff_row_iter ri;
@@ -157,11 +159,15 @@ static void fuzz_make_seeds(const char *out)
 		"id,y,x0,x1\n1,0,0.5,-1.25\n2,1,3,7\n3,0,1e300,0.1\n",
 		"id,x0\r\na,1\r\nb,2.50\r\nc,-0\r\n",
 		"sid,mid,y,w,x0\n1,m1,1,0.5,2\n2,m2,0,1.5,3\n",
+		/* int32 mantissa columns and one shared row of codes (format 2) */
+		"id,x0,x1,x2,x3,x4,x5,x6,x7,x8\n"
+		"1,0.500000,-1.250000,3.000000,0.000001,-0.287570,2.000000,1.000000,0.100000,7.000000\n"
+		"2,1.500000,-2.250000,4.000000,0.000002,-0.287571,3.000000,2.000000,0.200000,8.000000\n",
 	};
-	static const char *const labels[] = { "y", NULL, "y" };
-	static const char *const weights[] = { NULL, NULL, "w" };
-	static const char *const mids[] = { NULL, NULL, "mid" };
-	static const unsigned parts[] = { 1, 2, 1 };
+	static const char *const labels[] = { "y", NULL, "y", NULL };
+	static const char *const weights[] = { NULL, NULL, "w", NULL };
+	static const char *const mids[] = { NULL, NULL, "mid", NULL };
+	static const unsigned parts[] = { 1, 2, 1, 1 };
 	char *src = ff_asprintf("%s/src.csv", fuzz_dir);
 	if (!src || fs_mkdirs(out, 0755, NULL))
 		abort();
@@ -180,8 +186,9 @@ static void fuzz_make_seeds(const char *out)
 			fprintf(stderr, "seed %zu: %s\n", i, err.msg);
 			abort();
 		}
-		char *name = ff_asprintf("%s/csv%zu", out, i);
-		char *name2 = ff_asprintf("%s/csv%zu-noverify", out, i);
+		/* csvN: written by format 1 writers, still read (kept as seeds) */
+		char *name = ff_asprintf("%s/v%d-csv%zu", out, FF_TABLE_FORMAT_VERSION, i);
+		char *name2 = ff_asprintf("%s/v%d-csv%zu-noverify", out, FF_TABLE_FORMAT_VERSION, i);
 		if (!name || !name2)
 			abort();
 		fuzz_dump_seed(fuzz_table, name, 0);

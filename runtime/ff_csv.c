@@ -341,7 +341,7 @@ static int csv_rebuild(const struct ff_batch *b, size_t i, struct ff_buf *out)
 {
 	const struct ff_table *t = b->t_;
 	const struct ff__blk *k = b->blk_;
-	const uint8_t *codes = k->codes + i * t->ncodes;
+	const uint8_t *codes = ff__blk_codes(k, t->ncodes, i);
 	size_t ci = 0;
 	int ret = ff_buf_grow(out, 48 * t->text.nlayout + 64);
 	for (size_t c = 0; !ret && c < t->text.nlayout; c++) {
@@ -431,7 +431,7 @@ int ff_csv_export(const struct ff_table *t, uint64_t max_rows, unsigned flags, f
 		  void *ctx, struct ff_error *err)
 {
 	struct ff_buf out = FF_BUF_INIT;
-	struct ff_table_iter it;
+	struct ff_table_iter it = { 0 };
 	struct ff_batch b;
 	bool have, text = t->flags & FF__F_TEXT;
 	uint64_t done = 0;
@@ -467,6 +467,7 @@ int ff_csv_export(const struct ff_table *t, uint64_t max_rows, unsigned flags, f
 out:
 	if (ret && ret != FF_EDATA && err && !err->code)
 		ff_error_set(err, ret, "cannot export table '%s': %s", t->dir, ff_strerror(ret));
+	ff_table_iter_release(&it);
 	ff_buf_release(&out);
 	return ret;
 }

@@ -232,10 +232,17 @@ struct csv_fail {
 	char what[200];        /* or the whole message when !at_line */
 };
 
-/* One block of parsed rows, with the hash of each row's id. */
+/*
+ * One block of parsed rows, with the hash of each row's id. Numbers go into
+ * the block's columns through the column encoder (ff__enc_put): st[k] is
+ * the state of source column k's table column (int32 mantissas at a scale,
+ * or doubles), enc what the writer is told at commit.
+ */
 struct csv_out {
 	struct ff__block blk;
 	uint64_t *hash;        /* cap entries, without extend_sid only */
+	uint8_t *st;           /* ncols entries (the id column's unused) */
+	uint8_t *enc;          /* d + 2 entries: blk.enc */
 };
 
 struct csv_imp;
@@ -260,7 +267,9 @@ struct csv_work {
 	struct csv_fail fail;
 	/* row scratch, one entry per source column */
 	double **dst;
-	uint32_t *dpos;        /* where each field ends (csv_index) */
+	uint32_t *dpos;        /* where each field ends (csv_index); dpos[-1] = UINT32_MAX */
+	uint32_t *dpos_mem;
+	bool simd;             /* ff__csv_fixed8 on runs of 8 features */
 	const char *row_id;    /* the current row's id once read */
 	size_t row_id_len;
 	uint64_t row_id_hash;
@@ -279,6 +288,7 @@ struct csv_imp {
 	char **names;          /* ncols owned names */
 	int *layout;           /* ncols: FF__COL_* or feature index */
 	uint8_t *kind;         /* ncols: enum csv_kind */
+	uint8_t *featrun;      /* ncols: features from column k on (at most 8) */
 	size_t id_col;
 	bool label_int, label_bool;
 	struct ff_schema schema;
@@ -563,6 +573,12 @@ static int csv_roles(struct csv_imp *c)
 		ff_error_prefix(c->err, "'%s' line 1", c->file);
 		return ret;
 	}
+	if (!(c->featrun = ff_calloc(1, c->ncols)))
+		return FF_ENOMEM;
+	for (size_t k = 0; k < c->ncols; k++)
+		while (c->featrun[k] < 8 && k + c->featrun[k] < c->ncols &&
+		       c->kind[k + c->featrun[k]] == CSV_K_FEATURE)
+			c->featrun[k]++;
 	const char *lt = c->schema.label_type;
 	c->label_int = label >= 0 && !strncmp(lt, "int", 3);
 	c->label_bool = label >= 0 && !strcmp(lt, "bool");
@@ -625,15 +641,21 @@ static int csv_next_out(struct csv_work *wk)
 					 c->o->extend_sid, c->blk_cap);
 		if (!ret && !c->o->extend_sid && !FF_ALLOC_ARRAY(o->hash, c->blk_cap))
 			ret = FF_ENOMEM;
+		if (!ret && (!(o->st = ff_malloc(c->ncols)) ||
+			     !(o->enc = ff_calloc(1, c->schema.n_features + 2))))
+			ret = FF_ENOMEM;
 		if (ret) {
 			ff__block_release(&o->blk);
 			ff_free(o->hash);
+			ff_free(o->st);
+			ff_free(o->enc);
 			return ret;
 		}
 		wk->nalloc++;
 	}
 	struct csv_out *o = &wk->out[wk->nout++];
 	ff__block_reset(&o->blk);
+	memset(o->st, FF__ENCST_UNSET, c->ncols);
 	csv_bind(wk, &o->blk);
 	return FF_OK;
 }
@@ -711,7 +733,7 @@ static int csv_general(struct csv_work *wk, size_t k, const char *q, const char 
 
 /* Room after the first max entries of csv_index's output: it stores four
  * offsets per window without looking at how many there are. */
-#define CSV_INDEX_SLACK 40
+#define CSV_INDEX_SLACK 80 /* 40 for csv_index, 80 for ff__csv_index8 */
 
 /* Set bits of m (the builtin is a call on baseline x86-64). */
 static inline uint32_t csv_popcount(uint32_t m)
@@ -794,10 +816,61 @@ static int csv_other(struct csv_work *wk, struct csv_out *o, size_t i, size_t k,
 	int ret = csv_general(wk, k, f, le, &v, &code, &e);
 	if (ret)
 		return ret;
-	wk->dst[k][i] = v;
+	ff__enc_put(&o->st[k], wk->dst[k], i, v, false, 0, code > 0 ? (unsigned)code : 0);
 	*canon &= code >= 0;
 	codes[k - (k > c->id_col)] = (uint8_t)(code < 0 ? 0 : code);
 	return FF_OK;
+}
+
+/*
+ * A short fixed-notation value w / 10^(x & 31) (negative when x & 32) that
+ * the column's state did not take as it is: the encoder decides (a new
+ * scale, or doubles from now on).
+ */
+__attribute__((noinline))
+static void csv_put_slow(uint8_t *st, double *col, size_t i, uint64_t w, unsigned x)
+{
+	if (*st == FF__ENCST_F64) {
+		/* w < 2^53: the signed conversion is exact (and short) */
+		col[i] = (double)(int64_t)w / csv_div[x];
+		return;
+	}
+	if (!w && (x & 32)) /* -0.0 has no int32 mantissa */
+		ff__enc_put(st, col, i, -0.0, false, 0, x & 31);
+	else
+		ff__enc_put(st, col, i, 0, true, x & 32 ? -(int64_t)w : (int64_t)w, x & 31);
+}
+
+/* Stores a short fixed-notation feature value w / 10^(x & 31) (ff__csv_fixed). */
+static inline void csv_put_fixed(uint8_t *st, double *col, size_t i, uint64_t w, unsigned x)
+{
+	/* the column holds mantissas at this scale: the value is exactly
+	 * w / 10^nf, stored as the signed mantissa */
+	if (__builtin_expect(*st == (x & 31) && w <= INT32_MAX && (w || x < 32), 1))
+		((int32_t *)(void *)col)[i] = (int32_t)(x & 32 ? -(int64_t)w : (int64_t)w);
+	else
+		csv_put_slow(st, col, i, w, x);
+}
+
+/* Field k of row i (line at q, ends in wk->dpos), one at a time. */
+static inline int csv_field(struct csv_work *wk, struct csv_out *o, size_t i, size_t k,
+			    const char *q, const char *le, uint8_t *codes, bool *canon,
+			    unsigned *lead0s)
+{
+	const struct csv_imp *c = wk->c;
+	/* dpos[-1] is UINT32_MAX: field 0 starts at q */
+	const char *f = q + (uint32_t)(wk->dpos[(ptrdiff_t)k - 1] + 1);
+	const char *e = q + wk->dpos[k];
+	uint64_t w;
+	unsigned x;
+	bool lead0;
+	if (__builtin_expect(c->kind[k] == CSV_K_FEATURE, 1) && ff__csv_fixed(f, e, &w, &x, &lead0)) {
+		csv_put_fixed(&o->st[k], wk->dst[k], i, w, x);
+		*lead0s |= lead0;
+		codes[k - (k > c->id_col)] = (uint8_t)(lead0 ? 0 : x & 31);
+		return FF_OK;
+	}
+	return csv_other(wk, o, i, k, f, e, le, codes, canon);
 }
 
 /* Parses the line [s, eol) (at file offset off) as the chunk's next row. */
@@ -824,33 +897,48 @@ static int csv_row(struct csv_work *wk, const char *s, const char *eol, uint64_t
 		q += 3;
 		canon = false;
 	}
-	const uint8_t *kind = c->kind;
 	uint8_t *codes = b->codes + i * b->ncodes;
 	double *const *dst = wk->dst;
+	uint8_t *st = o->st;
 	uint32_t *dpos = wk->dpos;
-	size_t last = c->ncols - 1;
+	size_t last = c->ncols - 1, idc = c->id_col;
+	/* readable after the line: the buffer's padding (FF__CSV_PAD) */
+	size_t avail = (size_t)(le - q) + FF__CSV_PAD;
 	/* where every field ends, first: then no field waits for the one before */
-	size_t nd = csv_index(q, le, c->delim, dpos, c->ncols);
+	size_t nd = wk->simd ? ff__csv_index8(q, (size_t)(le - q), c->delim, dpos, c->ncols) :
+			       csv_index(q, le, c->delim, dpos, c->ncols);
 	size_t kmax = nd < last ? nd : last;
 	if (nd <= last)
 		dpos[nd] = (uint32_t)(le - q);
-	const char *f = q;
 	unsigned lead0s = 0;
-	for (size_t k = 0; k <= kmax; k++) {
-		const char *e = q + dpos[k];
-		uint64_t w;
-		unsigned x;
-		bool lead0;
-		if (__builtin_expect(kind[k] == CSV_K_FEATURE, 1) &&
-		    ff__csv_fixed(f, e, &w, &x, &lead0)) {
-			/* w < 2^53: the signed conversion is exact (and short) */
-			dst[k][i] = (double)(int64_t)w / csv_div[x];
-			lead0s |= lead0;
-			codes[k - (k > c->id_col)] = (uint8_t)(lead0 ? 0 : x & 31);
-		} else if ((ret = csv_other(wk, o, i, k, f, e, le, codes, &canon))) {
-			return ret;
+	for (size_t k = 0; k <= kmax;) {
+		size_t cnt = kmax + 1 - k < 8 ? kmax + 1 - k : 8;
+		if (wk->simd && c->featrun[k] >= cnt) {
+			/* up to eight features at once; a field the vector path
+			 * does not take goes the scalar way */
+			int32_t m32[8];
+			unsigned done = ff__csv_put8(q, avail, dpos + k, (unsigned)cnt, st + k, m32,
+						     codes + k - (k > idc), &lead0s);
+			if (done == 0xFF) {
+				for (size_t j = 0; j < 8; j++)
+					((int32_t *)(void *)dst[k + j])[i] = m32[j];
+			} else {
+				for (unsigned d = done; d; d &= d - 1) {
+					size_t j = (unsigned)__builtin_ctz(d);
+					((int32_t *)(void *)dst[k + j])[i] = m32[j];
+				}
+			}
+			for (unsigned left = ~done & ((1u << cnt) - 1); left; left &= left - 1) {
+				size_t kk = k + (unsigned)__builtin_ctz(left);
+				if ((ret = csv_field(wk, o, i, kk, q, le, codes, &canon, &lead0s)))
+					return ret;
+			}
+			k += cnt;
+			continue;
 		}
-		f = e + 1;
+		if ((ret = csv_field(wk, o, i, k, q, le, codes, &canon, &lead0s)))
+			return ret;
+		k++;
 	}
 	canon &= !lead0s;
 	if (nd != last)
@@ -1094,6 +1182,13 @@ static int csv_commit(struct csv_work *wk)
 		if (!b->n)
 			continue;
 		size_t n = b->n;
+		for (size_t m = 0; m < c->ncols; m++) {
+			int l = c->layout[m];
+			if (l != FF__COL_ID)
+				o->enc[l == FF__COL_LABEL ? 0 : l == FF__COL_WEIGHT ? 1 : 2 + (size_t)l] =
+					ff__enc_of(o->st[m]);
+		}
+		b->enc = o->enc;
 		if (c->o->extend_sid)
 			ret = csv_number_sids(c, b, c->rows + row);
 		else
@@ -1193,8 +1288,11 @@ static int csv_work_init(struct csv_work *wk, struct csv_imp *c)
 	size_t n = c->ncols;
 	wk->cap = c->chunk + 1 + CSV_TAIL;
 	if (!(wk->buf = ff_malloc(wk->cap + 1 + FF__CSV_PAD)) || !FF_ALLOC_ARRAY(wk->dst, n) ||
-	    !FF_ALLOC_ARRAY(wk->dpos, n + CSV_INDEX_SLACK))
+	    !FF_ALLOC_ARRAY(wk->dpos_mem, n + CSV_INDEX_SLACK + 1))
 		return FF_ENOMEM;
+	wk->dpos_mem[0] = UINT32_MAX;
+	wk->dpos = wk->dpos_mem + 1;
+	wk->simd = ff__csv_simd_ok();
 	memset(wk->buf + wk->cap, 0, 1 + FF__CSV_PAD);
 	return FF_OK;
 }
@@ -1204,11 +1302,13 @@ static void csv_work_release(struct csv_work *wk)
 	for (size_t k = 0; k < wk->nalloc; k++) {
 		ff__block_release(&wk->out[k].blk);
 		ff_free(wk->out[k].hash);
+		ff_free(wk->out[k].st);
+		ff_free(wk->out[k].enc);
 	}
 	ff_free(wk->out);
 	ff_free(wk->buf);
 	ff_free(wk->dst);
-	ff_free(wk->dpos);
+	ff_free(wk->dpos_mem);
 	pthread_cond_destroy(&wk->cv);
 	memset(wk, 0, sizeof(*wk));
 }
@@ -1378,6 +1478,7 @@ out:
 	csv_free_names(&c);
 	ff_free(c.layout);
 	ff_free(c.kind);
+	ff_free(c.featrun);
 	ff_free(c.buf);
 	ff_free(c.header_raw);
 	ff_schema_release(&c.schema);

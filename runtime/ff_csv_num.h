@@ -140,4 +140,42 @@ static inline bool ff__csv_fixed(const char *q, const char *end, uint64_t *w, un
  */
 const char *ff__csv_num(const char *p, double *v, int *code);
 
+/*
+ * ff__csv_fixed on eight fields at once (AVX-512, ff_csv_simd.c): field j
+ * is [q + end[j - 1] + 1, q + end[j]) (end[-1] must be readable; UINT32_MAX
+ * there makes field 0 start at q); the bytes [q, q + avail) are readable
+ * (avail covers the line's FF__CSV_PAD). Returns the bit mask of the fields
+ * it parsed, with w[j], e[j], lead0[j] as ff__csv_fixed gives them; a
+ * field of more than 8 bytes after its sign, or starting more than 119
+ * bytes after field 0, is never taken (the caller parses it alone). Call
+ * only when ff__csv_simd_ok().
+ */
+unsigned ff__csv_fixed8(const char *q, size_t avail, const uint32_t *end, uint64_t w[8],
+			uint8_t e[8], uint8_t lead0[8]);
+/*
+ * The importer's step over cnt (1..8) consecutive feature fields of row i
+ * (ends in end[0..cnt), as above): each field ff__csv_fixed8 takes whose
+ * column (state st[j], FF__ENCST_*) holds mantissas at the field's scale
+ * gets its signed int32 mantissa in m32[j] (for the caller to store), its
+ * code (0 after a leading zero) in codes[j], and *lead0s is set when one
+ * had a leading zero. Returns the mask of those fields; the caller parses
+ * the others.
+ */
+unsigned ff__csv_put8(const char *q, size_t avail, const uint32_t *end, unsigned cnt,
+		      const uint8_t *st, int32_t m32[8], uint8_t *codes, unsigned *lead0s);
+/*
+ * Offsets from q of the delimiters in [q, q + len), the first max of them
+ * into pos, which has room for max + 80 entries; returns how many there
+ * are (AVX-512; reads nothing past q + len).
+ */
+size_t ff__csv_index8(const char *q, size_t len, char delim, uint32_t *pos, size_t max);
+/* Whether ff__csv_fixed8 may run: the CPU has AVX-512 (F, DQ, CD, VL, BW)
+ * and ff__csv_simd_disable is false. Thread-safe. */
+bool ff__csv_simd_ok(void);
+/* Tests set it to parse field by field on any CPU. */
+extern bool ff__csv_simd_disable;
+/* lane constants of ff_csv_simd.c (not const on purpose, see there) */
+#define FF__CSV_SIMD_NK 20
+extern int64_t ff__csv_simd_k[FF__CSV_SIMD_NK];
+
 #endif

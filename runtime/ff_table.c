@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #if defined(__x86_64__)
+#include <immintrin.h>
 #include <nmmintrin.h>
 #endif
 #include "clock.h"
@@ -135,7 +136,8 @@ uint32_t ff__crc32c(uint32_t crc, const void *data, size_t n)
 
 /* ----------------------------------------------------------------- numbers */
 
-static const double fx_p10[FF__CODE_MAX + 1] = {
+_Static_assert(FF__CODE_MAX == FF__ENC_SCALE_MAX, "codes and scales share ff__p10");
+const double ff__p10[FF__ENC_SCALE_MAX + 1] = {
 	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
@@ -153,10 +155,185 @@ __attribute__((noinline)) uint64_t ff__fixed_mantissa(double v, unsigned code)
 {
 	if (code > FF__CODE_MAX)
 		return UINT64_MAX;
-	double a = fabs(v) * fx_p10[code];
+	double a = fabs(v) * ff__p10[code];
 	if (!(a < 4503599627370496.0)) /* 2^52, also false for NaN */
 		return UINT64_MAX;
 	return (uint64_t)(a + 0.5);
+}
+
+/* ------------------------------------------------------- column encoding */
+
+/*
+ * Decoding an FF__ENC_I32(s) column is one IEEE division per value of two
+ * exact doubles (|m| < 2^31, 10^s for s <= 22), so it is correctly rounded
+ * whatever the instruction width: the AVX-512, AVX2 and scalar loops give
+ * the same bits. The wide ones are picked once by the CPU
+ * (__builtin_cpu_supports); a build for any x86-64 runs everywhere.
+ */
+void ff__dec_i32_scalar(double *restrict out, const int32_t *restrict m, size_t n, unsigned s)
+{
+	const double p = ff__p10[s];
+	for (size_t i = 0; i < n; i++)
+		out[i] = (double)m[i] / p;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f")))
+static void dec_i32_avx512(double *restrict out, const int32_t *restrict m, size_t n, unsigned s)
+{
+	const __m512d p = _mm512_set1_pd(ff__p10[s]);
+	size_t i = 0;
+	for (; i + 16 <= n; i += 16) {
+		__m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(m + i));
+		__m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(m + i + 8));
+		_mm512_storeu_pd(out + i, _mm512_div_pd(_mm512_cvtepi32_pd(a), p));
+		_mm512_storeu_pd(out + i + 8, _mm512_div_pd(_mm512_cvtepi32_pd(b), p));
+	}
+	ff__dec_i32_scalar(out + i, m + i, n - i, s);
+}
+
+__attribute__((target("avx2")))
+static void dec_i32_avx2(double *restrict out, const int32_t *restrict m, size_t n, unsigned s)
+{
+	const __m256d p = _mm256_set1_pd(ff__p10[s]);
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(const void *)(m + i));
+		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(m + i + 4));
+		_mm256_storeu_pd(out + i, _mm256_div_pd(_mm256_cvtepi32_pd(a), p));
+		_mm256_storeu_pd(out + i + 4, _mm256_div_pd(_mm256_cvtepi32_pd(b), p));
+	}
+	ff__dec_i32_scalar(out + i, m + i, n - i, s);
+}
+
+typedef void (*dec_fn)(double *restrict, const int32_t *restrict, size_t, unsigned);
+static dec_fn dec_pick;
+static pthread_once_t dec_once = PTHREAD_ONCE_INIT;
+
+static void dec_init(void)
+{
+	__builtin_cpu_init();
+	dec_pick = __builtin_cpu_supports("avx512f") ? dec_i32_avx512 :
+		   __builtin_cpu_supports("avx2") ? dec_i32_avx2 : ff__dec_i32_scalar;
+}
+#endif
+
+void ff__dec_i32(double *restrict out, const int32_t *restrict m, size_t n, unsigned s)
+{
+#if defined(__x86_64__)
+	pthread_once(&dec_once, dec_init);
+	dec_pick(out, m, n, s);
+#else
+	ff__dec_i32_scalar(out, m, n, s);
+#endif
+}
+
+bool ff__enc_fit(double v, unsigned s, int32_t *m)
+{
+	if (s > FF__ENC_SCALE_MAX)
+		return false;
+	double a = v * ff__p10[s];
+	if (!(fabs(a) <= 2147483647.0)) /* also false for NaN */
+		return false;
+	int32_t r = (int32_t)nearbyint(a);
+	double back = (double)r / ff__p10[s];
+	/* bit for bit: -0.0 (back is +0.0) and near misses do not fit */
+	if (memcmp(&back, &v, sizeof(v)))
+		return false;
+	*m = r;
+	return true;
+}
+
+/* Rewrites the first n mantissas of an FF__ENC_I32(s) column as doubles. */
+static void enc_to_f64(unsigned char *col, size_t n, unsigned s)
+{
+	/* backwards: double i covers mantissas 2i and 2i+1, both done already */
+	for (size_t i = n; i-- > 0;) {
+		int32_t m;
+		memcpy(&m, col + 4 * i, 4);
+		double v = (double)m / ff__p10[s];
+		memcpy(col + 8 * i, &v, 8);
+	}
+}
+
+static const int64_t enc_p10i[10] = {
+	1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000,
+};
+
+/* m * 10^k as an int32 mantissa, if it fits. */
+static bool enc_scale_up(int64_t m, unsigned k, int32_t *out)
+{
+	if (k >= FF_ARRAY_SIZE(enc_p10i))
+		return false;
+	int64_t r = m * enc_p10i[k]; /* |m| < 2^32, 10^9 < 2^30: no overflow */
+	if (r > INT32_MAX || r < -INT32_MAX)
+		return false;
+	*out = (int32_t)r;
+	return true;
+}
+
+/* Moves the column from scale s to t > s when all its n mantissas fit. */
+static bool enc_rescale(unsigned char *col, size_t n, unsigned s, unsigned t)
+{
+	if (t - s >= FF_ARRAY_SIZE(enc_p10i))
+		return false;
+	int64_t lim = INT32_MAX / enc_p10i[t - s];
+	for (size_t i = 0; i < n; i++) {
+		int32_t m;
+		memcpy(&m, col + 4 * i, 4);
+		if (m > lim || m < -lim)
+			return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int32_t m;
+		memcpy(&m, col + 4 * i, 4);
+		m = (int32_t)(m * enc_p10i[t - s]);
+		memcpy(col + 4 * i, &m, 4);
+	}
+	return true;
+}
+
+void ff__enc_put(uint8_t *st, void *slot, size_t i, double v, bool exact, int64_t m, unsigned s)
+{
+	unsigned char *col = slot;
+	unsigned cur = *st;
+	if (cur == FF__ENCST_F64) {
+		if (exact)
+			v = (double)m / ff__p10[s];
+		goto f64;
+	}
+	int32_t mm;
+	if (exact) {
+		if (m > INT32_MAX || m < -INT32_MAX || s > FF__ENC_SCALE_MAX)
+			goto fail;
+		mm = (int32_t)m;
+	} else {
+		/* try the column's scale, or the hint for its first value */
+		unsigned t = cur == FF__ENCST_UNSET ? s : cur;
+		if (!ff__enc_fit(v, t, &mm))
+			goto fail;
+		s = t;
+	}
+	if (cur == FF__ENCST_UNSET || !i) {
+		*st = (uint8_t)s;
+	} else if (s < cur) {
+		if (!enc_scale_up(mm, cur - s, &mm))
+			goto fail;
+	} else if (s > cur) {
+		if (!enc_rescale(col, i, cur, s))
+			goto fail;
+		*st = (uint8_t)s;
+	}
+	memcpy(col + 4 * i, &mm, 4);
+	return;
+fail:
+	if (exact)
+		v = (double)m / ff__p10[s];
+	if (cur != FF__ENCST_UNSET && i)
+		enc_to_f64(col, i, cur);
+	*st = FF__ENCST_F64;
+f64:
+	memcpy(col + 8 * i, &v, 8);
 }
 
 size_t ff__fmt_fixed(double v, unsigned code, char out[48])
@@ -315,9 +492,9 @@ size_t ff__ids_size(size_t n, size_t bytes)
 	return ff__align8(4 * (n + 1) + bytes);
 }
 
-size_t ff__text_size(size_t n, size_t ncodes, size_t bytes)
+size_t ff__text_size(size_t n, size_t ncodes, bool shared, size_t bytes)
 {
-	return ff__align8(n + n * ncodes) + ff__align8(4 * (n + 1) + bytes);
+	return ff__align8(n + (shared ? 1 : n) * ncodes) + ff__align8(4 * (n + 1) + bytes);
 }
 
 /* -------------------------------------------------------------------- meta */

@@ -27,6 +27,29 @@
 static const char ff__file_magic[8] = { 'F', 'F', 'T', 'B', 'P', 'A', 'R', 'T' };
 static const char ff__foot_magic[8] = { 'F', 'F', 'T', 'B', 'E', 'N', 'D', '1' };
 #define FF__BLOCK_MAGIC 0x31424646u /* "FFB1" little-endian */
+/* oldest partition format version readers still accept (no encoded values) */
+#define FF__FORMAT_VERSION_MIN 1u
+
+/*
+ * Values encoding of a block (block header offset 48, format version 2):
+ * FF__VENC_PLAIN = every column f64[n] (the only layout of version 1);
+ * FF__VENC_COLUMNS = a column encoding byte per column, then each column
+ * either f64[n] (FF__ENC_F64) or i32[n] decimal mantissas with a scale
+ * (FF__ENC_I32(s): value = m / 10^s, one correctly rounded division).
+ */
+#define FF__VENC_PLAIN 0u
+#define FF__VENC_COLUMNS 1u
+#define FF__ENC_F64 0u
+#define FF__ENC_SCALE_MAX 22u
+#define FF__ENC_I32(s) (1u + (s))
+#define FF__ENC_MAX FF__ENC_I32(FF__ENC_SCALE_MAX)
+/*
+ * Codes layout of a block's text section (block header offset 52, format
+ * version 2): one row of codes per row, or one row shared by all rows
+ * (written when every row rebuilt from codes has the same codes).
+ */
+#define FF__CODES_PER_ROW 0u
+#define FF__CODES_SHARED 1u
 
 /* partition file header flags */
 #define FF__F_LABEL 1u
@@ -69,7 +92,10 @@ struct ff__text_layout {
 /*
  * In-memory block: up to cap rows, columnar. Column j of the features is
  * vals + (2 + j) * cap; label at vals, weight at vals + cap (unused slots
- * stay allocated so the stride is uniform).
+ * stay allocated so the stride is uniform). enc (borrowed, NULL = every
+ * column f64) gives each column's encoding in the same order (label,
+ * weight, features); a column with FF__ENC_I32(s) holds n int32_t
+ * mantissas at the start of its slot instead of n doubles.
  */
 struct ff__block {
 	size_t n, cap, d, ncodes;
@@ -84,6 +110,7 @@ struct ff__block {
 	uint8_t *codes;     /* cap * ncodes when text */
 	uint32_t *text_off; /* cap + 1 when text */
 	struct ff_buf txt;
+	const uint8_t *enc; /* d + 2 column encodings, borrowed; NULL: all f64 */
 };
 
 int ff__block_init(struct ff__block *b, size_t d, size_t ncodes, bool text, bool mid,
@@ -108,10 +135,13 @@ struct ff__blk {
 	uint64_t row0;
 	uint32_t n;
 	uint32_t sid_bytes, mid_bytes, text_bytes;
-	const double *label, *weight, *x;     /* NULL when absent */
+	const double *label, *weight, *x;     /* NULL when absent or encoded */
+	const uint8_t *enc;                   /* column encodings (file order), NULL: plain */
+	const unsigned char *cols;            /* first column of an encoded values section */
 	const uint32_t *sid_off, *mid_off;    /* mid_off NULL for one id column */
 	const char *sid, *mid;
 	const uint8_t *kind, *codes;          /* NULL without text */
+	bool codes_shared;                    /* one row of codes for all rows */
 	const uint32_t *text_off;
 	const char *text;
 	/* sections for the checksums */
@@ -134,6 +164,7 @@ struct ff_table {
 	json_t *meta;
 	struct ff_schema schema;
 	unsigned flags;          /* FF__F_* */
+	unsigned version;        /* format version of meta.json and the partitions */
 	unsigned open_flags;     /* FF_TABLE_NO_VERIFY ... */
 	unsigned nparts;
 	uint64_t count;
@@ -182,7 +213,12 @@ static inline size_t ff__align8(size_t n)
 }
 /* Section sizes of a block with n rows (see storage-format.md §4). */
 size_t ff__ids_size(size_t n, size_t sid_bytes);
-size_t ff__text_size(size_t n, size_t ncodes, size_t text_bytes);
+size_t ff__text_size(size_t n, size_t ncodes, bool shared, size_t text_bytes);
+/* The codes of row i of block b (ncodes of them). */
+static inline const uint8_t *ff__blk_codes(const struct ff__blk *b, size_t ncodes, size_t i)
+{
+	return b->codes_shared ? b->codes : b->codes + i * ncodes;
+}
 
 /* writer internals used by the CSV importer (ff_table_write.c) */
 int ff__writer_set_text(struct ff_table_writer *w, const struct ff__text_layout *t,
@@ -194,6 +230,40 @@ int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct 
 /* Moves to partition p (>= the current one); the rows so far stay behind. */
 int ff__writer_goto_partition(struct ff_table_writer *w, unsigned p, struct ff_error *err);
 uint64_t ff__writer_rows(const struct ff_table_writer *w);
+
+/* Powers of ten 10^0 .. 10^22, exact doubles (ff_table.c). */
+extern const double ff__p10[FF__ENC_SCALE_MAX + 1];
+/*
+ * Decodes column `len` values of an FF__ENC_I32(s) column into doubles:
+ * out[i] = m[i] / 10^s, correctly rounded (AVX-512 / AVX2 / scalar by the
+ * CPU, same results). ff_table.c
+ */
+void ff__dec_i32(double *restrict out, const int32_t *restrict m, size_t n, unsigned s);
+/* The same with the scalar loop only (tests compare both). */
+void ff__dec_i32_scalar(double *restrict out, const int32_t *restrict m, size_t n, unsigned s);
+
+/*
+ * Column encoder of an in-memory block (the CSV importer's): *st is the
+ * column's state, FF__ENCST_UNSET before its first value, a scale s while
+ * the column holds int32 mantissas m (value m / 10^s) at the start of its
+ * slot, FF__ENCST_F64 once it holds doubles. ff__enc_put stores row i (all
+ * rows below i stored already): with exact, the value is m / 10^s exactly
+ * as parsed (|m| < 2^53, s <= FF__ENC_SCALE_MAX, never -0.0: pass that as
+ * v); else only v is known and s is the
+ * scale to try first. A value that does not fit the column's scale moves
+ * the column to a larger scale when all its mantissas fit, else to
+ * doubles; so decoding gives back every value bit for bit. ff_table.c
+ */
+#define FF__ENCST_UNSET 0xFEu
+#define FF__ENCST_F64 0xFFu
+void ff__enc_put(uint8_t *st, void *slot, size_t i, double v, bool exact, int64_t m, unsigned s);
+/* v as m / 10^s with an int32 m, bit for bit (never for -0.0, NaN, inf). */
+bool ff__enc_fit(double v, unsigned s, int32_t *m);
+/* The block encoding of a column in state st. */
+static inline uint8_t ff__enc_of(uint8_t st)
+{
+	return st <= FF__ENC_SCALE_MAX ? (uint8_t)FF__ENC_I32(st) : (uint8_t)FF__ENC_F64;
+}
 
 /* reader internals (ff_table_read.c): verifies what `need` asks of block b */
 int ff__blk_check(const struct ff_table *t, unsigned p, struct ff__blk *b, unsigned need,

@@ -56,9 +56,11 @@ static int rd_meta(struct ff_table *t, struct ff_error *err)
 	if (!json_is_object(m) || !fmt || strcmp(fmt, FF__FORMAT_NAME))
 		return ff_error_set(err, FF_EDATA, "'%s' is not a fedflow table (bad meta format)",
 				    t->dir);
-	if (!rd_uint(m, "format_version", UINT32_MAX, &ver) || ver != FF_TABLE_FORMAT_VERSION)
+	if (!rd_uint(m, "format_version", UINT32_MAX, &ver) || ver < FF__FORMAT_VERSION_MIN ||
+	    ver > FF_TABLE_FORMAT_VERSION)
 		return ff_error_set(err, FF_EDATA, "table '%s' has an unsupported format version",
 				    t->dir);
+	t->version = (unsigned)ver;
 	if (!rd_uint(m, "partitions", FF_TABLE_PARTITIONS_MAX, &parts) || !parts ||
 	    !rd_uint(m, "count", INT64_MAX, &count))
 		return ff_error_set(err, FF_EDATA, "corrupted table meta of '%s': partitions/count",
@@ -119,24 +121,52 @@ static void rd_uid(const char *hex, unsigned char out[16])
 	}
 }
 
+static size_t rd_ncol(const struct ff_table *t)
+{
+	return t->schema.n_features + !!(t->flags & FF__F_LABEL) + !!(t->flags & FF__F_WEIGHT);
+}
+
+/*
+ * Values section size of a block of n rows: plain (enc NULL), or with the
+ * column encodings enc (ncol bytes, each checked); 0 for a bad encoding.
+ */
+static uint64_t rd_values_size(const struct ff_table *t, uint64_t n, const uint8_t *enc)
+{
+	uint64_t ncol = rd_ncol(t);
+	if (!enc)
+		return 8 * n * ncol;
+	uint64_t sz = ff__align8((size_t)ncol);
+	for (uint64_t c = 0; c < ncol; c++) {
+		if (enc[c] > FF__ENC_MAX)
+			return 0;
+		sz += enc[c] == FF__ENC_F64 ? 8 * n : ff__align8((size_t)(4 * n));
+	}
+	return sz;
+}
+
 /* Sets the section pointers of block b from its header at h. */
 static void rd_sections(const struct ff_table *t, struct ff__blk *b, const unsigned char *h)
 {
 	size_t n = b->n, off = FF__BLOCK_HDR;
 	const unsigned char *base = h;
-	size_t ncol = t->schema.n_features + !!(t->flags & FF__F_LABEL) + !!(t->flags & FF__F_WEIGHT);
 	b->sec[0] = base + off;
-	b->sec_len[0] = 8 * n * ncol;
-	if (t->flags & FF__F_LABEL) {
-		b->label = (const double *)(const void *)(base + off);
-		off += 8 * n;
+	b->sec_len[0] = (size_t)rd_values_size(t, n, b->enc);
+	if (b->enc) {
+		/* encoded: the iterator decodes the columns (rd_decode) */
+		b->cols = base + off + ff__align8(rd_ncol(t));
+		off += b->sec_len[0];
+	} else {
+		if (t->flags & FF__F_LABEL) {
+			b->label = (const double *)(const void *)(base + off);
+			off += 8 * n;
+		}
+		if (t->flags & FF__F_WEIGHT) {
+			b->weight = (const double *)(const void *)(base + off);
+			off += 8 * n;
+		}
+		b->x = (const double *)(const void *)(base + off);
+		off += 8 * n * t->schema.n_features;
 	}
-	if (t->flags & FF__F_WEIGHT) {
-		b->weight = (const double *)(const void *)(base + off);
-		off += 8 * n;
-	}
-	b->x = (const double *)(const void *)(base + off);
-	off += 8 * n * t->schema.n_features;
 	b->sec[1] = base + off;
 	b->sid_off = (const uint32_t *)(const void *)(base + off);
 	b->sid = (const char *)(base + off + 4 * (n + 1));
@@ -151,7 +181,7 @@ static void rd_sections(const struct ff_table *t, struct ff__blk *b, const unsig
 	if (t->flags & FF__F_TEXT) {
 		b->kind = base + off;
 		b->codes = base + off + n;
-		off += ff__align8(n + n * t->ncodes);
+		off += ff__align8(n + (b->codes_shared ? 1 : n) * t->ncodes);
 		b->text_off = (const uint32_t *)(const void *)(base + off);
 		b->text = (const char *)(base + off + 4 * (n + 1));
 		off += ff__align8(4 * (n + 1) + b->text_bytes);
@@ -160,20 +190,22 @@ static void rd_sections(const struct ff_table *t, struct ff__blk *b, const unsig
 }
 
 /* Payload bytes implied by a block header's counts (0 on overflow). */
-static uint64_t rd_payload(const struct ff_table *t, uint64_t n, uint64_t sb, uint64_t mb,
-			   uint64_t tb)
+static uint64_t rd_payload(const struct ff_table *t, uint64_t n, const uint8_t *enc, bool shared,
+			   uint64_t sb, uint64_t mb, uint64_t tb)
 {
-	uint64_t ncol = t->schema.n_features + !!(t->flags & FF__F_LABEL) +
-			!!(t->flags & FF__F_WEIGHT);
+	uint64_t ncol = rd_ncol(t);
 	if (n > UINT32_MAX || ncol > ((uint64_t)1 << 30))
 		return 0;
-	uint64_t sz = 8 * n * ncol + ff__ids_size(n, sb);
+	uint64_t vs = rd_values_size(t, n, enc);
+	if (!vs && ncol)
+		return 0;
+	uint64_t sz = vs + ff__ids_size(n, sb);
 	if (t->flags & FF__F_MID)
 		sz += ff__ids_size(n, mb);
 	else if (mb)
 		return 0;
 	if (t->flags & FF__F_TEXT)
-		sz += ff__text_size(n, t->ncodes, tb);
+		sz += ff__text_size(n, t->ncodes, shared, tb);
 	else if (tb)
 		return 0;
 	return sz;
@@ -204,7 +236,23 @@ static int rd_blocks(struct ff_table *t, unsigned p, uint32_t nblk, struct ff_er
 		if (!b->n || b->row0 != row)
 			return rd_bad(err, t, p, "block %u has bad row numbers (first row %llu)", k,
 				      (unsigned long long)b->row0);
-		uint64_t want = rd_payload(t, b->n, b->sid_bytes, b->mid_bytes, b->text_bytes);
+		uint32_t venc = ff__le32(h + 48);
+		if (venc > (t->version >= 2 ? FF__VENC_COLUMNS : FF__VENC_PLAIN))
+			return rd_bad(err, t, p, "block %u has an unknown values encoding %u", k, venc);
+		if (venc == FF__VENC_COLUMNS) {
+			/* the encodings lie in the payload: within the file first */
+			if (rd_ncol(t) > end - pos - FF__BLOCK_HDR)
+				return rd_bad(err, t, p, "is truncated in block %u (offset %zu)", k,
+					      pos);
+			b->enc = h + FF__BLOCK_HDR;
+		}
+		uint32_t cl = ff__le32(h + 52);
+		if (cl > (t->version >= 2 && (t->flags & FF__F_TEXT) ? FF__CODES_SHARED :
+								     FF__CODES_PER_ROW))
+			return rd_bad(err, t, p, "block %u has an unknown codes layout %u", k, cl);
+		b->codes_shared = cl == FF__CODES_SHARED;
+		uint64_t want = rd_payload(t, b->n, b->enc, b->codes_shared, b->sid_bytes,
+					   b->mid_bytes, b->text_bytes);
 		if (!want || want != payload)
 			return rd_bad(err, t, p, "block %u has a bad size %llu", k,
 				      (unsigned long long)payload);
@@ -264,7 +312,7 @@ static int rd_part(struct ff_table *t, unsigned p, const unsigned char uid[16],
 		ret = rd_bad(err, t, p, "has a bad header");
 		goto out;
 	}
-	if (ff__le32(h + 8) != FF_TABLE_FORMAT_VERSION || ff__le32(h + 12) != p ||
+	if (ff__le32(h + 8) != t->version || ff__le32(h + 12) != p ||
 	    ff__le32(h + 16) != t->nparts || ff__le32(h + 20) != t->schema.n_features ||
 	    ff__le32(h + 24) != t->flags || ff__le32(h + 28) != t->ncodes || memcmp(h + 32, uid, 16)) {
 		ret = rd_bad(err, t, p, "does not belong to this table");
@@ -463,6 +511,47 @@ static void rd_prepare_write(void *p, size_t n)
 #endif
 }
 
+/*
+ * Decodes the values of encoded block k into the iterator's buffer (the
+ * layout of a plain block: label, weight, features, n each) and points the
+ * batch at it. The section is checked (ff__blk_check) before this runs.
+ */
+static int rd_decode(struct ff_table_iter *it, const struct ff__blk *k, struct ff_batch *b,
+		     struct ff_error *err)
+{
+	const struct ff_table *t = it->t;
+	size_t n = k->n, ncol = rd_ncol(t), need;
+	if (!ff_st_mult(n, ncol, &need))
+		return ff_error_set(err, FF_ENOMEM, "block too large in table '%s'", t->dir);
+	if (need > it->dec_cap_) {
+		double *d = ff_realloc(it->dec_, (need ? need : 1) * sizeof(double));
+		if (!d)
+			return ff_error_set(err, FF_ENOMEM, "out of memory reading table '%s'",
+					    t->dir);
+		it->dec_ = d;
+		it->dec_cap_ = need;
+	}
+	const unsigned char *p = k->cols;
+	double *out = it->dec_;
+	for (size_t c = 0; c < ncol; c++, out += n) {
+		unsigned e = k->enc[c];
+		if (e == FF__ENC_F64) {
+			memcpy(out, p, 8 * n);
+			p += 8 * n;
+		} else {
+			ff__dec_i32(out, (const int32_t *)(const void *)p, n, e - FF__ENC_I32(0));
+			p += ff__align8(4 * n);
+		}
+	}
+	out = it->dec_;
+	b->label = (t->flags & FF__F_LABEL) ? out : NULL;
+	out += (t->flags & FF__F_LABEL) ? n : 0;
+	b->weight = (t->flags & FF__F_WEIGHT) ? out : NULL;
+	out += (t->flags & FF__F_WEIGHT) ? n : 0;
+	b->x = out;
+	return FF_OK;
+}
+
 int ff_table_iter_init(struct ff_table_iter *it, const struct ff_table *t, int partition,
 		       unsigned need, struct ff_error *err)
 {
@@ -493,22 +582,37 @@ int ff_table_iter_next(struct ff_table_iter *it, struct ff_batch *b, struct ff_e
 		if (it->need & RD_PREFAULT)
 			rd_prefault(k->sec[0], k->sec_len[0]);
 		int ret = ff__blk_check(t, it->part, k, it->need, err);
-		if (ret)
+		if (!ret && k->enc && (it->need & FF_NEED_VALUES))
+			ret = rd_decode(it, k, b, err);
+		if (ret) {
+			ff_table_iter_release(it);
 			return ret;
+		}
 		b->row0 = k->row0;
 		b->n = k->n;
 		b->d = t->schema.n_features;
 		b->partition = it->part;
-		b->label = k->label;
-		b->weight = k->weight;
-		b->x = k->x;
+		if (!k->enc) {
+			b->label = k->label;
+			b->weight = k->weight;
+			b->x = k->x;
+		} else if (!(it->need & FF_NEED_VALUES)) {
+			b->label = b->weight = b->x = NULL;
+		}
 		b->t_ = t;
 		b->blk_ = k;
 		b->need_ = it->need;
 		it->blk++;
 		return 1;
 	}
+	ff_table_iter_release(it);
 	return 0;
+}
+
+void ff_table_iter_release(struct ff_table_iter *it)
+{
+	FF_FREE_AND_NULL(it->dec_);
+	it->dec_cap_ = 0;
 }
 
 const char *ff_batch_sid(const struct ff_batch *b, size_t i, size_t *len)
@@ -563,6 +667,7 @@ int ff_row_iter_next(struct ff_row_iter *r, struct ff_row *row, struct ff_error 
 void ff_row_iter_release(struct ff_row_iter *r)
 {
 	FF_FREE_AND_NULL(r->x);
+	ff_table_iter_release(&r->it);
 }
 
 /* -------------------------------------------------------------- dense load */

@@ -65,6 +65,7 @@ struct ff_table_writer {
 	/* rows appended one by one; allocated on the first (the CSV importer
 	 * fills its own blocks and never needs this one) */
 	struct ff__block blk;
+	uint8_t *enc;          /* column encodings of the block being written (file order) */
 };
 
 /* ------------------------------------------------------------- file output */
@@ -187,10 +188,9 @@ static int wr_part_close(struct ff_table_writer *w, struct ff_error *err)
 	struct wr_vec v = { .fd = w->fd, .path = path };
 	if ((ret = wr_vec_add(&v, f, sizeof(f), err)) || (ret = wr_vec_flush(&v, err)))
 		goto out;
-	if (!w->no_fsync && fsync(w->fd)) {
-		ret = wr_fail(err, "sync", path);
-		goto out;
-	}
+	/* start writing the rest now; commit waits for it (wr_sync_parts):
+	 * an fsync here would stall the importer's pipeline on the disk */
+	(void)sync_file_range(w->fd, (off_t)w->kicked, 0, SYNC_FILE_RANGE_WRITE);
 	int fd = w->fd;
 	w->fd = -1;
 	if (close(fd)) {
@@ -227,6 +227,77 @@ int ff_table_writer_next_partition(struct ff_table_writer *w, struct ff_error *e
 	return ret;
 }
 
+/*
+ * Values layout of block b: its encoding byte per column in file order
+ * (label, weight, features) into enc and the section size; FF__VENC_PLAIN
+ * (enc unused) when every column is f64.
+ */
+static unsigned wr_values_layout(const struct ff_table_writer *w, const struct ff__block *b,
+				 uint8_t *enc, size_t *bytes)
+{
+	size_t n = b->n, d = w->schema.n_features, nc = 0;
+	bool any = false;
+	if (w->schema.label_name)
+		enc[nc++] = b->enc ? b->enc[0] : FF__ENC_F64;
+	if (w->schema.weight_name)
+		enc[nc++] = b->enc ? b->enc[1] : FF__ENC_F64;
+	for (size_t j = 0; j < d; j++)
+		enc[nc++] = b->enc ? b->enc[2 + j] : FF__ENC_F64;
+	for (size_t j = 0; j < nc; j++)
+		any |= enc[j] != FF__ENC_F64;
+	if (!any) {
+		*bytes = 8 * n * nc;
+		return FF__VENC_PLAIN;
+	}
+	size_t sz = ff__align8(nc);
+	for (size_t j = 0; j < nc; j++)
+		sz += enc[j] == FF__ENC_F64 ? 8 * n : ff__align8(4 * n);
+	*bytes = sz;
+	return FF__VENC_COLUMNS;
+}
+
+/*
+ * Column c (file order: label, weight, features) of block b: its bytes in
+ * the values section and the zero padding after them.
+ */
+static const void *wr_col(const struct ff_table_writer *w, const struct ff__block *b,
+			  unsigned venc, size_t c, size_t *len, size_t *pad)
+{
+	size_t j = c;
+	if (!w->schema.label_name)
+		j++;
+	if (j >= 1 && !w->schema.weight_name)
+		j++;
+	const double *col = b->vals + j * b->cap; /* feature j - 2 is at 2 + (j - 2) */
+	bool i32 = venc == FF__VENC_COLUMNS && w->enc[c] != FF__ENC_F64;
+	*len = (i32 ? 4 : 8) * b->n;
+	*pad = ff__align8(*len) - *len;
+	return col;
+}
+
+/*
+ * Whether every row of b rebuilt from codes has the same codes (the rows
+ * kept verbatim never use theirs): then one row of them is written. *codes
+ * is that row, or all the rows.
+ */
+static bool wr_codes_shared(const struct ff__block *b, size_t ncodes, const uint8_t **codes)
+{
+	const uint8_t *first = NULL;
+	*codes = b->codes;
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->kind[i] != FF__TEXT_CODES)
+			continue;
+		const uint8_t *r = b->codes + i * ncodes;
+		if (!first)
+			first = r;
+		else if (memcmp(first, r, ncodes))
+			return false;
+	}
+	/* no row from codes: any row of codes will do */
+	*codes = first ? first : b->codes;
+	return true;
+}
+
 /* Serialises block b (see storage-format.md §4) at the end of the current file. */
 int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct ff_error *err)
 {
@@ -237,27 +308,30 @@ int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct 
 	size_t sid_bytes = b->sid.len, mid_bytes = b->mid ? b->mids.len : 0;
 	size_t text_bytes = b->text ? b->txt.len : 0;
 	size_t ncol = d + (w->schema.label_name ? 1 : 0) + (w->schema.weight_name ? 1 : 0);
-	size_t values = 8 * n * ncol;
+	size_t values;
+	unsigned venc = wr_values_layout(w, b, w->enc, &values);
+	const uint8_t *codes = b->codes;
+	bool shared = b->text && wr_codes_shared(b, w->ncodes, &codes);
+	size_t ncb = (shared ? 1 : n) * w->ncodes;
 	size_t payload = values + ff__ids_size(n, sid_bytes) +
 			 (b->mid ? ff__ids_size(n, mid_bytes) : 0) +
-			 (b->text ? ff__text_size(n, w->ncodes, text_bytes) : 0);
+			 (b->text ? ff__text_size(n, w->ncodes, shared, text_bytes) : 0);
 	char *path = wr_part_path(w, w->part);
 	if (!path)
 		return FF_ENOMEM;
 	struct wr_vec v = { .fd = w->fd, .path = path };
 	unsigned char h[FF__BLOCK_HDR] = { 0 };
-	/* values: label, weight, features, each n doubles */
+	/* values: [encodings,] label, weight, features: n doubles or n int32 each */
 	uint32_t crc_v = 0, crc_i = 0, crc_t = 0;
-	const double *cols[3];
-	size_t nc = 0;
-	if (w->schema.label_name)
-		cols[nc++] = b->vals;
-	if (w->schema.weight_name)
-		cols[nc++] = b->vals + b->cap;
-	for (size_t j = 0; j < nc; j++)
-		crc_v = ff__crc32c(crc_v, cols[j], 8 * n);
-	for (size_t j = 0; j < d; j++)
-		crc_v = ff__crc32c(crc_v, ff__block_col(b, j), 8 * n);
+	size_t ehead = venc == FF__VENC_COLUMNS ? ncol : 0;
+	crc_v = ff__crc32c(crc_v, w->enc, ehead);
+	crc_v = ff__crc32c(crc_v, wr_zero, ff__align8(ehead) - ehead);
+	for (size_t c = 0; c < ncol; c++) {
+		size_t len, pad;
+		const void *col = wr_col(w, b, venc, c, &len, &pad);
+		crc_v = ff__crc32c(crc_v, col, len);
+		crc_v = ff__crc32c(crc_v, wr_zero, pad);
+	}
 	size_t soff = 4 * (n + 1);
 	crc_i = ff__crc32c(crc_i, b->sid_off, soff);
 	crc_i = ff__crc32c(crc_i, b->sid.buf, sid_bytes);
@@ -267,10 +341,10 @@ int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct 
 		crc_i = ff__crc32c(crc_i, b->mids.buf, mid_bytes);
 		crc_i = ff__crc32c(crc_i, wr_zero, ff__align8(soff + mid_bytes) - soff - mid_bytes);
 	}
-	size_t kc = n + n * w->ncodes;
+	size_t kc = n + ncb;
 	if (b->text) {
 		crc_t = ff__crc32c(crc_t, b->kind, n);
-		crc_t = ff__crc32c(crc_t, b->codes, n * w->ncodes);
+		crc_t = ff__crc32c(crc_t, codes, ncb);
 		crc_t = ff__crc32c(crc_t, wr_zero, ff__align8(kc) - kc);
 		crc_t = ff__crc32c(crc_t, b->text_off, soff);
 		crc_t = ff__crc32c(crc_t, b->txt.buf, text_bytes);
@@ -287,15 +361,18 @@ int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct 
 	ff__put_le32(h + 36, crc_v);
 	ff__put_le32(h + 40, crc_i);
 	ff__put_le32(h + 44, crc_t);
+	ff__put_le32(h + 48, venc);
+	ff__put_le32(h + 52, shared ? FF__CODES_SHARED : FF__CODES_PER_ROW);
 	ff__put_le32(h + 60, ff__crc32c(0, h, 60));
-	if ((ret = wr_vec_add(&v, h, sizeof(h), err)))
+	if ((ret = wr_vec_add(&v, h, sizeof(h), err)) ||
+	    (ret = wr_vec_add(&v, w->enc, ehead, err)) || (ret = wr_vec_pad(&v, ehead, err)))
 		goto out;
-	for (size_t j = 0; j < nc; j++)
-		if ((ret = wr_vec_add(&v, cols[j], 8 * n, err)))
+	for (size_t c = 0; c < ncol; c++) {
+		size_t len, pad;
+		const void *col = wr_col(w, b, venc, c, &len, &pad);
+		if ((ret = wr_vec_add(&v, col, len, err)) || (ret = wr_vec_add(&v, wr_zero, pad, err)))
 			goto out;
-	for (size_t j = 0; j < d; j++)
-		if ((ret = wr_vec_add(&v, ff__block_col(b, j), 8 * n, err)))
-			goto out;
+	}
 	if ((ret = wr_vec_add(&v, b->sid_off, soff, err)) ||
 	    (ret = wr_vec_add(&v, b->sid.buf, sid_bytes, err)) ||
 	    (ret = wr_vec_pad(&v, soff + sid_bytes, err)))
@@ -305,7 +382,7 @@ int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct 
 		       (ret = wr_vec_pad(&v, soff + mid_bytes, err))))
 		goto out;
 	if (b->text && ((ret = wr_vec_add(&v, b->kind, n, err)) ||
-			(ret = wr_vec_add(&v, b->codes, n * w->ncodes, err)) ||
+			(ret = wr_vec_add(&v, codes, ncb, err)) ||
 			(ret = wr_vec_pad(&v, kc, err)) ||
 			(ret = wr_vec_add(&v, b->text_off, soff, err)) ||
 			(ret = wr_vec_add(&v, b->txt.buf, text_bytes, err)) ||
@@ -451,6 +528,7 @@ int ff_table_writer_create(struct ff_table_writer **out, const char *dir,
 	w->flags = (schema->label_name ? FF__F_LABEL : 0) | (schema->weight_name ? FF__F_WEIGHT : 0) |
 		   (ff_schema_single_id(schema) ? 0 : FF__F_MID) | (opts->keep_text ? FF__F_TEXT : 0);
 	if (!FF_ALLOC_ARRAY(w->rows, w->nparts) || !FF_ALLOC_ARRAY(w->bytes, w->nparts) ||
+	    !(w->enc = ff_malloc(schema->n_features + 2)) ||
 	    !(w->dir = ff_strdup(dir))) {
 		ret = FF_ENOMEM;
 		goto out;
@@ -651,7 +729,7 @@ int ff_table_writer_append_row(struct ff_table_writer *w, const struct ff_batch 
 		bool codes = same_text && sb->kind[i] == FF__TEXT_CODES;
 		b->kind[k] = codes ? FF__TEXT_CODES : FF__TEXT_RAW;
 		if (codes)
-			memcpy(b->codes + k * w->ncodes, sb->codes + i * w->ncodes, w->ncodes);
+			memcpy(b->codes + k * w->ncodes, ff__blk_codes(sb, w->ncodes, i), w->ncodes);
 		else
 			memset(b->codes + k * w->ncodes, 0, w->ncodes);
 		if ((ret = ff__block_put_str(&b->txt, b->text_off, k, text ? text : "", tl)))
@@ -678,6 +756,26 @@ static int wr_fsync_path(const char *path, struct ff_error *err)
 	if (fsync(fd))
 		ret = wr_fail(err, "sync", path);
 	close(fd);
+	return ret;
+}
+
+/* Waits until every partition file is on disk (fsync, in file order). */
+static int wr_sync_parts(const struct ff_table_writer *w, struct ff_error *err)
+{
+	int ret = FF_OK;
+	for (unsigned p = 0; !ret && p < w->nparts; p++) {
+		char *path = wr_part_path(w, p);
+		if (!path)
+			return FF_ENOMEM;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			ret = wr_fail(err, "open", path);
+		else if (fsync(fd))
+			ret = wr_fail(err, "sync", path);
+		if (fd >= 0)
+			close(fd);
+		ff_free(path);
+	}
 	return ret;
 }
 
@@ -783,7 +881,8 @@ int ff_table_writer_commit(struct ff_table_writer *w, struct ff_error *err)
 			break;
 		w->part++;
 	}
-	if (ret || (ret = wr_write_meta(w, err)))
+	if (ret || (!w->no_fsync && (ret = wr_sync_parts(w, err))) ||
+	    (ret = wr_write_meta(w, err)))
 		return ret;
 	if (!w->no_fsync && (ret = wr_fsync_path(w->tmp, err)))
 		return ret;
@@ -818,5 +917,6 @@ void ff_table_writer_free(struct ff_table_writer *w)
 	ff_schema_release(&w->schema);
 	ff__layout_release(&w->text);
 	ff__block_release(&w->blk);
+	ff_free(w->enc);
 	ff_free(w);
 }

@@ -53,7 +53,7 @@ struct ff_table;
 struct ff_batch;
 
 #define FF_TABLE_ENGINE "standalone"
-#define FF_TABLE_FORMAT_VERSION 1
+#define FF_TABLE_FORMAT_VERSION 2
 #define FF_TABLE_PARTITIONS_MAX 1024
 /* longest namespace or table name (one path component, see fs_name_ok) */
 #define FF_TABLE_NAME_MAX 128
@@ -238,9 +238,12 @@ FF_EXPORT const char *ff_table_path(const struct ff_table *t);
 #define FF_NEED_TEXT 4u    /* source text (ff_batch_text) */
 
 /*
- * A run of consecutive rows of one partition, columnar, pointing into the
- * mapped file: valid while the table is open. Feature j of row i is
- * x[j * n + i]. label/weight are NULL when the table has none.
+ * A run of consecutive rows of one partition, columnar: feature j of row i
+ * is x[j * n + i]; label/weight are NULL when the table has none. The
+ * values point into the mapped file, or, for a block stored with encoded
+ * columns, into a buffer of the iterator that decoded them: a batch is
+ * valid until the next ff_table_iter_next or ff_table_iter_release on its
+ * iterator (and while the table is open).
  */
 struct ff_batch {
 	uint64_t row0;          /* global index of the first row */
@@ -276,13 +279,21 @@ struct ff_table_iter {
 	unsigned part, part_end;
 	size_t blk;
 	unsigned need;
+	double *dec_;           /* private: decoded values of the current batch */
+	size_t dec_cap_;
 };
-/* Iterates the batches of partition `partition`, or of all when -1. */
+/*
+ * Iterates the batches of partition `partition`, or of all when -1.
+ * Release with ff_table_iter_release (it may hold a decode buffer); an
+ * iteration that ran to its end (0 or an error) has released it already.
+ */
 FF_EXPORT int ff_table_iter_init(struct ff_table_iter *it, const struct ff_table *t,
 				 int partition, unsigned need, struct ff_error *err);
-/* 1 and a batch in *b, 0 at the end, or a negative error (corruption). */
+/* 1 and a batch in *b, 0 at the end, or a negative error (corruption, FF_ENOMEM). */
 FF_EXPORT int ff_table_iter_next(struct ff_table_iter *it, struct ff_batch *b,
 				 struct ff_error *err);
+/* Frees the iterator's buffer; batches it returned become invalid. Idempotent. */
+FF_EXPORT void ff_table_iter_release(struct ff_table_iter *it);
 
 /* One row, row-major; pointers valid until the next ff_row_iter_next. */
 struct ff_row {

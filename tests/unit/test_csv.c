@@ -21,6 +21,8 @@
 #include "buf.h"
 #include "err.h"
 #include "fedflow/table.h"
+#include "ff_csv_num.h"
+#include "ff_table_int.h"
 #include "fs.h"
 #include "jsonx.h"
 #include "mem.h"
@@ -840,6 +842,19 @@ static void test_bad_inputs(void **state)
 		{ "dupid.csv", "id,y,a\n7,0,1\n8,0,1\n7,1,2\n", "duplicate id '7' (first at line 2)",
 		  "line 4", "column 1 'id'" },
 		{ "emptyid.csv", "id,y,a\n,0,1\n", "empty id", "line 2", "column 1 'id'" },
+		/* a bad field inside a run of eight features (the vector path) */
+		{ "wide.csv",
+		  "id,y,a,b,c,d,e,f,g,h,i,j\n1,0,1.5,2.5,-3.25,4,5,6,7,8,9,10\n"
+		  "2,1,1.5,2.5,-3.25,4,5,6x,7,8,9,10\n",
+		  "non-numeric feature value '6x'", "line 3", "column 8 'f'" },
+		{ "wide2.csv",
+		  "id,y,a,b,c,d,e,f,g,h,i,j\n1,0,1.5,2.5,-3.25,4,5,6,7,8,9,10\n"
+		  "2,1,1.5,2.5,-3.25,4,5,6,7,8,9,--1\n",
+		  "non-numeric feature value '--1'", "line 3", "column 12 'j'" },
+		{ "wide3.csv",
+		  "id,y,a,b,c,d,e,f,g,h,i,j\n1,0,1.5,2.5,-3.25,4,5,6,7,8,9,10\n"
+		  "2,1,1.5,,-3.25,4,5,6,7,8,9,10\n",
+		  "empty feature value", "line 3", "column 4 'b'" },
 		{ "blank.csv", "id,y,a\n1,0,1\n\n2,0,1\n", "empty line", "line 3", NULL },
 		{ "duphead.csv", "id,y,a,a\n1,0,1,2\n", "duplicate column name 'a'", "line 1",
 		  "column 4" },
@@ -1020,6 +1035,171 @@ static void test_opts_json(void **state)
 	}
 }
 
+/* ------------------------------------------------------ vector parsing */
+
+/* 8 fields joined by ',' from parts; checks ff__csv_fixed8 lane by lane. */
+static void simd_check_line(const char *const f[8])
+{
+	char line[512 + FF__CSV_PAD];
+	uint32_t endm[9];
+	uint32_t *end = endm + 1;
+	endm[0] = UINT32_MAX;
+	size_t len = 0;
+	for (int j = 0; j < 8; j++) {
+		size_t n = strlen(f[j]);
+		memcpy(line + len, f[j], n);
+		len += n;
+		end[j] = (uint32_t)len;
+		line[len++] = ',';
+	}
+	len--;
+	memset(line + len, 'x', FF__CSV_PAD);
+	uint64_t w[8];
+	uint8_t e[8], l0[8];
+	unsigned ok = ff__csv_fixed8(line, len + FF__CSV_PAD, end, w, e, l0);
+	for (int j = 0; j < 8; j++) {
+		const char *s = line + (j ? end[j - 1] + 1 : 0), *t = line + end[j];
+		uint64_t sw;
+		unsigned se;
+		bool sl;
+		size_t body = (size_t)(t - s) - (*s == '-');
+		bool want = ff__csv_fixed(s, t, &sw, &se, &sl) && body <= 8 &&
+			    (size_t)(s - line) <= 119;
+		if (want != (bool)(ok >> j & 1))
+			fail_msg("field '%s': vector %d, scalar %d", f[j], ok >> j & 1, want);
+		if (want && (sw != w[j] || se != e[j] || sl != (bool)l0[j]))
+			fail_msg("field '%s': vector %llu/%u/%u, scalar %llu/%u/%u", f[j],
+				 (unsigned long long)w[j], e[j], l0[j], (unsigned long long)sw, se, sl);
+	}
+}
+
+static void test_simd_fields(void **state)
+{
+	(void)state;
+	if (!ff__csv_simd_ok()) {
+		print_message("no AVX-512 on this CPU: the vector path is not tested here\n");
+		skip();
+	}
+	static const char *const odd[] = {
+		"0", "-0", "00", "-00", "0.5", "00.5", "-00.5", ".5", "5.", "-", "", "1.2.3",
+		"12345678", "123456789", "-12345678", "-123456789", "1234567.8", "-1234567.8",
+		"1.2345678", "-1.2345678", "0.0000001", "-0.000000", "1e5", "+1", " 1", "1 ",
+		"--1", "-.5", "9.9999999", "99999999", "-99999999", "0.", "a", "1:2", "1/2",
+		"\x80", "1\xff", "-3.141592", "3.1415926", "12.345678",
+	};
+	size_t nodd = sizeof(odd) / sizeof(odd[0]);
+	const char *f[8];
+	/* every odd field in every lane, among ordinary ones */
+	for (size_t i = 0; i < nodd; i++)
+		for (int j = 0; j < 8; j++) {
+			for (int k = 0; k < 8; k++)
+				f[k] = k == j ? odd[i] : "-0.287570";
+			simd_check_line(f);
+		}
+	/* random fields from digits, '.', '-' and a few others */
+	static const char alpha[] = "0123456789012345678901234567890123456789..--e+ ";
+	char buf[8][16];
+	uint64_t x = 0x243F6A8885A308D3ull;
+	for (int r = 0; r < 300000; r++) {
+		for (int k = 0; k < 8; k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			size_t n = (size_t)(x % 12);
+			for (size_t b = 0; b < n; b++)
+				buf[k][b] = alpha[(x >> (5 + 5 * b % 55)) % (sizeof(alpha) - 1)];
+			buf[k][n] = '\0';
+			f[k] = buf[k];
+		}
+		simd_check_line(f);
+	}
+	/* a field starting beyond the reach of the byte permutes */
+	static const char *const far[] = { "1234567890123456789012345678901234567890",
+					   "1234567890123456789012345678901234567890",
+					   "1234567890123456789012345678901234567890", "1.5", "2.5",
+					   "3.5", "4.5", "5.5" };
+	simd_check_line(far);
+}
+
+/*
+ * The imports of the tests above with the field-by-field parser (what a
+ * CPU without AVX-512 runs): the same tables, the same errors.
+ */
+static void test_scalar_path(void **state)
+{
+	ff__csv_simd_disable = true;
+	test_random_fixed(state);
+	test_import_numbers(state);
+	test_bad_inputs(state);
+	ff__csv_simd_disable = false;
+}
+
+/* One file imported both ways: identical values (bits), codes and text. */
+static void test_simd_same_table(void **state)
+{
+	(void)state;
+	struct ff_buf src = FF_BUF_INIT_MAX((size_t)64 << 20);
+	assert_int_equal(ff_buf_addstr(&src, "id"), FF_OK);
+	for (int j = 0; j < 21; j++)
+		ff_buf_addf(&src, ",x%d", j);
+	ff_buf_addch(&src, '\n');
+	uint64_t x = 0xA4093822299F31D0ull;
+	static const char *const spice[] = { "-0.000000", "1e3", "007", "12345678901", " 2",
+					     "0.1234567", "-2147483648", "3." , "4.50" };
+	for (int i = 0; i < 30000; i++) {
+		ff_buf_addf(&src, "%d", i);
+		for (int j = 0; j < 21; j++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			if (x % 997 == 0 && x % 9 != 7)
+				ff_buf_addf(&src, ",%s", spice[(x >> 20) % 8]);
+			else
+				ff_buf_addf(&src, ",%s%llu.%06llu", x >> 63 ? "-" : "",
+					    (unsigned long long)((x >> 30) % 4),
+					    (unsigned long long)((x >> 8) % 1000000));
+		}
+		ff_buf_addch(&src, '\n');
+	}
+	char *csv = write_file("same.csv", src.buf, src.len);
+	char *d1 = tpath("same-simd"), *d2 = tpath("same-scalar");
+	struct ff_csv_opts o;
+	ff_csv_opts_init(&o);
+	o.no_fsync = true;
+	o.partitions = 3;
+	struct ff_error err = FF_ERROR_INIT;
+	assert_int_equal(ff_csv_import(csv, d1, &o, NULL, &err), FF_OK);
+	ff__csv_simd_disable = true;
+	assert_int_equal(ff_csv_import(csv, d2, &o, NULL, &err), FF_OK);
+	ff__csv_simd_disable = false;
+	struct ff_buf a, b;
+	export_all(d1, 0, &a);
+	export_all(d2, 0, &b);
+	assert_int_equal(a.len, src.len);
+	assert_memory_equal(a.buf, src.buf, src.len);
+	assert_int_equal(b.len, src.len);
+	assert_memory_equal(b.buf, src.buf, src.len);
+	struct ff_table *t1, *t2;
+	struct ff_dataset s1, s2;
+	assert_int_equal(ff_table_open(&t1, d1, 0, &err), FF_OK);
+	assert_int_equal(ff_table_open(&t2, d2, 0, &err), FF_OK);
+	assert_int_equal(ff_table_load(t1, -1, FF_NEED_VALUES, &s1, &err), FF_OK);
+	assert_int_equal(ff_table_load(t2, -1, FF_NEED_VALUES, &s2, &err), FF_OK);
+	assert_int_equal(s1.n, 30000);
+	assert_memory_equal(s1.x, s2.x, s1.n * s1.d * sizeof(double));
+	check_values(csv, d1, false);
+	ff_dataset_release(&s1);
+	ff_dataset_release(&s2);
+	ff_table_free(t1);
+	ff_table_free(t2);
+	ff_buf_release(&a);
+	ff_buf_release(&b);
+	ff_buf_release(&src);
+	ff_free(csv);
+	ff_free(d1);
+	ff_free(d2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1032,6 +1212,9 @@ int main(void)
 		cmocka_unit_test(test_bad_inputs),
 		cmocka_unit_test(test_import_oom),
 		cmocka_unit_test(test_opts_json),
+		cmocka_unit_test(test_simd_fields),
+		cmocka_unit_test(test_scalar_path),
+		cmocka_unit_test(test_simd_same_table),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -4,7 +4,8 @@
  * ff_table*.c, ff_schema.c): schema and meta round trip, shortest number
  * text, exact number parsing, writer -> reader (batches, rows, dense load,
  * columns, partitions), atomic commit/abort/replace, and refusal of
- * truncated or corrupted files (every byte flipped in turn, never a crash).
+ * truncated or corrupted files (every byte flipped in turn, never a crash),
+ * and the int32 mantissa column encoding (encoder and decoders, bit exact).
  */
 #include "ff_setup.h"
 #include <setjmp.h>
@@ -466,7 +467,8 @@ static void test_write_read(void **state)
 	assert_int_equal(s->n_features, d);
 	const json_t *m = ff_table_meta(t);
 	assert_string_equal(json_string_value(json_object_get(m, "engine")), "standalone");
-	assert_int_equal(json_integer_value(json_object_get(m, "format_version")), 1);
+	assert_int_equal(json_integer_value(json_object_get(m, "format_version")),
+			 FF_TABLE_FORMAT_VERSION);
 	assert_int_equal(json_integer_value(json_object_get(m, "count")), n);
 
 	/* batches: global order, values, ids */
@@ -878,7 +880,7 @@ static void test_corrupt(void **state)
 	assert_int_equal(read_all(dir, 0, &err), FF_EDATA);
 	assert_non_null(strstr(err.msg, "corrupted table meta"));
 	char *v2 = ff_strdup(mb.buf);
-	char *pos = strstr(v2, "\"format_version\": 1");
+	char *pos = strstr(v2, "\"format_version\": 2");
 	assert_non_null(pos);
 	pos[strlen("\"format_version\": ")] = '7';
 	assert_int_equal(fs_write_atomic(meta, v2, strlen(v2), NULL), FF_OK);
@@ -904,6 +906,264 @@ static void test_corrupt(void **state)
 	ff_free(meta);
 }
 
+/* ------------------------------------------------ int32 mantissa columns */
+
+static bool same_bits(double a, double b)
+{
+	return !memcmp(&a, &b, sizeof(a));
+}
+
+static void test_enc_fit(void **state)
+{
+	(void)state;
+	int32_t m;
+	assert_true(ff__enc_fit(0.0, 0, &m) && m == 0);
+	assert_true(ff__enc_fit(0.0, 6, &m) && m == 0);
+	assert_false(ff__enc_fit(-0.0, 0, &m)); /* would decode as +0.0 */
+	assert_false(ff__enc_fit(-0.0, 6, &m));
+	assert_true(ff__enc_fit(1.5, 1, &m) && m == 15);
+	assert_true(ff__enc_fit(1.5, 3, &m) && m == 1500);
+	assert_false(ff__enc_fit(1.25, 1, &m));
+	assert_true(ff__enc_fit(0.1, 1, &m) && m == 1);
+	assert_true(ff__enc_fit(-3.141592, 6, &m) && m == -3141592);
+	assert_true(ff__enc_fit(strtod("0.123456789", NULL), 9, &m) && m == 123456789);
+	assert_true(ff__enc_fit(strtod("-9.99999999", NULL), 8, &m) && m == -999999999);
+	assert_true(ff__enc_fit(2147483647.0, 0, &m) && m == INT32_MAX);
+	assert_false(ff__enc_fit(2147483648.0, 0, &m));
+	assert_true(ff__enc_fit(-2147483647.0, 0, &m) && m == -INT32_MAX);
+	assert_false(ff__enc_fit(-2147483648.0, 0, &m)); /* only +-(2^31 - 1) */
+	assert_false(ff__enc_fit(1e-7, 6, &m));
+	assert_false(ff__enc_fit(1.0 / 3.0, 9, &m));
+	assert_false(ff__enc_fit(NAN, 0, &m));
+	assert_false(ff__enc_fit(INFINITY, 0, &m));
+	assert_false(ff__enc_fit(1.0, FF__ENC_SCALE_MAX + 1, &m));
+	/* every fit decodes to the same bits */
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+	for (int k = 0; k < 200000; k++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		unsigned s = (unsigned)(x % 12);
+		char txt[48];
+		snprintf(txt, sizeof(txt), "%s%llu.%0*llu", x >> 63 ? "-" : "",
+			 (unsigned long long)((x >> 20) % 5000), (int)(s ? s : 1),
+			 (unsigned long long)((x >> 8) % 1000000000000ull % (s ? 1000000000000ull : 10)));
+		double v = strtod(txt, NULL);
+		for (unsigned t = 0; t <= 12; t++)
+			if (ff__enc_fit(v, t, &m))
+				assert_true(same_bits((double)m / ff__p10[t], v));
+	}
+}
+
+/*
+ * Feeds a column of decimal texts through ff__enc_put the way the importer
+ * does (short fixed notation as exact mantissas, anything else as strtod's
+ * double), then decodes it: every value must come back bit for bit.
+ * Returns the column's final state.
+ */
+static uint8_t enc_column(const char *const *txt, size_t n)
+{
+	double *slot = ff_malloc(8 * n + 8);
+	assert_non_null(slot);
+	uint8_t st = FF__ENCST_UNSET;
+	for (size_t i = 0; i < n; i++) {
+		const char *t = txt[i];
+		bool neg = *t == '-';
+		const char *dot = strchr(t, '.');
+		size_t nf = dot ? strlen(dot + 1) : 0;
+		bool plain = strspn(t + neg, "0123456789.") == strlen(t + neg) && nf <= 7 &&
+			     strlen(t + neg) - (dot ? 1 : 0) <= 14;
+		double v = strtod(t, NULL);
+		if (plain && !(v == 0 && neg)) {
+			int64_t w = 0;
+			for (const char *p = t + neg; *p; p++)
+				if (*p != '.')
+					w = w * 10 + (*p - '0');
+			ff__enc_put(&st, slot, i, 0, true, neg ? -w : w, (unsigned)nf);
+		} else {
+			ff__enc_put(&st, slot, i, v, false, 0, (unsigned)nf);
+		}
+	}
+	double *out = ff_malloc(8 * n + 8);
+	assert_non_null(out);
+	if (st <= FF__ENC_SCALE_MAX)
+		ff__dec_i32(out, (const int32_t *)(const void *)slot, n, st);
+	else
+		memcpy(out, slot, 8 * n);
+	for (size_t i = 0; i < n; i++)
+		if (!same_bits(out[i], strtod(txt[i], NULL)))
+			fail_msg("row %zu '%s' decoded as %.17g", i, txt[i], out[i]);
+	ff_free(out);
+	ff_free(slot);
+	return st;
+}
+
+static void test_enc_columns(void **state)
+{
+	(void)state;
+	static const char *const fixed6[] = { "-0.287570", "3.141592", "0.000001", "-3.999999" };
+	assert_int_equal(enc_column(fixed6, 4), 6);
+	/* scales grow when every earlier mantissa fits, shorter ones scale up */
+	static const char *const mixed[] = { "3", "1.5", "1.25", "-7", "0.125", "2.5" };
+	assert_int_equal(enc_column(mixed, 6), 3);
+	/* nine-digit mantissas */
+	static const char *const nine[] = { "0.123456789", "-0.999999999", "2.147483647" };
+	assert_int_equal(enc_column(nine, 3), 9);
+	/* ... and one that needs ten digits at the column's scale */
+	static const char *const ten[] = { "0.123456789", "-9.99999999" };
+	assert_int_equal(enc_column(ten, 2), FF__ENCST_F64);
+	/* -0.0 anywhere: doubles (so its sign survives) */
+	static const char *const nz_mid[] = { "1.500000", "-0.000000", "2.000000" };
+	assert_int_equal(enc_column(nz_mid, 3), FF__ENCST_F64);
+	static const char *const nz_first[] = { "-0", "1" };
+	assert_int_equal(enc_column(nz_first, 2), FF__ENCST_F64);
+	/* +0 is fine */
+	static const char *const zeros[] = { "0.000000", "0", "-1.5" };
+	assert_int_equal(enc_column(zeros, 3), 6);
+	/* mantissas that do not fit int32, first or later */
+	static const char *const big_first[] = { "12345678901", "1.5" };
+	assert_int_equal(enc_column(big_first, 2), FF__ENCST_F64);
+	static const char *const big_mid[] = { "1.5", "2.25", "2147483648", "3" };
+	assert_int_equal(enc_column(big_mid, 4), FF__ENCST_F64);
+	static const char *const edge[] = { "2147483647", "-2147483647" };
+	assert_int_equal(enc_column(edge, 2), 0);
+	/* scaling up would overflow: doubles */
+	static const char *const grow[] = { "2000000", "0.0000001" };
+	assert_int_equal(enc_column(grow, 2), FF__ENCST_F64);
+	/* values parsed by the general parser (exponents, long mantissas) */
+	static const char *const general[] = { "0.001", "2.5e-1", "1E-3", " 7" };
+	assert_int_equal(enc_column(general, 4), 3);
+	static const char *const inexact[] = { "0.1", "1e-30" };
+	assert_int_equal(enc_column(inexact, 2), FF__ENCST_F64);
+	static const char *const longm[] = { "0.1234567890123456789", "1" };
+	assert_int_equal(enc_column(longm, 2), FF__ENCST_F64);
+	/* random columns of mixed scales, signs and sizes */
+	uint64_t x = 88172645463325252ull;
+	char buf[64][40];
+	const char *col[64];
+	for (int k = 0; k < 3000; k++) {
+		size_t n = 1 + (size_t)(k % 64);
+		for (size_t i = 0; i < n; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			int s = (int)(x % 10);
+			uint64_t w = (x >> 10) % (k % 3 ? 100000000ull : 100000000000ull);
+			uint64_t p = 1;
+			for (int q = 0; q < s; q++)
+				p *= 10;
+			if (s)
+				snprintf(buf[i], sizeof(buf[i]), "%s%llu.%0*llu", x >> 63 ? "-" : "",
+					 (unsigned long long)(w / p), s, (unsigned long long)(w % p));
+			else
+				snprintf(buf[i], sizeof(buf[i]), "%s%llu", x >> 63 ? "-" : "",
+					 (unsigned long long)w);
+			col[i] = buf[i];
+		}
+		(void)enc_column(col, n);
+	}
+}
+
+/* The AVX-512 / AVX2 decoders (whichever the CPU has) against the scalar loop. */
+static void test_dec_dispatch(void **state)
+{
+	(void)state;
+	int32_t m[67];
+	double a[67], b[67];
+	uint64_t x = 1;
+	for (size_t n = 0; n <= 67; n++) {
+		for (unsigned s = 0; s <= FF__ENC_SCALE_MAX; s++) {
+			for (size_t i = 0; i < n; i++) {
+				x = x * 6364136223846793005ull + 1442695040888963407ull;
+				m[i] = (int32_t)(x >> 32);
+				if (i == 0)
+					m[i] = INT32_MAX;
+				if (i == 1)
+					m[i] = -INT32_MAX;
+			}
+			ff__dec_i32(a, m, n, s);
+			ff__dec_i32_scalar(b, m, n, s);
+			assert_memory_equal(a, b, n * sizeof(double));
+			for (size_t i = 0; i < n; i++)
+				assert_true(same_bits(b[i], (double)m[i] / ff__p10[s]));
+		}
+	}
+}
+
+#ifndef FF_FUZZ_CORPUS
+#define FF_FUZZ_CORPUS "fuzz/corpus"
+#endif
+
+static int v1_sink(void *ctx, const char *data, size_t n)
+{
+	return ff_buf_add(ctx, data, n);
+}
+
+/*
+ * Tables written by format 1 (the fuzz-table seeds csv0..csv2, made before
+ * format 2; fuzz/fuzz-table.c has their source CSVs): still opened, read
+ * and exported as their source byte for byte.
+ */
+static void test_read_format1(void **state)
+{
+	(void)state;
+	static const char *const src[] = {
+		"id,y,x0,x1\n1,0,0.5,-1.25\n2,1,3,7\n3,0,1e300,0.1\n",
+		"id,x0\r\na,1\r\nb,2.50\r\nc,-0\r\n",
+		"sid,mid,y,w,x0\n1,m1,1,0.5,2\n2,m2,0,1.5,3\n",
+	};
+	struct ff_error err = FF_ERROR_INIT;
+	for (int i = 0; i < 3; i++) {
+		char *seed = ff_asprintf("%s/table/csv%d", FF_FUZZ_CORPUS, i);
+		struct ff_buf in = FF_BUF_INIT_MAX(1 << 24);
+		assert_int_equal(fs_read_file(seed, &in, NULL), FF_OK);
+		/* the harness's input: flags, 16-bit meta length, meta, partitions */
+		const unsigned char *d = (const unsigned char *)in.buf;
+		size_t mlen = (size_t)d[1] | (size_t)d[2] << 8;
+		assert_true(3 + mlen <= in.len);
+		char *dir = tpath("v1/t%d", i);
+		assert_int_equal(fs_mkdirs(dir, 0755, NULL), FF_OK);
+		char *p = ff_asprintf("%s/meta.json", dir);
+		assert_int_equal(fs_write_atomic(p, in.buf + 3, mlen, NULL), FF_OK);
+		ff_free(p);
+		size_t start = 3 + mlen;
+		for (unsigned k = 0; start < in.len; k++) {
+			size_t next = in.len;
+			for (size_t q = start + 8; q + 8 <= in.len; q += 8)
+				if (!memcmp(in.buf + q, "FFTBPART", 8)) {
+					next = q;
+					break;
+				}
+			assert_int_equal(ff__le32(d + start + 8), 1); /* written by format 1 */
+			p = ff_asprintf("%s/" FF__PART_FMT, dir, k);
+			assert_int_equal(fs_write_atomic(p, in.buf + start, next - start, NULL), FF_OK);
+			ff_free(p);
+			start = next;
+		}
+		struct ff_table *t;
+		assert_int_equal(ff_table_open(&t, dir, 0, &err), FF_OK);
+		assert_int_equal(json_integer_value(json_object_get(ff_table_meta(t),
+								    "format_version")), 1);
+		struct ff_buf out = FF_BUF_INIT_MAX(1 << 24);
+		assert_int_equal(ff_csv_export(t, UINT64_MAX, 0, v1_sink, &out, &err), FF_OK);
+		assert_int_equal(out.len, strlen(src[i]));
+		assert_memory_equal(out.buf, src[i], out.len);
+		struct ff_dataset ds;
+		assert_int_equal(ff_table_load(t, -1, FF_NEED_VALUES | FF_NEED_IDS, &ds, &err), FF_OK);
+		assert_int_equal(ds.n, 3 - (i == 2));
+		if (i == 0)
+			assert_true(ds.x[2 * 2] == 1e300 && ds.x[1] == -1.25);
+		if (i == 1)
+			assert_true(ds.x[2] == 0 && signbit(ds.x[2]));
+		ff_dataset_release(&ds);
+		ff_table_free(t);
+		ff_buf_release(&out);
+		ff_buf_release(&in);
+		ff_free(dir);
+		ff_free(seed);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -917,6 +1177,10 @@ int main(void)
 		cmocka_unit_test(test_atomic),
 		cmocka_unit_test(test_oom),
 		cmocka_unit_test(test_corrupt),
+		cmocka_unit_test(test_enc_fit),
+		cmocka_unit_test(test_enc_columns),
+		cmocka_unit_test(test_dec_dispatch),
+		cmocka_unit_test(test_read_format1),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
