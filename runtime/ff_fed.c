@@ -768,10 +768,11 @@ struct fed_sink {
 	uint64_t len;
 };
 
-static int fed_read_all(int fd, char *mem, uint64_t n)
+/* n bytes at offset off of fd into mem. */
+static int fed_pread_all(int fd, char *mem, uint64_t off, uint64_t n)
 {
 	while (n) {
-		ssize_t r = read(fd, mem, n > FED_IO_BUF ? FED_IO_BUF : (size_t)n);
+		ssize_t r = pread(fd, mem, n > FED_IO_BUF ? FED_IO_BUF : (size_t)n, (off_t)off);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -779,16 +780,19 @@ static int fed_read_all(int fd, char *mem, uint64_t n)
 		if (r == 0)
 			return FF_EDATA;
 		mem += r;
+		off += (uint64_t)r;
 		n -= (uint64_t)r;
 	}
 	return FF_OK;
 }
 
-/* n bytes of in to out: in the kernel when it can, else through a buffer. */
-static int fed_copy_fd(int in, int out, uint64_t n)
+/* n bytes at offset off of in to out (at its position): in the kernel when
+ * it can, else through a buffer. */
+static int fed_copy_at(int in, uint64_t off, int out, uint64_t n)
 {
+	loff_t o = (loff_t)off;
 	while (n) {
-		ssize_t w = copy_file_range(in, NULL, out, NULL, n > FED_IO_BUF ? FED_IO_BUF : (size_t)n, 0);
+		ssize_t w = copy_file_range(in, &o, out, NULL, n > FED_IO_BUF ? FED_IO_BUF : (size_t)n, 0);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && (errno == EXDEV || errno == EINVAL || errno == EBADF ||
@@ -804,10 +808,12 @@ static int fed_copy_fd(int in, int out, uint64_t n)
 	int ret = n && !buf ? FF_ENOMEM : FF_OK;
 	while (n && !ret) {
 		size_t k = n > FED_IO_BUF ? FED_IO_BUF : (size_t)n;
-		ret = fed_read_all(in, buf, k);
-		if (!ret)
-			ret = fs_write_all(out, buf, k);
-		n -= k;
+		ssize_t r = pread(in, buf, k, (off_t)o);
+		if (r < 0 && errno == EINTR)
+			continue;
+		ret = r < 0 ? ff_from_errno(errno) : r == 0 ? FF_EDATA : fs_write_all(out, buf, (size_t)r);
+		o += r > 0 ? r : 0;
+		n -= r > 0 ? (uint64_t)r : 0;
 	}
 	ff_free(buf);
 	return ret;
@@ -838,7 +844,7 @@ static int fed_take_file(const char *path, long long size, struct fed_sink *sink
 		ret = ff_error_set(err, FF_ENOMEM, "%s: out of memory for %lld bytes", what, size);
 		goto out;
 	}
-	ret = mem ? fed_read_all(fd, mem, (uint64_t)size) : fed_copy_fd(fd, sink->fd, (uint64_t)size);
+	ret = mem ? fed_pread_all(fd, mem, 0, (uint64_t)size) : fed_copy_at(fd, 0, sink->fd, (uint64_t)size);
 	if (ret) {
 		ff_error_set(err, ret, "%s: cannot read the message file '%s': %s", what, path,
 			     ff_strerror(ret));
@@ -873,55 +879,6 @@ struct fed_follow {
 	char *mem;                 /* buffer sink: total + 1 bytes */
 	off_t start;               /* descriptor sink: where the message starts */
 };
-
-/* n bytes at offset off of in to out (at its position). */
-static int fed_copy_at(int in, uint64_t off, int out, uint64_t n)
-{
-	loff_t o = (loff_t)off;
-	while (n) {
-		ssize_t w = copy_file_range(in, &o, out, NULL, n > FED_IO_BUF ? FED_IO_BUF : (size_t)n, 0);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EXDEV || errno == EINVAL || errno == EBADF ||
-			      errno == ENOSYS || errno == EOPNOTSUPP))
-			break;
-		if (w < 0)
-			return ff_from_errno(errno);
-		if (w == 0)
-			return FF_EDATA;
-		n -= (uint64_t)w;
-	}
-	char *buf = n ? ff_malloc(FED_IO_BUF) : NULL;
-	int ret = n && !buf ? FF_ENOMEM : FF_OK;
-	while (n && !ret) {
-		size_t k = n > FED_IO_BUF ? FED_IO_BUF : (size_t)n;
-		ssize_t r = pread(in, buf, k, (off_t)o);
-		if (r < 0 && errno == EINTR)
-			continue;
-		ret = r < 0 ? ff_from_errno(errno) : r == 0 ? FF_EDATA : fs_write_all(out, buf, (size_t)r);
-		o += r > 0 ? r : 0;
-		n -= r > 0 ? (uint64_t)r : 0;
-	}
-	ff_free(buf);
-	return ret;
-}
-
-static int fed_pread_all(int fd, char *mem, uint64_t off, uint64_t n)
-{
-	while (n) {
-		ssize_t r = pread(fd, mem, n > FED_IO_BUF ? FED_IO_BUF : (size_t)n, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return ff_from_errno(errno);
-		if (r == 0)
-			return FF_EDATA;
-		mem += r;
-		off += (uint64_t)r;
-		n -= (uint64_t)r;
-	}
-	return FF_OK;
-}
 
 /* A sink a follower can start over in: a buffer, or a regular file it can seek. */
 static bool fed_can_follow(const struct fed_sink *sink, struct fed_follow *fw)
