@@ -117,7 +117,6 @@ static int sched_root_party_cb(void *arg, const struct store_row *row)
 	return FF_OK;
 }
 
-
 /*
  * Drops from a->targets the parties that need no job/start: on a job's
  * first admission, a party of a task without producers gets that task's
