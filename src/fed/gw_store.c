@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "clock.h"
+#include "fs.h"
 #include "gw_int.h"
 #include "log.h"
 #include "mem.h"
@@ -128,20 +129,6 @@ static bool gw_mem_charge(uint64_t n)
 	return false;
 }
 
-static int gw_write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return ff_from_errno(errno);
-		p += w;
-		n -= (size_t)w;
-	}
-	return FF_OK;
-}
-
 /* Moves the body to a new spill file (what is in memory first). */
 static int gw_body_spill(struct gw_body *b, struct ff_error *err)
 {
@@ -157,7 +144,7 @@ static int gw_body_spill(struct gw_body *b, struct ff_error *err)
 		return ff_error_set(err, ff_from_errno(e), "cannot create spill file in '%s': %s",
 				    b->dir, strerror(e));
 	}
-	int ret = gw_write_all(b->fd, b->mem.buf, b->mem.len);
+	int ret = fs_write_all(b->fd, b->mem.buf, b->mem.len);
 	if (ret)
 		return ff_error_set(err, ret, "cannot write spill file '%s': %s", b->path,
 				    strerror(-ret));
@@ -200,7 +187,7 @@ int gw_body_write(struct gw_body *b, const void *data, size_t n, struct ff_error
 		if (ret)
 			return ret;
 	}
-	int ret = gw_write_all(b->fd, data, n);
+	int ret = fs_write_all(b->fd, data, n);
 	if (ret)
 		return ff_error_set(err, ret, "cannot write spill file '%s': %s", b->path,
 				    strerror(-ret));

@@ -227,6 +227,16 @@ static void remote_cmd_free(struct remote_cmd *c)
 	ff_free(c);
 }
 
+/* Frees a list of commands never answered (the daemon is exiting). */
+static void remote_cmds_drop(struct remote_cmd *c)
+{
+	while (c) {
+		struct remote_cmd *next = c->next;
+		remote_cmd_free(c);
+		c = next;
+	}
+}
+
 static json_t *remote_unreachable(const char *party, const char *endpoint, int attempts,
 				  const char *why)
 {
@@ -568,22 +578,13 @@ void remote_release(struct site *s)
 	ev_timer_stop(s->loop, &rm->timer);
 	/* requests still in flight are dropped without answers: we are exiting */
 	while (rm->reqs) {
-		struct remote_cmd *c = rm->reqs->cmds;
-		while (c) {
-			struct remote_cmd *next = c->next;
-			remote_cmd_free(c);
-			c = next;
-		}
+		remote_cmds_drop(rm->reqs->cmds);
 		remote_req_free(rm->reqs);
 	}
 	while (rm->peers) {
 		struct remote_peer *p = rm->peers;
 		rm->peers = p->next;
-		while (p->head) {
-			struct remote_cmd *c = p->head;
-			p->head = c->next;
-			remote_cmd_free(c);
-		}
+		remote_cmds_drop(p->head);
 		ff_free(p);
 	}
 	if (rm->multi)

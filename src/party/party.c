@@ -243,7 +243,8 @@ int party_task_set_party_status(struct site *s, const struct party_task_key *k,
 		return ret;
 	ret = party_get_status(s, "SELECT f_party_status FROM t_task WHERE f_job_id = ? AND"
 			       " f_task_id = ? AND f_task_version = ? AND f_role = ? AND"
-			       " f_party_id = ?", a + 7, 5, old, sizeof(old), err);
+			       " f_party_id = ?", a + 7, 5 /* the key, as in the UPDATE */, old,
+			       sizeof(old), err);
 	if (ret == FF_ENOTFOUND)
 		return ff_error_set(err, FF_ENOTASK, "no task '%s' version %lld for %s %s",
 				    k->task_id, k->version, k->role, k->party_id);
@@ -280,8 +281,8 @@ int party_job_set_status(struct site *s, const char *job_id, const char *role,
 	*changed = !ret && ch == 1;
 	if (!ret && !ch) {
 		ret = party_get_status(s, "SELECT f_status FROM t_job WHERE f_job_id = ? AND"
-				       " f_role = ? AND f_party_id = ?", a + 11, 3, old, sizeof(old),
-				       err);
+				       " f_role = ? AND f_party_id = ?", a + 11, 3 /* the key */, old,
+				       sizeof(old), err);
 		if (ret == FF_ENOTFOUND)
 			return ff_error_set(err, FF_ENOJOB, "no job '%s' for %s %s", job_id, role,
 					    party_id);

@@ -162,9 +162,9 @@ static void sched_create_admit(struct sched_create *c, struct fed_call *call)
 	size_t nback = 0;
 	bool all = c->eager;
 	for (size_t i = 0; c->eager && i < call->n; i++) {
-		json_t *d = json_object_get(call->res[i].resp, "data");
-		if (json_integer_value(json_object_get(d, "resource_code")) == 0 &&
-		    json_object_get(d, "resource_code")) {
+		const json_t *rc = json_object_get(json_object_get(call->res[i].resp, "data"),
+						   "resource_code");
+		if (json_is_integer(rc) && json_integer_value(rc) == 0) {
 			if (back)
 				back[nback++] = call->res[i].target;
 		} else {

@@ -252,14 +252,20 @@ static bool sched_any_live(const struct sched_view *v)
 	return false;
 }
 
+/* Waiting (recorded and computed) with every producer done. */
+static bool sched_task_ready(struct sched_view *v, const struct sched_task *t)
+{
+	return !strcmp(t->fed_status, ST_WAITING) && !strcmp(t->status, ST_WAITING) &&
+	       sched_deps_done(v, t);
+}
+
 /* Starts the step's ready tasks (n of them, from index first), after its commit. */
 static void sched_step_starts(struct sched_job *j, struct sched_view *v, size_t first, size_t n,
 			      bool folded)
 {
 	for (size_t i = first; n > 0 && i < v->ntasks; i++) {
 		struct sched_task *t = &v->tasks[i];
-		if (strcmp(t->fed_status, ST_WAITING) || strcmp(t->status, ST_WAITING) ||
-		    !sched_deps_done(v, t))
+		if (!sched_task_ready(v, t))
 			continue;
 		sched_start_task(j, t, false, folded);
 		n--;
@@ -423,9 +429,7 @@ void sched_step(struct sched_job *j)
 	enum status_sched_code code = STATUS_SCHED_NO_NEXT;
 	size_t nready = 0, first = 0;
 	for (size_t i = 0; fed && !v.cancel && !interrupt && i < v.ntasks; i++) {
-		struct sched_task *t = &v.tasks[i];
-		if (strcmp(t->fed_status, ST_WAITING) || strcmp(t->status, ST_WAITING) ||
-		    !sched_deps_done(&v, t))
+		if (!sched_task_ready(&v, &v.tasks[i]))
 			continue;
 		code = STATUS_SCHED_HAVE_NEXT;
 		if (blocked)

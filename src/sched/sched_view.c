@@ -217,7 +217,8 @@ int sched_set_party_status(struct site *s, const char *job_id, const char *task_
 	char *old = NULL;
 	ret = store_get_text(s->db, "SELECT f_status FROM t_schedule_task WHERE f_job_id = ?"
 			     " AND f_task_id = ? AND f_task_version = ? AND f_role = ? AND"
-			     " f_party_id = ?", a + 7, 5, &old, NULL);
+			     " f_party_id = ?", a + 7, 5 /* the key, as in the UPDATE */, &old,
+			     NULL);
 	ff_free(old);
 	return ret == FF_ENOTFOUND ? FF_ENOTASK : ret;
 }
