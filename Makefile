@@ -10,6 +10,17 @@ FUZZ_FULL_SECONDS ?= 120
 PYTEST  = $(PY) -m pytest -q -p no:cacheprovider
 JOBS    ?= 2
 
+# FATE's reference data and examples the tests read: ../shared beside the
+# checkout, or, for a clone made elsewhere from such a checkout, the one
+# beside its origin. Passed to the tests through the environment.
+SHARED  ?= $(firstword $(wildcard $(CURDIR)/../shared) \
+		$(wildcard $(shell git config --get remote.origin.url 2>/dev/null)/../shared))
+ifneq ($(strip $(SHARED)),)
+export FEDFLOW_SHARED := $(abspath $(SHARED))
+export FF_SHARED_DIR := $(FEDFLOW_SHARED)
+export FF_ML_DATA_DIR := $(FEDFLOW_SHARED)/data
+endif
+
 .PHONY: all build build-asan build-fuzz deps test test-unit test-integration test-fuzz test-full fuzz demo bench help clean
 
 all: build

@@ -21,7 +21,7 @@ BUILD = os.path.abspath(os.environ.get("FEDFLOW_BUILD", os.path.join(ROOT, "buil
 FEDFLOWD = os.path.join(BUILD, "src", "fedflowd")
 CLI = os.path.join(BUILD, "src", "cli", "fedflow")
 COMPONENT = os.path.join(BUILD, "components", "fedflow-component")
-SHARED = os.path.abspath(os.path.join(ROOT, "..", "shared"))
+SHARED = os.path.abspath(os.environ.get("FEDFLOW_SHARED") or os.path.join(ROOT, "..", "shared"))
 FULL = os.environ.get("FEDFLOW_FULL") == "1"
 
 END = ("success", "failed", "canceled", "timeout")

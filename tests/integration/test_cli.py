@@ -13,10 +13,12 @@ Run: /usr/bin/python3 -m pytest tests/integration/test_cli.py
 import hashlib
 import io
 import json
+import os
 import re
 import socket
 import tarfile
 import time
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -24,7 +26,7 @@ import yaml
 
 from conftest_cli import REPO, Answer, fake_flow, fedflow  # noqa: F401
 
-SHARED = REPO.parent / "shared"
+SHARED = Path(os.environ.get("FEDFLOW_SHARED") or REPO.parent / "shared")
 OK = {"code": 0, "message": "success", "data": {"answer": "ok", "n": 0.1, "ü": "é"}}
 
 
