@@ -27,6 +27,17 @@ FULL = os.environ.get("FEDFLOW_FULL") == "1"
 END = ("success", "failed", "canceled", "timeout")
 
 
+def pid_alive(pid):
+    """True while pid runs; a zombie, or one that vanishes mid-check, is gone."""
+    try:
+        os.kill(pid, 0)
+        # /proc can disappear between kill and read (ESRCH on read)
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except (OSError, TypeError):
+        return False
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from conftest import dag, parties, task
+from conftest import dag, parties, pid_alive, task
 from sites import Federation
 
 THREE = parties(("guest", "9999"), ("host", "10000"), ("arbiter", "10001"))
@@ -22,14 +22,6 @@ def fed():
     f = Federation(liveness=1000)
     yield f
     f.down()
-
-
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-        return True
-    except (ProcessLookupError, TypeError):
-        return False
 
 
 def wait_for(cond, timeout, what):

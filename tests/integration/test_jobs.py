@@ -1,23 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """Issue A: DAG jobs on one fedflowd playing every party (standalone)."""
 import os
-import signal
 import time
 
-from conftest import (GUEST_HOST, chain_dag, dag, parties, seven_task_dag, task)
-
-
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie is gone for our purpose
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+from conftest import chain_dag, dag, pid_alive, seven_task_dag, task
 
 
 def test_one_task_job(daemon):

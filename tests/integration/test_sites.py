@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from conftest import BUILD, dag, free_port, parties, seven_task_dag, task
+from conftest import BUILD, dag, free_port, parties, pid_alive, seven_task_dag, task
 from sites import SITES, Federation, signed_post
 
 THREE = parties(("guest", "9999"), ("host", "10000"), ("arbiter", "10001"))
@@ -35,18 +35,6 @@ def end_status(fed, job_id, timeout=60):
             return st.pop(), rows
         time.sleep(0.05)
     raise AssertionError("job did not end on every site")
-
-
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_seven_task_dag_across_three_sites(fed):
