@@ -19,6 +19,8 @@
  * compares it with its own. A host writes the message to `target` (or a
  * scratch file), never holding it in memory. With host_silent the hosts
  * do nothing, so the guest's receive times out (tests of that error).
+ * send_delay_ms: the guest waits that long first (the hosts are then
+ * waiting for the message when its first byte comes).
  */
 #include "ff_setup.h"
 #include <time.h>
@@ -319,9 +321,10 @@ COMP_REGISTER(comp_toy_example);
 
 static json_t *xfer_describe(void)
 {
-	json_t *p = json_pack("{s:{s:s,s:I,s:b},s:{s:s,s:b},s:{s:s,s:b},s:{s:s,s:s,s:b},"
-			      "s:{s:s,s:b,s:b},s:{s:s,s:b}}",
+	json_t *p = json_pack("{s:{s:s,s:I,s:b},s:{s:s,s:I,s:b},s:{s:s,s:b},s:{s:s,s:b},"
+			      "s:{s:s,s:s,s:b},s:{s:s,s:b,s:b},s:{s:s,s:b}}",
 			      "size", "type", "int", "default", (json_int_t)1024, "optional", 1,
+			      "send_delay_ms", "type", "int", "default", (json_int_t)0, "optional", 1,
 			      "source", "type", "str", "optional", 1,
 			      "target", "type", "str", "optional", 1,
 			      "tag", "type", "str", "default", "payload", "optional", 1,
@@ -360,11 +363,19 @@ static int xfer_guest(struct ff_task *t, struct ff_fed *f, const char *tag, stru
 	uint64_t sum = 0;
 	unsigned char *mem = NULL;
 	int fd = -1;
+	long long delay_ms;
 	int ret = ff_task_param_str(t, "source", NULL, &source, err);
 	if (!ret)
 		ret = ff_task_param_int(t, "size", 1024, &size, err);
+	if (!ret)
+		ret = ff_task_param_int(t, "send_delay_ms", 0, &delay_ms, err);
 	if (ret)
 		return ret;
+	/* tests: the hosts are waiting for the message before it starts */
+	if (delay_ms > 0 && delay_ms < 60000) {
+		struct timespec ts = { (time_t)(delay_ms / 1000), (long)(delay_ms % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+	}
 	if (source) {
 		struct stat sb;
 		fd = open(source, O_RDONLY | O_CLOEXEC);

@@ -30,6 +30,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -49,6 +50,8 @@
 #define FED_NAME_MAX 128
 #define FED_IDLE_MS 120000        /* a transfer that stops moving this long fails */
 #define FED_IO_BUF (1 << 20)
+/* Messages above this (the gateway's segment) go through a ring when it offers one. */
+#define FED_RING_MIN ((uint64_t)8 << 20)
 #define FED_HEAD_MAX 16384
 
 struct ff_fed_role {
@@ -709,11 +712,162 @@ static int64_t fed_deadline(int64_t ms)
 	return ms > 0 ? fed_now_ms() + ms : INT64_MAX;
 }
 
+/* One request of a send; *env is the gateway's envelope (code 0) or err is set. */
+static int fed_call(struct ff_fed *f, const char *path, const struct fed_src *src,
+		    int64_t deadline, json_t **env, const char *what, struct ff_error *err)
+{
+	struct fed_resp resp;
+	*env = NULL;
+	int ret = fed_request(f, "POST", path, src, deadline, &resp, err);
+	if (!ret && resp.octet)
+		ret = ff_error_set(err, FF_EPROTO, "the gateway answered a send with data");
+	if (!ret && (ret = fed_read_json(f, &resp, env)))
+		ff_error_set(err, ret, "the gateway's answer is not a fedflow envelope");
+	if (!ret && (!json_is_integer(json_object_get(*env, "code")) ||
+		     json_integer_value(json_object_get(*env, "code")) != 0))
+		ret = fed_refusal(*env, what, err);
+	else if (ret)
+		ff_error_prefix(err, "%s", what);
+	if (ret || resp.close)
+		fed_disconnect(f);
+	if (ret) {
+		json_decref(*env);
+		*env = NULL;
+	}
+	return ret;
+}
+
+/*
+ * A ring push (docs/internals/gateway.md, "Ring pushes"): the gateway on
+ * this host names a ring of segment slots in shared memory; segment k
+ * goes into slot k % slots once a step said that slot is free, and each
+ * step tells the gateway how many segments are written; the step that
+ * sees the delivery ends it. No byte goes through the socket.
+ */
+struct fed_ring {
+	struct ff_fed *f;
+	struct ff_buf step;        /* the step's path up to "&written=" */
+	int64_t deadline;
+	const char *what;
+	bool free, done;
+};
+
+static int fed_ring_step(struct fed_ring *rp, uint64_t written, struct ff_error *err)
+{
+	size_t keep = rp->step.len;
+	json_t *env = NULL;
+	int ret = ff_buf_addf(&rp->step, "&written=%llu&need=%llu", (unsigned long long)written,
+			      (unsigned long long)written)
+		? ff_error_set(err, FF_ENOMEM, "out of memory")
+		: fed_call(rp->f, rp->step.buf, NULL, rp->deadline, &env, rp->what, err);
+	rp->step.len = keep;
+	rp->step.buf[keep] = '\0';
+	const json_t *data = json_object_get(env, "data");
+	rp->free = json_is_true(json_object_get(data, "free"));
+	rp->done = json_is_true(json_object_get(data, "done"));
+	json_decref(env);
+	if (!ret && fed_now_ms() > rp->deadline)
+		ret = ff_error_set(err, FF_ETIMEDOUT, "%s: not delivered within %lld ms", rp->what,
+				   (long long)rp->f->timeout_ms);
+	return ret;
+}
+
+/* Segment bytes into their slot: from memory, or read on from the descriptor. */
+static int fed_ring_fill(const struct fed_src *src, char *slot, uint64_t off, size_t n)
+{
+	if (src->data) {
+		memcpy(slot, (const char *)src->data + off, n);
+		return FF_OK;
+	}
+	while (n) {
+		ssize_t r = read(src->fd, slot, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? ff_from_errno(errno) : FF_EDATA;
+		slot += r;
+		n -= (size_t)r;
+	}
+	return FF_OK;
+}
+
+/* Writes the segments through the ring the gateway named (data of its answer). */
+static int fed_ring_run(struct fed_ring *rp, const json_t *data, const struct fed_src *src,
+			struct ff_error *err)
+{
+	long long slots = 0, seg = 0;
+	jsonx_as_int(json_object_get(data, "slots"), &slots);
+	jsonx_as_int(json_object_get(data, "segment"), &seg);
+	const char *path = jsonx_str(data, "ring");
+	if (slots <= 0 || seg <= 0 || slots > 64 || seg > (1LL << 30))
+		return ff_error_set(err, FF_EPROTO, "%s: the gateway's ring has no shape", rp->what);
+	size_t size = (size_t)(slots * seg);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	char *ring = fd < 0 ? MAP_FAILED
+		: mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (ring == MAP_FAILED)
+		return ff_error_set(err, ff_from_errno(e), "%s: cannot map the gateway's ring '%s': %s",
+				    rp->what, path, strerror(e));
+	uint64_t nseg = (src->len + (uint64_t)seg - 1) / (uint64_t)seg;
+	int ret = FF_OK;
+	rp->free = true;
+	for (uint64_t k = 0; !ret && k <= nseg; k++) {
+		while (!ret && !rp->free && !rp->done)
+			ret = fed_ring_step(rp, k, err);
+		if (ret || k == nseg || rp->done)
+			break;
+		uint64_t off = k * (uint64_t)seg;
+		size_t n = (size_t)(src->len - off < (uint64_t)seg ? src->len - off : (uint64_t)seg);
+		ret = fed_ring_fill(src, ring + (size_t)(k % (uint64_t)slots) * (size_t)seg, off, n);
+		if (ret)
+			ff_error_set(err, ret, "%s: %s", rp->what, ret == FF_EDATA ? "the descriptor "
+				     "ended before the announced size" : ff_strerror(ret));
+		else
+			ret = fed_ring_step(rp, k + 1, err);
+	}
+	munmap(ring, size);
+	if (!ret && !rp->done)
+		ret = ff_error_set(err, FF_EPROTO, "%s: the gateway ended the ring push early",
+				   rp->what);
+	return ret;
+}
+
+/* A ring push of src; *offered false when the gateway offers no ring (push instead). */
+static int fed_send_ring(struct ff_fed *f, const char *tag, const char *role,
+			 const char *party_id, const struct fed_src *src, int64_t deadline,
+			 const char *what, bool *offered, struct ff_error *err)
+{
+	struct fed_ring rp = { .f = f, .step = FF_BUF_INIT_MAX(4096), .deadline = deadline,
+			       .what = what };
+	struct ff_buf path = FF_BUF_INIT_MAX(4096);
+	json_t *env = NULL;
+	*offered = false;
+	int ret = fed_path(f, &path, "push/ring", tag, f->role, f->party_id, role, party_id, -1) ||
+		  ff_buf_addf(&path, "&size=%llu", (unsigned long long)src->len)
+		? ff_error_set(err, FF_ENOMEM, "out of memory")
+		: fed_call(f, path.buf, NULL, deadline, &env, what, err);
+	const json_t *data = json_object_get(env, "data");
+	long long id = 0;
+	jsonx_as_int(json_object_get(data, "push"), &id);
+	*offered = !ret && jsonx_str(data, "ring");
+	if (*offered && (fed_path(f, &rp.step, "push/ring/step", tag, f->role, f->party_id, role,
+				  party_id, -1) || ff_buf_addf(&rp.step, "&push=%lld", id)))
+		ret = ff_error_set(err, FF_ENOMEM, "out of memory");
+	if (*offered && !ret)
+		ret = fed_ring_run(&rp, data, src, err);
+	json_decref(env);
+	ff_buf_release(&path);
+	ff_buf_release(&rp.step);
+	return ret;
+}
+
 static int fed_send(struct ff_fed *f, const char *tag, const char *role, const char *party_id,
 		    const struct fed_src *src, struct ff_error *err)
 {
 	struct ff_buf path = FF_BUF_INIT_MAX(4096);
-	struct fed_resp resp;
 	json_t *env = NULL;
 	char what[400];
 	int ret = fed_check(tag, role, party_id, err);
@@ -721,23 +875,17 @@ static int fed_send(struct ff_fed *f, const char *tag, const char *role, const c
 		return ret;
 	snprintf(what, sizeof(what), "cannot send message '%s' to %s %s", tag, role, party_id);
 	int64_t deadline = fed_deadline(f->timeout_ms);
-	if (fed_path(f, &path, "push", tag, f->role, f->party_id, role, party_id, -1)) {
-		ret = ff_error_set(err, FF_ENOMEM, "out of memory");
-		goto out;
+	/* large, from this host: through a ring if the gateway offers one */
+	if (f->local && src->len > FED_RING_MIN) {
+		bool offered;
+		ret = fed_send_ring(f, tag, role, party_id, src, deadline, what, &offered, err);
+		if (offered || ret)
+			return ret;
 	}
-	ret = fed_request(f, "POST", path.buf, src, deadline, &resp, err);
-	if (!ret && resp.octet)
-		ret = ff_error_set(err, FF_EPROTO, "the gateway answered a send with data");
-	if (!ret && (ret = fed_read_json(f, &resp, &env)))
-		ff_error_set(err, ret, "the gateway's answer is not a fedflow envelope");
-	if (!ret && (!json_is_integer(json_object_get(env, "code")) ||
-		     json_integer_value(json_object_get(env, "code")) != 0))
-		ret = fed_refusal(env, what, err);
-	else if (ret)
-		ff_error_prefix(err, "%s", what);
-	if (ret || resp.close)
-		fed_disconnect(f);
-out:
+	if (fed_path(f, &path, "push", tag, f->role, f->party_id, role, party_id, -1))
+		ret = ff_error_set(err, FF_ENOMEM, "out of memory");
+	else
+		ret = fed_call(f, path.buf, src, deadline, &env, what, err);
 	json_decref(env);
 	ff_buf_release(&path);
 	return ret;
@@ -871,11 +1019,17 @@ out:
  * fresh ones), and asks again with its token and the bytes it has. The
  * last answer has no "partial": the rest of the file, which the task then
  * deletes. A new token means the sender started over: from byte 0.
+ * When the answer says "ring", the file is a ring of that many bytes in
+ * shared memory (the gateway waits for the task before it overwrites
+ * anything): the task maps it and copies byte x from x % ring, and frees
+ * nothing.
  */
 struct fed_follow {
 	uint64_t token;            /* 0: not following */
 	uint64_t seen, total;
 	int fd;                    /* the followed file, -1 */
+	const char *ring;          /* ... mapped when it is a ring */
+	uint64_t ring_size;
 	char *mem;                 /* buffer sink: total + 1 bytes */
 	off_t start;               /* descriptor sink: where the message starts */
 };
@@ -906,8 +1060,61 @@ static int fed_follow_rewind(struct fed_follow *fw, const struct fed_sink *sink)
 	return FF_OK;
 }
 
+/* The followed file of an answer: opened, and mapped when it is a ring. */
+static int fed_follow_open(struct fed_follow *fw, const json_t *data, const char *path,
+			   const char *what, struct ff_error *err)
+{
+	long long ring = 0;
+	jsonx_as_int(json_object_get(data, "ring"), &ring);
+	if (fw->ring)
+		munmap((void *)fw->ring, (size_t)fw->ring_size);
+	fw->ring = NULL;
+	if (fw->fd >= 0)
+		close(fw->fd);
+	fw->fd = open(path, (ring ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fw->fd < 0)
+		return ff_error_set(err, ff_from_errno(errno), "%s: cannot open the message file "
+				    "'%s': %s", what, path, strerror(errno));
+	if (ring <= 0)
+		return FF_OK;
+	void *m = (uint64_t)ring > SIZE_MAX ? MAP_FAILED
+		: mmap(NULL, (size_t)ring, PROT_READ, MAP_SHARED, fw->fd, 0);
+	if (m == MAP_FAILED)
+		return ff_error_set(err, ff_from_errno(errno), "%s: cannot map the message ring "
+				    "'%s': %s", what, path, strerror(errno));
+	fw->ring = m;
+	fw->ring_size = (uint64_t)ring;
+	/* mapped: the ring's memory now goes with the last of the two
+	 * mappings, whichever process ends first */
+	unlink(path);
+	return FF_OK;
+}
+
+/* Bytes [from, to) of the message out of the ring into the sink. */
+static int fed_ring_copy(const struct fed_follow *fw, const struct fed_sink *sink,
+			 uint64_t from, uint64_t to)
+{
+	while (from < to) {
+		uint64_t at = from % fw->ring_size;
+		size_t take = (size_t)(fw->ring_size - at < to - from ? fw->ring_size - at
+								  : to - from);
+		int ret = FF_OK;
+		if (fw->mem)
+			memcpy(fw->mem + from, fw->ring + at, take);
+		else
+			ret = fs_write_all(sink->fd, fw->ring + at, take);
+		if (ret)
+			return ret;
+		from += take;
+	}
+	return FF_OK;
+}
+
 static void fed_follow_release(struct fed_follow *fw)
 {
+	if (fw->ring)
+		munmap((void *)fw->ring, (size_t)fw->ring_size);
+	fw->ring = NULL;
 	if (fw->fd >= 0)
 		close(fw->fd);
 	fw->fd = -1;
@@ -937,19 +1144,16 @@ static int fed_follow_step(struct fed_follow *fw, const json_t *data, struct fed
 				    "bytes of the message are there", what);
 	if ((uint64_t)token != fw->token) {
 		/* attached, or again: the sender started the message over */
-		if (fw->fd >= 0)
-			close(fw->fd);
-		fw->fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fw->fd < 0)
-			return ff_error_set(err, ff_from_errno(errno), "%s: cannot open the message file "
-					    "'%s': %s", what, path, strerror(errno));
+		int rc = fed_follow_open(fw, data, path, what, err);
+		if (rc)
+			return rc;
 		if (sink->data && (!fw->mem || fw->total != (uint64_t)size)) {
 			ff_free(fw->mem);
 			if (!(fw->mem = ff_malloc((size_t)size + 1)))
 				return ff_error_set(err, FF_ENOMEM, "%s: out of memory for %lld bytes",
 						    what, size);
 		}
-		int rc = fed_follow_rewind(fw, sink);
+		rc = fed_follow_rewind(fw, sink);
 		if (rc)
 			return ff_error_set(err, rc, "%s: cannot start over in the destination file: %s",
 					    what, ff_strerror(rc));
@@ -962,13 +1166,14 @@ static int fed_follow_step(struct fed_follow *fw, const json_t *data, struct fed
 				    "%llu bytes read of %llu", what, (unsigned long long)fw->seen,
 				    (unsigned long long)fw->total);
 	uint64_t n = (uint64_t)have - fw->seen;
-	int ret = fw->mem ? fed_pread_all(fw->fd, fw->mem + fw->seen, fw->seen, n)
-			  : fed_copy_at(fw->fd, fw->seen, sink->fd, n);
+	int ret = fw->ring ? fed_ring_copy(fw, sink, fw->seen, (uint64_t)have)
+		: fw->mem ? fed_pread_all(fw->fd, fw->mem + fw->seen, fw->seen, n)
+		: fed_copy_at(fw->fd, fw->seen, sink->fd, n);
 	if (ret)
 		return ff_error_set(err, ret, "%s: cannot read the message file '%s': %s", what, path,
 				    ff_strerror(ret));
 	/* what was read leaves the file; best effort (not every file system can) */
-	if (n)
+	if (n && !fw->ring)
 		(void)fallocate(fw->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)fw->seen,
 				(off_t)n);
 	fw->seen = (uint64_t)have;

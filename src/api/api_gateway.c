@@ -238,13 +238,22 @@ static int api_gw_start_deliver(struct http_req *r, struct api_gw_up *up)
 		ret = api_gw_verify(r, up, err);
 	if (!ret)
 		ret = api_gw_local(s, up->key.dst_party, "deliver to the destination's site", err);
+	bool ring = false;
 	if (!ret) {
 		up->id = gateway_next_id(up->gw);
-		ret = gw_store_seg_begin(up->gw->store, &up->key, up->id, up->msg_id, up->off,
-					 len == UINT64_MAX ? 0 : len, up->total, &up->body,
-					 &up->again, err);
+		ret = gw_store_seg_begin_ring(up->gw->store, &up->key, up->id, up->msg_id, up->off,
+					      len == UINT64_MAX ? 0 : len, up->total, &up->body,
+					      &up->again, &ring, err);
 		up->claimed = !ret && !up->again;
 		up->busy = ret == FF_EAGAIN;
+	}
+	if (up->claimed && !up->body && ring && up->gw->ring_prefix) {
+		/* no ring (memory budget, no memory file system): a spill file */
+		struct ff_error rerr = FF_ERROR_INIT;
+		up->body = gw_body_new_ring(up->gw->ring_prefix, GW_RING_SIZE, &rerr);
+		if (!up->body)
+			ff_log(FF_LOG_WARN, "gateway: %s; receiving into a spill file instead",
+			       rerr.msg);
 	}
 	if (up->claimed && !up->body) {
 		uint64_t size = up->total == GW_WHOLE ? len : up->total;
@@ -582,7 +591,7 @@ static void api_gw_stats(struct http_req *r)
 		api_fail_err(r, ret, &err);
 		return;
 	}
-	json_t *data = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	json_t *data = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 				 "messages", (json_int_t)st.messages, "ready", (json_int_t)st.ready,
 				 "receiving", (json_int_t)st.receiving,
 				 "waiting", (json_int_t)st.waiting,
@@ -591,7 +600,105 @@ static void api_gw_stats(struct http_req *r)
 				 "mem_bytes", (json_int_t)st.mem_bytes,
 				 "spill_bytes", (json_int_t)st.spill_bytes,
 				 "spill_files", (json_int_t)st.spill_files,
-				 "followed", (json_int_t)st.followed);
+				 "followed", (json_int_t)st.followed, "rings", (json_int_t)st.rings,
+				 "ring_pushes", (json_int_t)st.ring_pushes);
+	api_ok_json(r, data, NULL);
+	json_decref(data);
+}
+
+/* ---- ring pushes (src/fed/gw_ring.c) ---- */
+
+/* A required byte or segment count argument. */
+static int api_gw_count(struct http_req *r, const char *name, uint64_t *out,
+			struct ff_error *err)
+{
+	if (!api_gw_u64(http_req_arg(r, name), out))
+		return ff_error_set(err, FF_EPARAM, "parameter '%s' must be a count (decimal)", name);
+	return FF_OK;
+}
+
+static void api_gw_ring_none(struct http_req *r)
+{
+	json_t *data = json_pack("{s:b}", "ring", 0);
+	api_ok_json(r, data, NULL);
+	json_decref(data);
+}
+
+/*
+ * Worker thread: a task on this host opens a ring push for a large
+ * message to another site. {"ring": false} when the gateway offers none
+ * (another host, no memory file system, the budget): the task pushes.
+ */
+static void api_gw_ring_open(struct http_req *r)
+{
+	struct api_gw_up up = { .total = GW_WHOLE };
+	struct site *s = api_site(r);
+	struct gw_ring_open o;
+	uint64_t size = 0;
+	up.gw = gateway_get(s, &up.err);
+	int ret = up.gw ? FF_OK : (up.err.code ? up.err.code : FF_ENOMEM);
+	if (!ret)
+		ret = api_gw_key(r, &up.key, &up.err);
+	if (!ret)
+		ret = api_gw_local(s, up.key.src_party, "a task sends through its own site", &up.err);
+	if (!ret)
+		ret = api_gw_count(r, "size", &size, &up.err);
+	if (ret) {
+		api_fail_err(r, ret, &up.err);
+		return;
+	}
+	/* a small message, or one that stays here, is pushed as usual */
+	if (!api_gw_loopback(r) || !up.gw->ring_prefix || size <= GW_SEG_SIZE ||
+	    site_is_local_party(s, up.key.dst_party)) {
+		api_gw_ring_none(r);
+		return;
+	}
+	ret = api_gw_route(r, NULL, &up);
+	if (!ret)
+		ret = gateway_ring_open(up.gw, &up.key, size, up.url, &o, &up.err);
+	if (ret == FF_ENOMEM) {
+		api_gw_ring_none(r);
+		return;
+	}
+	if (ret) {
+		api_fail_err(r, ret, &up.err);
+		return;
+	}
+	json_t *data = json_pack("{s:s,s:I,s:I,s:I}", "ring", o.path, "slots", (json_int_t)o.slots,
+				 "segment", (json_int_t)GW_SEG_SIZE, "push", (json_int_t)o.id);
+	api_ok_json(r, data, NULL);
+	json_decref(data);
+}
+
+/*
+ * Worker thread: a ring push's step: segments [0, written) are in their
+ * slots; the answer says whether the slot of segment `need` is free and
+ * whether the message was delivered (waits up to GW_RING_STEP_WAIT_MS).
+ */
+static void api_gw_ring_step(struct http_req *r)
+{
+	struct ff_error err = FF_ERROR_INIT;
+	struct gw_ring_step st = { 0 };
+	struct gw_key k;
+	uint64_t id = 0, written = 0, need = 0;
+	struct gateway *gw = gateway_get(api_site(r), &err);
+	int ret = gw ? FF_OK : (err.code ? err.code : FF_ENOMEM);
+	if (!ret)
+		ret = api_gw_key(r, &k, &err);
+	if (!ret)
+		ret = api_gw_count(r, "push", &id, &err);
+	if (!ret)
+		ret = api_gw_count(r, "written", &written, &err);
+	if (!ret)
+		ret = api_gw_count(r, "need", &need, &err);
+	if (!ret)
+		ret = gateway_ring_step(gw, id, &k, written, need, &st, &err);
+	if (ret) {
+		api_fail_err(r, ret, &err);
+		return;
+	}
+	json_t *data = json_pack("{s:b,s:b,s:I,s:i}", "free", st.free, "done", st.done, "size",
+				 (json_int_t)st.size, "tries", st.tries);
 	api_ok_json(r, data, NULL);
 	json_decref(data);
 }
@@ -603,6 +710,8 @@ static const struct http_route api_gateway_table[] = {
 	{ "POST", "/v2/gateway/deliver", api_gw_deliver, HTTP_RT_READ | HTTP_RT_STREAM,
 	  api_gw_deliver_chunk },
 	{ "GET", "/v2/gateway/stats", api_gw_stats, HTTP_RT_READ, NULL },
+	{ "POST", "/v2/gateway/push/ring", api_gw_ring_open, HTTP_RT_READ, NULL },
+	{ "POST", "/v2/gateway/push/ring/step", api_gw_ring_step, HTTP_RT_READ, NULL },
 };
 
 HTTP_ROUTES(api_gateway_table);

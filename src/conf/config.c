@@ -44,6 +44,7 @@ char *config_default_text(const char *party_id, const char *host, int port)
 "  liveness_interval: 5000     # ms; callback mode: check tasks running at other sites\n"
 "  command_timeout: 10000      # ms per site-to-site command attempt\n"
 "  detect_interval: 10000      # ms between detector passes (safety net)\n"
+"  ring_push_idle: 30000       # ms a task's ring push may go without a step\n"
 "isolation:                    # limits of task processes (docs/config.md)\n"
 "  enabled: false              # true: cores -> CPU quota and pinning, nofile, no_new_privs\n"
 "  memory_mb: 0                # memory limit per task (0: none; engine_run.memory overrides)\n"
@@ -286,6 +287,9 @@ static int config_apply(const json_t *root, const struct config_overrides *ov,
 	if (!ret)
 		ret = config_int(root, "scheduler.liveness_interval", &cfg->liveness_interval_ms, 5000,
 				 50, err);
+	if (!ret)
+		ret = config_int(root, "scheduler.ring_push_idle", &cfg->ring_push_idle_ms, 30000, 100,
+				 err);
 	if (!ret)
 		ret = config_job_default(root, cfg, err);
 	if (!ret)

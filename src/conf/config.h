@@ -45,6 +45,7 @@ struct config {
 					 * other sites are checked for a dead site */
 	long long command_timeout_ms; /* one site-to-site command attempt */
 	long long detect_interval_ms; /* detectors' pass */
+	long long ring_push_idle_ms;  /* a gateway ring push without a step is abandoned */
 	long long command_tries;      /* federated_command_trys */
 
 	/* directories under home */

@@ -34,9 +34,13 @@
 #include "ff_setup.h"
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 #include "api/api.h"
@@ -148,7 +152,7 @@ static void gw_linger_close(struct gw_linger *l)
 static void gw_answer_file(struct gw_waiter *w, struct gw_body *body, uint64_t follow)
 {
 	struct http_req *r = w->r;
-	uint64_t size = body->size;
+	uint64_t size = body->size, ring = body->ring_size;
 	gw_linger(w->gw, fcntl(body->fd, F_DUPFD_CLOEXEC, 0));
 	char *path = ff_strdup(gw_body_hand_off(body));
 	int ret = path ? gw_store_keep(w->gw->store, &w->key, &body) : FF_ENOMEM;
@@ -165,6 +169,8 @@ static void gw_answer_file(struct gw_waiter *w, struct gw_body *body, uint64_t f
 		/* the end of a followed message: the rest of the file it reads */
 		if (data && follow)
 			json_object_set_new(data, "follow", json_integer((json_int_t)follow));
+		if (data && ring)
+			json_object_set_new(data, "ring", json_integer((json_int_t)ring));
 		api_ok_json(r, data, NULL);
 		json_decref(data);
 	}
@@ -174,6 +180,17 @@ static void gw_answer_file(struct gw_waiter *w, struct gw_body *body, uint64_t f
 static void gw_answer_body(struct gw_waiter *w, struct gw_body *body, uint64_t follow)
 {
 	struct http_req *r = w->r;
+	/* a ring that went round holds only its follower's last bytes (never
+	 * handed to anyone else: gw_store_take_follow) */
+	if (body->ring && body->size > body->ring_size && !follow) {
+		char what[400], msg[600];
+		snprintf(msg, sizeof(msg), "%s is only in its follower's ring",
+			 gw_key_text(&w->key, what, sizeof(what)));
+		gw_body_free(body);
+		w->answered = true;
+		api_fail(r, FF_EIO, msg);
+		return;
+	}
 	if (body->fd >= 0 && w->as_file) {
 		gw_answer_file(w, body, follow);
 		return;
@@ -214,6 +231,9 @@ static void gw_answer_partial(struct gw_waiter *w, struct gw_follow *fl)
 				 fl->path, "size", (json_int_t)fl->total, "have",
 				 (json_int_t)fl->have, "follow", (json_int_t)fl->id);
 	FF_FREE_AND_NULL(fl->path);
+	/* the file is a ring: byte x of the message is at x % ring */
+	if (data && fl->ring)
+		json_object_set_new(data, "ring", json_integer((json_int_t)fl->ring));
 	if (!data) {
 		api_fail(w->r, FF_ENOMEM, NULL);
 		return;
@@ -258,6 +278,9 @@ static void *gw_timer_main(void *arg)
 				due = w;
 			}
 		}
+		struct gw_ring_push *idle = NULL;
+		int64_t ring_next = gw_ring_expire(gw, now, &idle);
+		next = ring_next < next ? ring_next : next;
 		struct gw_linger *expired = NULL;
 		for (struct gw_linger **pp = &gw->lingers; *pp;) {
 			struct gw_linger *l = *pp;
@@ -270,8 +293,12 @@ static void *gw_timer_main(void *arg)
 			l->next = expired;
 			expired = l;
 		}
-		if (due || expired) {
+		if (due || expired || idle) {
 			pthread_mutex_unlock(&gw->lock);
+			char why[64];
+			snprintf(why, sizeof(why), "its task made no step for %lld ms",
+				 (long long)gw->ring_idle_ms);
+			gw_ring_drop(gw, idle, why);
 			for (struct gw_waiter *w = due, *nx; w; w = nx) {
 				nx = w->next;
 				w->next = NULL;
@@ -293,6 +320,52 @@ static void *gw_timer_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Deletes the rings (GW_RING_DIR/ffgw-<pid>-<hash of the folder>-<uuid>)
+ * of this gateway's folder and, when sweep, those of every daemon that is
+ * gone: a daemon killed before its receivers took their messages leaves
+ * them behind, and they are memory.
+ */
+static void gw_ring_clean(struct gateway *gw, bool sweep)
+{
+	if (!gw->ring_prefix)
+		return;
+	const char *mine = strchr(gw->ring_prefix + strlen(GW_RING_DIR "/ffgw-"), '-');
+	DIR *d = opendir(GW_RING_DIR);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		char *end;
+		if (strncmp(de->d_name, "ffgw-", 5))
+			continue;
+		long pid = strtol(de->d_name + 5, &end, 10);
+		bool same = *end == '-' && !strncmp(end, mine, strlen(mine));
+		bool gone = *end == '-' && pid > 0 && pid <= INT_MAX && kill((pid_t)pid, 0) &&
+			    errno == ESRCH;
+		if (same || (sweep && gone))
+			(void)unlinkat(dirfd(d), de->d_name, 0);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* Rings need GW_RING_DIR on a memory file system; without it, none. */
+static void gw_ring_setup(struct gateway *gw)
+{
+	struct statfs sf;
+	if (access(GW_RING_DIR, W_OK | X_OK) || statfs(GW_RING_DIR, &sf) ||
+	    sf.f_type != TMPFS_MAGIC) {
+		ff_log(FF_LOG_INFO, "gateway: no writable tmpfs at %s: partners' messages are "
+		       "received into spill files only", GW_RING_DIR);
+		return;
+	}
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a of the folder: one name per site */
+	for (const char *p = gw->dir; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+	gw->ring_prefix = ff_asprintf("%s/ffgw-%ld-%016llx-", GW_RING_DIR, (long)getpid(),
+				      (unsigned long long)h);
+	gw_ring_clean(gw, true);
+}
+
 /* ---- life ---- */
 
 static void gw_destroy(struct gateway *gw)
@@ -307,10 +380,13 @@ static void gw_destroy(struct gateway *gw)
 		pthread_mutex_unlock(&gw->lock);
 		pthread_join(gw->timer, NULL);
 	}
+	gw_ring_drop(gw, gw_ring_take_all(gw), "the site's daemon stopped");
 	gw_linger_close(gw->lingers);
 	gw_store_free(gw->store);
 	pthread_cond_destroy(&gw->timer_cond);
 	pthread_mutex_destroy(&gw->lock);
+	gw_ring_clean(gw, false);
+	ff_free(gw->ring_prefix);
 	ff_free(gw->dir);
 	ff_free(gw);
 }
@@ -327,6 +403,7 @@ static int gw_create(struct site *s, struct gateway **out, struct ff_error *err)
 	pthread_cond_init(&gw->timer_cond, &ca);
 	pthread_condattr_destroy(&ca);
 	gw->site = s;
+	gw->ring_idle_ms = s->cfg.ring_push_idle_ms;
 	int ret = (gw->dir = ff_asprintf("%s/gateway", s->cfg.home)) ? FF_OK
 		: ff_error_set(err, FF_ENOMEM, "out of memory");
 	/* spill files of an earlier run belong to tasks that are gone */
@@ -334,6 +411,8 @@ static int gw_create(struct site *s, struct gateway **out, struct ff_error *err)
 		fs_rm_rf(gw->dir);
 		ret = fs_mkdirs(gw->dir, 0700, err);
 	}
+	if (!ret)
+		gw_ring_setup(gw);
 	if (!ret && gw_store_new(&gw->store))
 		ret = ff_error_set(err, FF_ENOMEM, "out of memory");
 	if (!ret)
@@ -380,6 +459,7 @@ void gateway_stop(struct site *s)
 	struct gw_waiter *mine = NULL;
 	pthread_mutex_lock(&gw->lock);
 	gw->stopping = true;
+	struct gw_ring_push *rings = gw_ring_take_all(gw);
 	while (gw->waiters) {
 		struct gw_waiter *w = gw->waiters;
 		gw_list_remove(gw, w);
@@ -394,6 +474,7 @@ void gateway_stop(struct site *s)
 		w->next = NULL;
 		gw_answer_error(w, FF_ECANCELED, "the site's daemon is stopping");
 	}
+	gw_ring_drop(gw, rings, "the site's daemon is stopping");
 	/* transfers in flight fail and their senders are answered */
 	pthread_mutex_lock(&gw->lock);
 	struct gw_forward *fwd = gw->fwd;
@@ -675,6 +756,7 @@ int gateway_stats(struct site *s, struct gateway_stats *out, struct ff_error *er
 	if (!gw)
 		return err && err->code ? err->code : FF_ENOMEM;
 	gw_store_stats(gw->store, out);
+	out->ring_pushes = atomic_load((_Atomic uint64_t *)&gw->ring_pushes_opened);
 	/* spill files on disk, including uploads and forwards in progress */
 	DIR *d = opendir(gw->dir);
 	struct dirent *de;

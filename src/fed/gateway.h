@@ -45,6 +45,8 @@ struct gateway_stats {
 	uint64_t spill_bytes;    /* body bytes held in spill files */
 	uint64_t spill_files;
 	uint64_t followed;       /* messages taken by a follower (while they arrived) */
+	uint64_t rings;          /* partners' messages received into a ring */
+	uint64_t ring_pushes;    /* tasks' sends through a ring (opened) */
 };
 
 /*

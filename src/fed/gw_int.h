@@ -56,6 +56,32 @@ struct site;
 #define GW_STREAM_SLOTS 3
 #endif
 #define GW_STREAM_SLOT_WAIT_MS 50
+/*
+ * A task on this host may instead write a large message for another site
+ * straight into this many segment slots of a ring in shared memory that
+ * the gateway made (a "ring push", gw_ring.c): no socket, no copy in the
+ * gateway, which hashes each segment where the task put it and forwards
+ * it from there. Steps wait up to GW_RING_STEP_WAIT_MS; a ring push no
+ * step touched for scheduler.ring_push_idle is abandoned (its task is gone).
+ */
+#define GW_RING_PUSH_SLOTS 4
+#define GW_RING_STEP_WAIT_MS 200
+#define GW_STREAM_SLOTS_MAX (GW_STREAM_SLOTS > GW_RING_PUSH_SLOTS ? GW_STREAM_SLOTS \
+			     : GW_RING_PUSH_SLOTS)
+/*
+ * A partner's message whose receiver on this host follows it from its
+ * first segment is received into a ring of this many bytes of shared
+ * memory (a file in GW_RING_DIR) instead of a spill file: the receiver
+ * maps it and copies the verified bytes out, so the bytes never go
+ * through the page cache of a disk file (docs/internals/gateway.md,
+ * "Rings"). A segment waits up to GW_RING_WAIT_MS for its room (the
+ * receiver to read what it would overwrite), then is refused for now.
+ */
+#ifndef GW_RING_SIZE
+#define GW_RING_SIZE ((uint64_t)32 << 20)
+#endif
+#define GW_RING_WAIT_MS 1000
+#define GW_RING_DIR "/dev/shm"
 /* gw_store_seg_begin's total for a delivery that is the whole message. */
 #define GW_WHOLE UINT64_MAX
 
@@ -104,6 +130,8 @@ struct gw_body {
 	char *path;               /* spill file path (owned), unlinked on free */
 	const char *dir;          /* spill folder (borrowed from the gateway) */
 	size_t charged;           /* bytes counted against the memory budget */
+	char *ring;               /* a ring: fd's file mapped, ring_size bytes; */
+	uint64_t ring_size;       /* byte x of the message is at x % ring_size */
 };
 
 /*
@@ -113,6 +141,14 @@ struct gw_body {
  * must outlive the body. Returns owned (gw_body_free) or NULL with err set.
  */
 struct gw_body *gw_body_new(const char *dir, uint64_t expect, struct ff_error *err);
+/*
+ * New empty body in a ring of ring_size bytes: a new file "<prefix><uuid>"
+ * (prefix names a folder on a memory file system and the gateway), mapped
+ * shared, charged to the memory budget. Writes wrap around; the caller
+ * makes sure that they never overwrite bytes its reader has not read.
+ * NULL with err set when the budget, the folder or the mapping says no.
+ */
+struct gw_body *gw_body_new_ring(const char *prefix, uint64_t ring_size, struct ff_error *err);
 /* Appends n bytes (spills when the memory part would pass its limits). */
 int gw_body_write(struct gw_body *b, const void *data, size_t n, struct ff_error *err);
 /*
@@ -167,10 +203,11 @@ struct gw_stream {
 	struct gw_body *body;             /* the spill file (from the first byte) */
 	uint64_t total;                   /* announced size of the message */
 	uint64_t nseg;
-	char *slot[GW_STREAM_SLOTS];      /* segment buffers, charged to the budget */
+	char *slot[GW_STREAM_SLOTS_MAX];  /* segment buffers, charged to the budget */
 	size_t nslots;
+	bool ring;                        /* a ring push: the slots are the body's ring */
 	/* under lock */
-	int64_t slot_seg[GW_STREAM_SLOTS];/* segment a slot holds, -1: free */
+	int64_t slot_seg[GW_STREAM_SLOTS_MAX]; /* segment a slot holds, -1: free */
 	signed char *loc;                 /* per segment: its slot, -1: the file */
 	uint64_t avail;                   /* bytes of complete segments */
 	unsigned char (*sha)[32];         /* per segment, valid below avail */
@@ -186,6 +223,8 @@ struct gw_stream {
 	void *answer_to;                  /* the push request, NULL when nobody waits */
 	int fwd_ret, fwd_tries;
 	struct ff_error fwd_err;
+	/* a ring push: segments hashed and handed to the forwarder (under lock) */
+	uint64_t sealed;
 };
 
 /*
@@ -194,6 +233,13 @@ struct gw_stream {
  * allows. Returns owned (gw_stream_unref) or NULL with err set.
  */
 struct gw_stream *gw_stream_new(const char *dir, uint64_t total, struct ff_error *err);
+/*
+ * The common part: a stream of total bytes with no slots, taking body
+ * (its spill file, or ring) on success. NULL with err set.
+ */
+struct gw_stream *gw_stream_alloc(uint64_t total, struct gw_body *body, struct ff_error *err);
+/* A monotonic deadline ms from now (for CLOCK_MONOTONIC condition variables). */
+void gw_deadline(struct timespec *ts, int64_t ms);
 void gw_stream_ref(struct gw_stream *s);
 /* Drops a reference; the last frees slots and body (deleting its file). NULL is fine. */
 void gw_stream_unref(struct gw_stream *s);
@@ -277,6 +323,7 @@ struct gw_follow {
 	uint64_t seen;         /* in: bytes it has read */
 	bool partial;          /* out: a partial to follow (have, total, path) */
 	uint64_t have, total;
+	uint64_t ring;         /* out: path is a ring of this size (0: a plain file) */
 	char *path;            /* out: owned by the caller (ff_free) */
 };
 
@@ -333,6 +380,17 @@ bool gw_store_unwait(struct gw_store *st, const struct gw_key *k, void *waiter);
 int gw_store_seg_begin(struct gw_store *st, const struct gw_key *k, uint64_t id,
 		       const char *msg_id, uint64_t off, uint64_t len, uint64_t total,
 		       struct gw_body **body, bool *again, struct ff_error *err);
+/*
+ * gw_store_seg_begin that also says, in *ring, whether the caller should
+ * make the new body a ring (gw_body_new_ring): a new message in segments
+ * whose receiver already waits to follow it. A segment of a partial in a
+ * ring waits (up to GW_RING_WAIT_MS) until its follower has read what the
+ * segment would overwrite; FF_EAGAIN when it did not.
+ */
+int gw_store_seg_begin_ring(struct gw_store *st, const struct gw_key *k, uint64_t id,
+			    const char *msg_id, uint64_t off, uint64_t len, uint64_t total,
+			    struct gw_body **body, bool *again, bool *ring,
+			    struct ff_error *err);
 /*
  * Segment of request id verified; (*body)->size bytes are now held. The
  * last segment completes the message: it goes to the waiting receiver
@@ -431,6 +489,7 @@ struct gw_linger;
 struct gateway {
 	struct site *site;
 	char *dir;                        /* <home>/gateway */
+	char *ring_prefix;                /* GW_RING_DIR/ffgw-<pid>-<hash of dir>-, NULL: none */
 	struct gw_store *store;
 	struct gw_forward *fwd;           /* NULL once stopped */
 	uint64_t next_id;                 /* atomic */
@@ -438,6 +497,9 @@ struct gateway {
 	pthread_mutex_t lock;
 	struct gw_waiter *waiters;
 	struct gw_linger *lingers;        /* held descriptors of handed-over files */
+	struct gw_ring_push *ring_pushes; /* tasks' sends through rings (gw_ring.c) */
+	int64_t ring_idle_ms;             /* scheduler.ring_push_idle */
+	uint64_t ring_pushes_opened;      /* atomic, for the stats */
 	bool stopping;
 	pthread_cond_t timer_cond;        /* CLOCK_MONOTONIC */
 	pthread_t timer;
@@ -499,5 +561,54 @@ int gateway_forward_stream(struct gateway *gw, const struct gw_key *k, uint64_t 
  */
 void gateway_stream_done(struct gateway *gw, struct http_req *r, const struct gw_key *k,
 			 uint64_t id, struct gw_stream *s, bool committed);
+
+/* ---- ring pushes (gw_ring.c) ---- */
+
+struct gw_ring_push;
+
+/* What a task needs to write into a ring push. */
+struct gw_ring_open {
+	uint64_t id;              /* the push, for its steps */
+	size_t slots;             /* segment k goes into slot k % slots */
+	char path[512];           /* the ring: slots * GW_SEG_SIZE bytes */
+};
+
+/* A step's outcome. */
+struct gw_ring_step {
+	bool free;                /* the slot of segment `need` may be written */
+	bool done;                /* the message was delivered (FF_OK) */
+	uint64_t size;
+	int tries;                /* attempts of the delivery that took most */
+};
+
+/*
+ * A task's send of total bytes (> GW_SEG_SIZE) to the site at url through
+ * a ring (gw->ring_prefix must be set): reserves the key, makes the ring
+ * and starts the forward. Errors as a push (duplicate: FF_EEXIST) or
+ * FF_ENOMEM when the memory budget has no room for the ring.
+ */
+int gateway_ring_open(struct gateway *gw, const struct gw_key *k, uint64_t total,
+		      const char *url, struct gw_ring_open *out, struct ff_error *err);
+/*
+ * Push id's task has written segments [0, written): the new ones are
+ * hashed where they lie and forwarded. Then waits up to
+ * GW_RING_STEP_WAIT_MS until the slot of segment need is free or the
+ * forward ended (out). A push ends with the step that sees the end of its
+ * forward (done, or its error). FF_EPARAM for a push id unknown for k or
+ * a written count out of range; FF_EPROTO when a segment was written into
+ * a slot not yet free (the push fails).
+ */
+int gateway_ring_step(struct gateway *gw, uint64_t id, const struct gw_key *k,
+		      uint64_t written, uint64_t need, struct gw_ring_step *out,
+		      struct ff_error *err);
+/*
+ * Under gw->lock (the timer thread): moves the pushes idle for
+ * gw->ring_idle_ms to *gone; returns the next time one may expire.
+ */
+int64_t gw_ring_expire(struct gateway *gw, int64_t now, struct gw_ring_push **gone);
+/* Under gw->lock: takes every push not in a step (shutdown). */
+struct gw_ring_push *gw_ring_take_all(struct gateway *gw);
+/* Without gw->lock: abandons the pushes taken, logging why. */
+void gw_ring_drop(struct gateway *gw, struct gw_ring_push *gone, const char *why);
 
 #endif

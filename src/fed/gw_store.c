@@ -41,6 +41,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -171,10 +172,61 @@ struct gw_body *gw_body_new(const char *dir, uint64_t expect, struct ff_error *e
 	return b;
 }
 
+struct gw_body *gw_body_new_ring(const char *prefix, uint64_t ring_size, struct ff_error *err)
+{
+	char uuid[33];
+	struct gw_body *b = ff_calloc(1, sizeof(*b));
+	if (!b || !gw_mem_charge(ring_size)) {
+		ff_free(b);
+		ff_error_set(err, FF_ENOMEM, "no memory for a ring of %llu bytes",
+			     (unsigned long long)ring_size);
+		return NULL;
+	}
+	b->charged = (size_t)ring_size;
+	clock_uuid_hex(uuid);
+	b->fd = -1;
+	b->path = ff_asprintf("%s%s", prefix, uuid);
+	if (b->path)
+		b->fd = open(b->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (b->fd < 0 || ftruncate(b->fd, (off_t)ring_size)) {
+		ff_error_set(err, b->path ? ff_from_errno(errno) : FF_ENOMEM,
+			     "cannot make a ring '%s': %s", b->path ? b->path : prefix, strerror(errno));
+		gw_body_free(b);
+		return NULL;
+	}
+	void *m = mmap(NULL, (size_t)ring_size, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd, 0);
+	if (m == MAP_FAILED) {
+		ff_error_set(err, ff_from_errno(errno), "cannot map the ring '%s': %s", b->path,
+			     strerror(errno));
+		gw_body_free(b);
+		return NULL;
+	}
+	b->ring = m;
+	b->ring_size = ring_size;
+	return b;
+}
+
+/* n bytes at the ring's write position (b->size), wrapping around. */
+static void gw_ring_write(struct gw_body *b, const char *p, size_t n)
+{
+	while (n) {
+		uint64_t at = b->size % b->ring_size;
+		size_t take = (size_t)(b->ring_size - at) < n ? (size_t)(b->ring_size - at) : n;
+		memcpy(b->ring + at, p, take);
+		b->size += take;
+		p += take;
+		n -= take;
+	}
+}
+
 int gw_body_write(struct gw_body *b, const void *data, size_t n, struct ff_error *err)
 {
 	if (!n)
 		return FF_OK;
+	if (b->ring) {
+		gw_ring_write(b, data, n);
+		return FF_OK;
+	}
 	b->size += n;
 	if (b->fd < 0) {
 		if (b->mem.len + n <= GATEWAY_MEM_MAX && gw_mem_charge(n)) {
@@ -196,7 +248,7 @@ int gw_body_write(struct gw_body *b, const void *data, size_t n, struct ff_error
 
 void gw_body_prealloc(struct gw_body *b, uint64_t size)
 {
-	if (b->fd >= 0 && size > b->size && size <= (uint64_t)INT64_MAX)
+	if (b->fd >= 0 && !b->ring && size > b->size && size <= (uint64_t)INT64_MAX)
 		(void)fallocate(b->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)size);
 }
 
@@ -204,7 +256,9 @@ int gw_body_truncate(struct gw_body *b, uint64_t size, struct ff_error *err)
 {
 	if (size > b->size)
 		return ff_error_set(err, FF_EINVAL, "cannot grow a message body by truncating it");
-	if (b->fd < 0) {
+	if (b->ring) {
+		/* the bytes past size are simply written again */
+	} else if (b->fd < 0) {
 		size_t cut = b->mem.len - (size_t)size;
 		b->mem.len = (size_t)size;
 		b->mem.buf[size] = '\0';
@@ -224,8 +278,20 @@ int gw_body_dup_fd(const struct gw_body *b)
 	return b->fd < 0 ? -1 : open(b->path, O_RDONLY | O_CLOEXEC);
 }
 
+/* A ring's mapping goes and its memory leaves the budget (its reader has its own). */
+static void gw_ring_unmap(struct gw_body *b)
+{
+	if (!b->ring)
+		return;
+	munmap(b->ring, (size_t)b->ring_size);
+	b->ring = NULL;
+	atomic_fetch_sub(&gw_mem_total, b->charged);
+	b->charged = 0;
+}
+
 const char *gw_body_hand_off(struct gw_body *b)
 {
+	gw_ring_unmap(b);
 	if (b->fd >= 0)
 		close(b->fd);
 	b->fd = -1;
@@ -236,6 +302,7 @@ void gw_body_free(struct gw_body *b)
 {
 	if (!b)
 		return;
+	gw_ring_unmap(b);
 	if (b->fd >= 0)
 		close(b->fd);
 	if (b->path)
@@ -248,7 +315,7 @@ void gw_body_free(struct gw_body *b)
 
 /* ---- streams ---- */
 
-static void gw_deadline(struct timespec *ts, int64_t ms)
+void gw_deadline(struct timespec *ts, int64_t ms)
 {
 	clock_gettime(CLOCK_MONOTONIC, ts);
 	ts->tv_sec += (time_t)(ms / 1000);
@@ -259,7 +326,7 @@ static void gw_deadline(struct timespec *ts, int64_t ms)
 	}
 }
 
-struct gw_stream *gw_stream_new(const char *dir, uint64_t total, struct ff_error *err)
+struct gw_stream *gw_stream_alloc(uint64_t total, struct gw_body *body, struct ff_error *err)
 {
 	if (total <= GATEWAY_MEM_MAX) {
 		ff_error_set(err, FF_EINVAL, "a stream is for messages above %llu bytes",
@@ -277,23 +344,8 @@ struct gw_stream *gw_stream_new(const char *dir, uint64_t total, struct ff_error
 		ff_error_set(err, FF_ENOMEM, "out of memory");
 		return NULL;
 	}
-	s->body = gw_body_new(dir, total, err);
-	if (!s->body) {
-		ff_free(s->loc);
-		ff_free(s->sha);
-		ff_free(s);
-		return NULL;
-	}
-	/* as many slots as the budget allows; none is fine (all to the file) */
-	for (; s->nslots < GW_STREAM_SLOTS && s->nslots < nseg; s->nslots++) {
-		if (!gw_mem_charge(GW_SEG_SIZE))
-			break;
-		if (!(s->slot[s->nslots] = ff_malloc((size_t)GW_SEG_SIZE))) {
-			atomic_fetch_sub(&gw_mem_total, GW_SEG_SIZE);
-			break;
-		}
-	}
-	for (size_t i = 0; i < GW_STREAM_SLOTS; i++)
+	s->body = body;
+	for (size_t i = 0; i < GW_STREAM_SLOTS_MAX; i++)
 		s->slot_seg[i] = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_condattr_t ca;
@@ -309,6 +361,28 @@ struct gw_stream *gw_stream_new(const char *dir, uint64_t total, struct ff_error
 	return s;
 }
 
+struct gw_stream *gw_stream_new(const char *dir, uint64_t total, struct ff_error *err)
+{
+	struct gw_body *body = NULL;
+	if (total > GATEWAY_MEM_MAX && !(body = gw_body_new(dir, total, err)))
+		return NULL;
+	struct gw_stream *s = gw_stream_alloc(total, body, err);
+	if (!s) {
+		gw_body_free(body);
+		return NULL;
+	}
+	/* as many slots as the budget allows; none is fine (all to the file) */
+	for (; s->nslots < GW_STREAM_SLOTS && s->nslots < s->nseg; s->nslots++) {
+		if (!gw_mem_charge(GW_SEG_SIZE))
+			break;
+		if (!(s->slot[s->nslots] = ff_malloc((size_t)GW_SEG_SIZE))) {
+			atomic_fetch_sub(&gw_mem_total, GW_SEG_SIZE);
+			break;
+		}
+	}
+	return s;
+}
+
 void gw_stream_ref(struct gw_stream *s)
 {
 	pthread_mutex_lock(&s->lock);
@@ -316,9 +390,11 @@ void gw_stream_ref(struct gw_stream *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* Frees the slots (under lock, or at the end). */
+/* Frees the slots (under lock, or at the end); a ring's are its body's. */
 static void gw_stream_free_slots(struct gw_stream *s)
 {
+	if (s->ring)
+		return;
 	for (size_t i = 0; i < s->nslots; i++) {
 		ff_free(s->slot[i]);
 		s->slot[i] = NULL;
@@ -531,6 +607,12 @@ struct gw_entry {
 	 */
 	uint64_t follow_id;
 	char *fpath;
+	/*
+	 * A partial received into a ring (ring: its size, 0: a file): the
+	 * bytes its follower has read (follow_seen) bound where the next
+	 * segment may write.
+	 */
+	uint64_t ring, follow_seen;
 	bool waiter_follows;
 	uint64_t waiter_token, waiter_seen;
 	uint16_t off[GW_NFIELDS];
@@ -552,6 +634,8 @@ struct gw_store {
 	size_t count;
 	uint64_t follow_seq;              /* the last follow token given */
 	uint64_t followed;                /* attaches, for the stats */
+	uint64_t rings;                   /* partials received into a ring */
+	pthread_cond_t ring_cond;         /* a follower of a ring read more (CLOCK_MONOTONIC) */
 };
 
 static void gw_pack(struct gw_packed *p, const char *const f[GW_NFIELDS])
@@ -604,6 +688,11 @@ int gw_store_new(struct gw_store **out)
 		return FF_ENOMEM;
 	}
 	pthread_mutex_init(&st->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&st->ring_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	*out = st;
 	return FF_OK;
 }
@@ -621,6 +710,7 @@ void gw_store_free(struct gw_store *st)
 			ff_free(e);
 		}
 	}
+	pthread_cond_destroy(&st->ring_cond);
 	pthread_mutex_destroy(&st->lock);
 	ff_free(st->buckets);
 	ff_free(st);
@@ -717,6 +807,7 @@ static struct gw_body *gw_forget(struct gw_store *st, struct gw_entry **pp)
 	e->msg_id[0] = '\0';
 	e->total = e->have = 0;
 	e->follow_id = 0;
+	e->ring = e->follow_seen = 0;
 	FF_FREE_AND_NULL(e->fpath);
 	return b;
 }
@@ -731,6 +822,7 @@ static void gw_claim_new(struct gw_entry *e, uint64_t id, const char *msg_id, ui
 	e->have = 0;
 	/* a follower of an earlier attempt attaches again and starts over */
 	e->follow_id = 0;
+	e->ring = e->follow_seen = 0;
 	FF_FREE_AND_NULL(e->fpath);
 }
 
@@ -837,6 +929,7 @@ static void gw_follow_out(struct gw_entry *e, struct gw_follow *fl)
 	fl->partial = true;
 	fl->have = e->have;
 	fl->total = e->total;
+	fl->ring = e->ring;
 	fl->path = ff_strdup(e->fpath);
 }
 
@@ -864,12 +957,18 @@ int gw_store_take_follow(struct gw_store *st, const struct gw_key *k, void *wait
 	if (fl) {
 		fl->id = 0;
 		fl->partial = false;
+		fl->ring = 0;
 		fl->path = NULL;
 	}
 	pthread_mutex_lock(&st->lock);
 	int ret = gw_tomb_check(st, k, err);
 	struct gw_entry *e = ret ? NULL : *gw_slot(st, &p);
 	bool mine = e && e->follow_id && token == e->follow_id;
+	/* what the follower has read frees room in its ring */
+	if (mine && e->ring && fl->seen > e->follow_seen && fl->seen <= e->have) {
+		e->follow_seen = fl->seen;
+		pthread_cond_broadcast(&st->ring_cond);
+	}
 	if (fl && fl->want)
 		fl->id = token;
 	if (ret) {
@@ -959,9 +1058,61 @@ bool gw_store_unwait(struct gw_store *st, const struct gw_key *k, void *waiter)
 	return was;
 }
 
+/*
+ * The next segment of a partial in a ring may only overwrite what its
+ * follower has read: waits (the lock released) until it has, up to
+ * GW_RING_WAIT_MS. *ep is looked up again after every wait.
+ */
+static int gw_ring_room(struct gw_store *st, const struct gw_key *k, const struct gw_packed *p,
+			struct gw_entry **ep, const char *msg_id, uint64_t off, uint64_t len,
+			const char *what, struct ff_error *err)
+{
+	struct timespec ts;
+	bool timed = false;
+	struct gw_entry *e = *ep;
+	while (e && e->state == GW_RECV && e->ring && !e->owner && off > 0 && off == e->have &&
+	       !strcmp(e->msg_id, msg_id) && off + len > e->follow_seen + e->ring) {
+		if (len > e->ring)
+			return ff_error_set(err, FF_EPROTO, "segment of %llu bytes of %s in session "
+					    "'%s' is larger than its receiver's ring of %llu bytes",
+					    (unsigned long long)len, what, k->session,
+					    (unsigned long long)e->ring);
+		if (!timed) {
+			gw_deadline(&ts, GW_RING_WAIT_MS);
+			timed = true;
+		}
+		if (pthread_cond_timedwait(&st->ring_cond, &st->lock, &ts) == ETIMEDOUT)
+			return ff_error_set(err, FF_EAGAIN, "%s in session '%s': its receiver has read "
+					    "%llu of the %llu bytes before this segment, which needs "
+					    "them read: try again", what, k->session,
+					    (unsigned long long)e->follow_seen, (unsigned long long)off);
+		int ret = gw_tomb_check(st, k, err);
+		if (ret)
+			return ret;
+		e = *ep = *gw_slot(st, p);
+	}
+	return FF_OK;
+}
+
+/* A new message's body is a ring when its receiver waits to follow it. */
+static bool gw_ring_wanted(const struct gw_entry *e, uint64_t len)
+{
+	return e->waiter && e->waiter_follows && len <= GW_RING_SIZE / 2;
+}
+
 int gw_store_seg_begin(struct gw_store *st, const struct gw_key *k, uint64_t id,
 		       const char *msg_id, uint64_t off, uint64_t len, uint64_t total,
 		       struct gw_body **body, bool *again, struct ff_error *err)
+{
+	bool ring;
+	return gw_store_seg_begin_ring(st, k, id, msg_id, off, len, total, body, again, &ring,
+				       err);
+}
+
+int gw_store_seg_begin_ring(struct gw_store *st, const struct gw_key *k, uint64_t id,
+			    const char *msg_id, uint64_t off, uint64_t len, uint64_t total,
+			    struct gw_body **body, bool *again, bool *ring,
+			    struct ff_error *err)
 {
 	struct gw_packed p;
 	char what[400];
@@ -970,9 +1121,12 @@ int gw_store_seg_begin(struct gw_store *st, const struct gw_key *k, uint64_t id,
 	struct gw_body *stale = NULL;
 	*body = NULL;
 	*again = false;
+	*ring = false;
 	pthread_mutex_lock(&st->lock);
 	int ret = gw_tomb_check(st, k, err);
 	struct gw_entry *e = ret ? NULL : *gw_slot(st, &p);
+	if (!ret)
+		ret = gw_ring_room(st, k, &p, &e, msg_id, off, len, what, err);
 	bool same = e && e->msg_id[0] && !strcmp(e->msg_id, msg_id);
 	if (ret) {
 		/* refused */
@@ -985,6 +1139,7 @@ int gw_store_seg_begin(struct gw_store *st, const struct gw_key *k, uint64_t id,
 			ret = ff_error_set(err, FF_ENOMEM, "out of memory");
 		} else {
 			gw_claim_new(e, id, msg_id, total);
+			*ring = total != GW_WHOLE && gw_ring_wanted(e, len);
 		}
 	} else if ((e->state == GW_READY || e->state == GW_TAKEN) && same) {
 		*again = true;
@@ -1007,12 +1162,13 @@ int gw_store_seg_begin(struct gw_store *st, const struct gw_key *k, uint64_t id,
 		 * or in a new one when a receiver follows the old one (it reads
 		 * and frees the old file's bytes; they must not be rewritten).
 		 */
-		if (e->follow_id)
+		if (e->follow_id || e->ring)
 			stale = e->body;
 		else
 			*body = e->body;
 		e->body = NULL;
 		gw_claim_new(e, id, msg_id, total);
+		*ring = gw_ring_wanted(e, len);
 	} else if (same && total == e->total && off + len <= e->have) {
 		*again = true;
 	} else if (same && total == e->total && off == e->have) {
@@ -1056,6 +1212,10 @@ int gw_store_seg_end_follow(struct gw_store *st, const struct gw_key *k, uint64_
 		e->owner = 0;
 		if (!e->fpath && e->body->path)
 			e->fpath = ff_strdup(e->body->path);
+		if (e->body->ring && !e->ring) {
+			e->ring = e->body->ring_size;
+			st->rings++;
+		}
 		/* a parked follower hears of the new bytes (a new one attaches) */
 		if (e->waiter && e->waiter_follows && gw_followable(e) &&
 		    (!e->follow_id || (e->waiter_token == e->follow_id &&
@@ -1219,6 +1379,7 @@ void gw_store_stats(struct gw_store *st, struct gateway_stats *out)
 		}
 	}
 	out->followed = st->followed;
+	out->rings = st->rings;
 	pthread_mutex_unlock(&st->lock);
 	out->mem_bytes = gw_body_mem_used();
 }

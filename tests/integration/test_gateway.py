@@ -13,6 +13,7 @@ they always run."""
 import base64
 import ctypes
 import hashlib
+import mmap
 import os
 import socket
 import struct
@@ -748,6 +749,217 @@ def test_follow_a_message_in_segments(two_sites):
     assert spill_files(b) == []
 
 
+def test_follow_into_a_ring(two_sites):
+    """A receiver that waits to follow a partner's message before its first
+    segment gets it through a ring in shared memory: the answers name the
+    ring and its size, byte x is at x % ring, a segment that would overwrite
+    bytes the follower has not read waits and is then refused for now
+    (retry, nothing changed), and the follower's next pull makes room."""
+    a, b = two_sites
+    k = key(session="ring_" + uuid.uuid4().hex, tag="m", src=("guest", "9999"),
+            dst=("host", "10000"))
+    seg, ring_size = 2 * MIB, 32 * MIB
+    nseg = ring_size // seg
+    data = os.urandom((nseg + 1) * seg)
+    total = len(data)
+    mid = uuid.uuid4().hex
+    before = stats(b)
+
+    def send(i):
+        r, _, _ = signed_deliver(b, a.sk, "9999", k, data[i * seg:(i + 1) * seg],
+                                 msg_id=mid, seg=(i * seg, total))
+        return r
+
+    res = {}
+    th = threading.Thread(target=lambda: res.setdefault("r", follow_pull(b, k, wait=10000)))
+    th.start()
+    time.sleep(0.3)   # parked before the first segment
+    assert send(0)["code"] == 0
+    th.join(15)
+    d = res["r"]["data"]
+    assert d["partial"] is True and d["have"] == seg and d["ring"] == ring_size, res
+    token, path = d["follow"], d["file"]
+    assert path.startswith("/dev/shm/ffgw-"), path
+    assert stats(b)["rings"] == before["rings"] + 1
+    fd = os.open(path, os.O_RDONLY)
+    ring = mmap.mmap(fd, ring_size, prot=mmap.PROT_READ)
+    for i in range(1, nseg):
+        assert send(i)["code"] == 0
+    # the ring is full of unread bytes: the last segment waits, then is refused for now
+    r = send(nseg)
+    assert r["code"] != 0 and r["data"] == {"retry": True}, r
+    assert "has read 0 of the %d bytes" % ring_size in r["message"], r
+    env = follow_pull(b, k, token=token, seen=0)
+    assert env["data"]["have"] == ring_size, env          # nothing changed
+    assert ring[:] == data[:ring_size]
+    # the follower has read the first segment: the last one goes in, where it was
+    env = follow_pull(b, k, token=token, seen=seg)
+    assert env["code"] == 0 and env["data"]["have"] == ring_size, env
+    assert send(nseg)["code"] == 0
+    env = follow_pull(b, k, token=token, seen=ring_size)
+    d = env["data"]
+    assert "partial" not in d and d["follow"] == token and d["ring"] == ring_size, env
+    assert d["size"] == total and d["file"] == path, env
+    assert ring[:seg] == data[ring_size:] and ring[seg:] == data[seg:ring_size]
+    ring.close()
+    os.close(fd)
+    os.unlink(path)
+    st = stats(b)
+    assert st["done"] == before["done"] + 1 and st["receiving"] == before["receiving"], st
+    assert spill_files(b) == []
+    # a receiver that was not waiting at the first segment gets a spill file (above)
+    k2 = dict(k, tag="late")
+    r, _, _ = signed_deliver(b, a.sk, "9999", k2, data[:seg], msg_id=uuid.uuid4().hex,
+                             seg=(0, total))
+    assert r["code"] == 0, r
+    env = follow_pull(b, k2)
+    assert "ring" not in env["data"], env
+    assert os.path.dirname(env["data"]["file"]) == os.path.join(b.home, "gateway"), env
+
+
+def ring_call(d, path, **params):
+    r = requests.post(d.url + path, params=params, timeout=60)
+    return r.json()
+
+
+def ring_open(d, k, size):
+    return ring_call(d, "/v2/gateway/push/ring", size=size, **k)
+
+
+def ring_step(d, k, push_id, written, need=None):
+    return ring_call(d, "/v2/gateway/push/ring/step", push=push_id, written=written,
+                     need=written if need is None else need, **k)
+
+
+def ring_write(d, k, data):
+    """A ring push as libfedflow does it: (open answer, last step's envelope)."""
+    o = ring_open(d, k, len(data))
+    assert o["code"] == 0 and o["data"]["ring"], o
+    seg, slots, pid = o["data"]["segment"], o["data"]["slots"], o["data"]["push"]
+    fd = os.open(o["data"]["ring"], os.O_RDWR)
+    ring = mmap.mmap(fd, seg * slots)
+    os.close(fd)
+    nseg = (len(data) + seg - 1) // seg
+    env = {"code": 0, "data": {"free": True, "done": False}}
+    for i in range(nseg + 1):
+        while env["code"] == 0 and not env["data"]["free"] and not env["data"]["done"]:
+            env = ring_step(d, k, pid, i)
+        if i == nseg or env["code"] != 0 or env["data"]["done"]:
+            break
+        part = data[i * seg:(i + 1) * seg]
+        ring[(i % slots) * seg:(i % slots) * seg + len(part)] = part
+        env = ring_step(d, k, pid, i + 1)
+    ring.close()
+    return o, env
+
+
+def test_ring_push_between_two_sites(two_sites):
+    """A task at A writes a 30 MB message into the ring its gateway offers
+    (4 slots of 8 MiB: the slots are reused), steps, and the last step
+    answers once B stored it; nothing is left at A, in /dev/shm neither."""
+    a, b = two_sites
+    k = key(session="rp_" + uuid.uuid4().hex, tag="m", src=("guest", "9999"),
+            dst=("host", "10000"))
+    data = os.urandom(30 * 1000 * 1000 + 7)
+    before = stats(a)
+    o, env = ring_write(a, k, data)
+    assert o["data"]["slots"] == 4 and o["data"]["segment"] == 8 * MIB, o
+    assert o["data"]["ring"].startswith("/dev/shm/ffgw-%d-" % a.proc.pid), o
+    assert env["code"] == 0 and env["data"]["done"] and env["data"]["size"] == len(data), env
+    got, _ = pull(b, k)
+    assert got == data
+    st = stats(a)
+    assert st["ring_pushes"] == before["ring_pushes"] + 1 and st["done"] == before["done"] + 1
+    assert st["mem_bytes"] == 0 and st["receiving"] == 0 and st["forwarding"] == 0, st
+    assert not os.path.exists(o["data"]["ring"])
+    # exactly once: the same key again is refused, through a ring or a push
+    r = ring_open(a, k, len(data))
+    assert r["code"] == 8002, r
+    assert push(a, k, b"x")["code"] == 8002
+
+
+def test_ring_push_offered_only_where_it_pays(two_sites):
+    """No ring for a small message or one whose destination is this site:
+    {"ring": false}, and the task pushes; bad parameters are refused."""
+    a, _ = two_sites
+    k = key(session="rp_" + uuid.uuid4().hex, tag="m", src=("guest", "9999"),
+            dst=("host", "10000"))
+    assert ring_open(a, k, 8 * MIB) == {"code": 0, "message": "success", "data": {"ring": False}}
+    here = dict(k, dst_party="9999")
+    assert ring_open(a, here, 20 * MIB)["data"] == {"ring": False}
+    for bad in ("", "-1", "x", "1e9"):
+        r = ring_call(a, "/v2/gateway/push/ring", size=bad, **k)
+        assert r["code"] == 5001 and "'size'" in r["message"], (bad, r)
+    r = ring_open(a, dict(k, src_party="10000"), 20 * MIB)
+    assert r["code"] == 5001 and "not run by this site" in r["message"], r
+    r = ring_open(a, dict(k, dst_party="424242"), 20 * MIB)
+    assert r["code"] != 0 and "route table" in r["message"], r
+    # nothing was reserved by any of them
+    assert stats(a)["messages"] == 0
+
+
+def test_ring_push_misuse_refused(two_sites, make_daemon):
+    """Steps of a push that is not there, counts out of range, and a task
+    writing into a slot whose segment was not sent yet (the partner is
+    down, so segment 0 stays in its slot): refused, the push fails and the
+    key is free again."""
+    a, b = two_sites
+    k = key(session="rp_" + uuid.uuid4().hex, tag="m", src=("guest", "9999"),
+            dst=("host", "10000"))
+    r = ring_step(a, k, 12345, 0)
+    assert r["code"] == 5001 and "no ring push 12345" in r["message"], r
+    b.stop()
+    total = 5 * 8 * MIB
+    o = ring_open(a, k, total)
+    assert o["code"] == 0 and o["data"]["ring"], o
+    pid = o["data"]["push"]
+    for bad in (6, -1):
+        r = ring_step(a, k, pid, bad)
+        assert r["code"] == 5001 and "'written'" in r["message"], (bad, r)
+    # another key cannot step this push
+    r = ring_step(a, dict(k, tag="other"), pid, 0)
+    assert r["code"] == 5001 and "no ring push" in r["message"], r
+    r = ring_step(a, k, pid, 4)      # slots 0..3 written: all taken, none sent
+    assert r["code"] == 0 and r["data"] == {"free": False, "done": False, "size": total,
+                                            "tries": 0}, r
+    r = ring_step(a, k, pid, 5)      # segment 4 went into slot 0, still holding segment 0
+    assert r["code"] != 0 and "while it still held segment 0" in r["message"], r
+    r = ring_step(a, k, pid, 5)
+    assert r["code"] == 5001 and "no ring push" in r["message"], r
+    assert stats(a)["messages"] == 0
+    # the ring goes with the forward, once its tries of segment 0 are over
+    deadline = time.time() + 60
+    while os.path.exists(o["data"]["ring"]) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not os.path.exists(o["data"]["ring"])
+
+
+def test_ring_push_abandoned_when_idle(make_daemon):
+    """A ring push its task stops stepping is abandoned after
+    scheduler.ring_push_idle: the key can be sent again, the ring is gone."""
+    a = make_daemon("9999", mode="site", scheduler={"ring_push_idle": 300})
+    b = make_daemon("10000", mode="site")
+    a.sk, a.pub = read_key(a.home)
+    b.sk, b.pub = read_key(b.home)
+    add_route(a, "10000", b.url, b.pub)
+    add_route(b, "9999", a.url, a.pub)
+    k = key(session="rp_" + uuid.uuid4().hex, tag="m", src=("guest", "9999"),
+            dst=("host", "10000"))
+    o = ring_open(a, k, 20 * MIB)
+    assert o["code"] == 0 and o["data"]["ring"], o
+    deadline = time.time() + 10
+    while stats(a)["messages"] and time.time() < deadline:
+        time.sleep(0.05)
+    assert stats(a)["messages"] == 0
+    assert not os.path.exists(o["data"]["ring"])
+    r = ring_step(a, k, o["data"]["push"], 1)
+    assert r["code"] == 5001 and "abandoned after 300 ms" in r["message"], r
+    data = os.urandom(20 * MIB)
+    o, env = ring_write(a, k, data)
+    assert env["code"] == 0 and env["data"]["done"], env
+    assert pull(b, k)[0] == data
+
+
 def raw_push(d, k, total, chunks, stop_after=None):
     """POSTs a push of total bytes from an iterator of chunks on a raw
     socket; stop_after: reset the connection after that many bytes (a
@@ -923,13 +1135,16 @@ def test_200mb_message_across_sites(fed, tmp_path):
     d = dag({"xfer": task("gateway_transfer", params={"source": src, "target": dst})},
             parties_=parties(("guest", "9999"), ("host", "10000")))
     followed = stats(fed.sites["10000"])["followed"]
+    ring_pushes = stats(g)["ring_pushes"]
     job_id, _ = g.submit(d)
     pids = {p: fed.pid_of(p) for p in ("9999", "10000")}
     assert fed_wait(fed, job_id, 2, timeout=300) == {"success"}, \
         [t["error_report"] for s in fed.sites.values() for t in s.tasks(job_id)]
     assert os.path.getsize(dst) == size and sha256_file(dst) == sha256_file(src)
-    # the host's task wrote the message to its file while it arrived
+    # the host's task wrote the message to its file while it arrived; the
+    # guest's ff_fed_send_fd read it into the ring its gateway offered
     assert stats(fed.sites["10000"])["followed"] == followed + 1
+    assert stats(g)["ring_pushes"] == ring_pushes + 1
     for p, pid in pids.items():
         peak = rss_peak_kb(pid)
         assert 0 < peak < 100 * 1024, "site %s: fedflowd peak RSS %d kB" % (p, peak)
@@ -950,5 +1165,34 @@ def test_message_into_memory_across_sites(fed):
     assert fed_wait(fed, job_id, 2, timeout=120) == {"success"}, \
         [t["error_report"] for s in fed.sites.values() for t in s.tasks(job_id)]
     assert stats(h)["followed"] == before + 1
+    for site_ in (g, h):
+        assert spill_files(site_) == []
+
+
+@pytest.mark.parametrize("into_memory", [True, False])
+def test_message_through_a_ring_across_sites(fed, tmp_path, into_memory):
+    """The host's ff_fed_recv waits before the guest sends (send_delay_ms):
+    the message comes through a ring in shared memory (into a buffer, or
+    into a file), intact, and no ring is left in /dev/shm."""
+    from conftest import parties
+    g, h = fed.sites["9999"], fed.sites["10000"]
+    before, sent_before = stats(h), stats(g)["ring_pushes"]
+    params = {"size": 70 * MIB + 5, "send_delay_ms": 1500}
+    if into_memory:
+        params["into_memory"] = True
+    else:
+        params["target"] = str(tmp_path / "dst.bin")
+    d = dag({"xfer": task("gateway_transfer", params=params)},
+            parties_=parties(("guest", "9999"), ("host", "10000")))
+    job_id, _ = g.submit(d)
+    assert fed_wait(fed, job_id, 2, timeout=120) == {"success"}, \
+        [t["error_report"] for s in fed.sites.values() for t in s.tasks(job_id)]
+    st = stats(h)
+    assert st["rings"] == before["rings"] + 1 and st["followed"] == before["followed"] + 1, st
+    # and the guest's ff_fed_send wrote it into a ring at its own gateway
+    assert stats(g)["ring_pushes"] == sent_before + 1
+    if not into_memory:
+        assert os.path.getsize(params["target"]) == params["size"]
+    assert not [f for f in os.listdir("/dev/shm") if f.startswith("ffgw-%d-" % fed.pid_of("10000"))]
     for site_ in (g, h):
         assert spill_files(site_) == []

@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1072,6 +1073,185 @@ static void test_follow(void **state)
 	ff_free(data);
 }
 
+/* A ring body: writes wrap around, a cut is rewritten, the memory is charged while mapped. */
+static void test_ring_body(void **state)
+{
+	(void)state;
+	struct ff_error err = FF_ERROR_INIT;
+	char prefix[64], data[5000];
+	snprintf(prefix, sizeof(prefix), "%s/ring-", dir);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)(i * 13 + 1);
+	uint64_t mem0 = gw_body_mem_used();
+	struct gw_body *b = gw_body_new_ring(prefix, 4096, &err);
+	assert_non_null(b);
+	assert_int_equal(gw_body_mem_used(), mem0 + 4096);
+	assert_int_equal(files_in_dir(), 1);
+	assert_int_equal(gw_body_write(b, data, 3000, &err), FF_OK);
+	assert_int_equal(gw_body_write(b, data + 3000, 2000, &err), FF_OK);
+	assert_int_equal(b->size, 5000);
+	/* bytes 4096.. went to the start; 904..2999 are still the first write's */
+	assert_memory_equal(b->ring, data + 4096, 904);
+	assert_memory_equal(b->ring + 904, data + 904, 3000 - 904);
+	assert_memory_equal(b->ring + 3000, data + 3000, 1096);
+	/* a broken-off tail is written again */
+	assert_int_equal(gw_body_truncate(b, 3000, &err), FF_OK);
+	assert_int_equal(gw_body_write(b, data, 1200, &err), FF_OK);
+	assert_memory_equal(b->ring + 3000, data, 1096);
+	assert_memory_equal(b->ring, data + 1096, 104);
+	/* the file a reader maps holds the same bytes */
+	int fd = gw_body_dup_fd(b);
+	assert_true(fd >= 0);
+	char back[4096];
+	assert_int_equal(pread(fd, back, sizeof(back), 0), 4096);
+	assert_memory_equal(back, b->ring, 4096);
+	close(fd);
+	/* handed off: unmapped and uncharged, the file stays for its reader */
+	const char *path = gw_body_hand_off(b);
+	assert_non_null(path);
+	assert_null(b->ring);
+	assert_int_equal(gw_body_mem_used(), mem0);
+	assert_int_equal(access(path, F_OK), 0);
+	gw_body_free(b);
+	assert_int_equal(files_in_dir(), 0);
+	/* no room in the budget: no ring, nothing left */
+	b = gw_body_new_ring(prefix, (uint64_t)GATEWAY_MEM_BUDGET + 1, &err);
+	assert_null(b);
+	assert_true(strstr(err.msg, "no memory for a ring") != NULL);
+	assert_int_equal(gw_body_mem_used(), mem0);
+	assert_int_equal(files_in_dir(), 0);
+}
+
+struct ring_reader {
+	struct gw_store *st;
+	const struct gw_key *k;
+	uint64_t token, seen;
+	int waiter;
+	int ret;
+};
+
+/* A follower that reads a while later (while a segment waits for room). */
+static void *ring_reader_main(void *arg)
+{
+	struct ring_reader *rr = arg;
+	struct gw_follow fl;
+	struct gw_body *b = NULL;
+	void *rep = NULL;
+	struct ff_error err = FF_ERROR_INIT;
+	struct timespec ts = { 0, 100 * 1000000L };
+	nanosleep(&ts, NULL);
+	rr->ret = follow_pull(rr->st, rr->k, &rr->waiter, rr->token, rr->seen, &fl, &b, &rep, &err);
+	ff_free(fl.path);
+	return NULL;
+}
+
+/* One segment into a ring (seg_begin_ring makes the body a ring when asked). */
+static int deliver_r(struct gw_store *st, const struct gw_key *k, uint64_t id, uint64_t off,
+		     uint64_t total, const char *data, size_t n, void **waiter, bool *complete,
+		     struct gw_follow *fl, struct ff_error *err)
+{
+	char prefix[64];
+	struct gw_body *b = NULL;
+	bool again = false, ring = false;
+	snprintf(prefix, sizeof(prefix), "%s/ring-", dir);
+	int ret = gw_store_seg_begin_ring(st, k, id, "r1", off, n, total, &b, &again, &ring, err);
+	if (ret || again)
+		return ret ? ret : 1;
+	if (!b)
+		b = ring ? gw_body_new_ring(prefix, GW_RING_SIZE, err) : gw_body_new(dir, total, err);
+	assert_non_null(b);
+	assert_int_equal(gw_body_write(b, data + off, n, err), FF_OK);
+	ret = gw_store_seg_end_follow(st, k, id, &b, waiter, complete, fl, err);
+	assert_null(b);
+	return ret;
+}
+
+/*
+ * A follower that waits before the first segment gets the message in a
+ * ring: the answers name it and its size, a segment never overwrites what
+ * the follower has not read (it waits, then is refused for now, nothing
+ * changed), and the follower's next pull makes room at once.
+ */
+static void test_follow_ring(void **state)
+{
+	(void)state;
+	struct gw_store *st;
+	struct ff_error err = FF_ERROR_INIT;
+	struct gw_body *b = NULL;
+	struct gw_follow fl;
+	struct gateway_stats s;
+	bool complete = false;
+	int waiter;
+	void *w = NULL, *rep = NULL;
+	const uint64_t seg = 1 << 20, nseg = GW_RING_SIZE / seg, total = (nseg + 1) * seg;
+	char *data = ff_malloc(total);
+	for (uint64_t i = 0; i < total; i++)
+		data[i] = (char)(i * 11 + (i >> 20));
+	assert_int_equal(gw_store_new(&st), FF_OK);
+	struct gw_key k = mk("R", "big", "9998");
+	assert_int_equal(follow_pull(st, &k, &waiter, 0, 0, &fl, &b, &rep, &err), FF_EAGAIN);
+	assert_int_equal(deliver_r(st, &k, 1, 0, total, data, seg, &w, &complete, &fl, &err), FF_OK);
+	assert_ptr_equal(w, &waiter);
+	assert_true(fl.partial);
+	assert_int_equal(fl.ring, GW_RING_SIZE);
+	assert_int_equal(fl.have, seg);
+	uint64_t token = fl.id;
+	char *path = fl.path;
+	gw_store_stats(st, &s);
+	assert_int_equal(s.rings, 1);
+	/* the follower maps the ring: the verified bytes are where x % ring says */
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	char *ring = mmap(NULL, GW_RING_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	assert_true(ring != MAP_FAILED);
+	assert_memory_equal(ring, data, seg);
+	/* a full ring's worth arrives while the follower has read nothing */
+	for (uint64_t i = 1; i < nseg; i++)
+		assert_int_equal(deliver_r(st, &k, 1 + i, i * seg, total, data, seg, &w, &complete,
+					   &fl, &err), FF_OK);
+	/* the next segment would overwrite unread bytes: refused for now, nothing changed */
+	bool again, asked;
+	assert_int_equal(gw_store_seg_begin_ring(st, &k, 100, "r1", nseg * seg, seg, total, &b,
+						 &again, &asked, &err), FF_EAGAIN);
+	assert_true(strstr(err.msg, "has read 0 of the") != NULL);
+	assert_null(b);
+	assert_int_equal(follow_pull(st, &k, &waiter, token, 0, &fl, &b, &rep, &err), FF_OK);
+	assert_int_equal(fl.have, nseg * seg);
+	ff_free(fl.path);
+	assert_memory_equal(ring, data, GW_RING_SIZE);
+	/* the follower reads the first segment while the last one waits: it goes in */
+	struct ring_reader rr = { .st = st, .k = &k, .token = token, .seen = seg };
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, ring_reader_main, &rr), 0);
+	w = NULL;
+	assert_int_equal(deliver_r(st, &k, 101, nseg * seg, total, data, seg, &w, &complete, &fl,
+				   &err), FF_OK);
+	pthread_join(th, NULL);
+	assert_true(complete);
+	/* the last segment wrapped around to where the first was */
+	assert_memory_equal(ring, data + nseg * seg, seg);
+	assert_memory_equal(ring + seg, data + seg, GW_RING_SIZE - seg);
+	/* the follower (answered at once, not parked) gets the end with its next pull */
+	assert_null(w);
+	assert_int_equal(follow_pull(st, &k, &waiter, token, seg, &fl, &b, &rep, &err), FF_OK);
+	assert_non_null(b);
+	assert_int_equal(fl.id, token);
+	assert_int_equal(b->ring_size, GW_RING_SIZE);
+	assert_int_equal(b->size, total);
+	gw_body_hand_off(b);
+	assert_int_equal(gw_store_keep(st, &k, &b), FF_OK);
+	munmap(ring, GW_RING_SIZE);
+	close(fd);
+	void **ws = NULL;
+	size_t nw = 0;
+	assert_int_equal(gw_store_drop(st, "R", "host", "9998", &ws, &nw), FF_OK);
+	ff_free(ws);
+	assert_int_equal(files_in_dir(), 0);
+	ff_free(path);
+	ff_free(data);
+	gw_store_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1087,6 +1267,8 @@ int main(void)
 		cmocka_unit_test(test_drop_partial),
 		cmocka_unit_test(test_hand_off_file),
 		cmocka_unit_test(test_follow),
+		cmocka_unit_test(test_ring_body),
+		cmocka_unit_test(test_follow_ring),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
