@@ -1404,6 +1404,10 @@ static int csv_open_output(struct csv_imp *c, const char *dir)
 	wo.extra = extra;
 	int ret = ff_table_writer_create(&c->w, dir, &c->schema, &wo, c->err);
 	json_decref(extra);
+	/* a durable table goes to disk anyway: past the page cache, whose
+	 * per-page work would be done by the parsing threads */
+	if (!ret && !c->o->no_fsync)
+		ret = ff__writer_direct(c->w, c->err);
 	if (ret)
 		return ret;
 	struct ff__text_layout t = {
