@@ -11,7 +11,9 @@
  * and submit the I/O in the caller's thread. Profiled on the 1 GB import,
  * those were about two thirds of the time spent writing blocks, in the
  * threads that also parse. Here the caller copies into one of DIO_NBUF
- * buffers of DIO_BUF bytes; a full buffer is submitted (io_submit) and the
+ * buffers of DIO_BUF bytes (on huge pages where the kernel gives them:
+ * io_submit pins the buffer, half the cost with 2 MiB pages, measured); a
+ * full buffer is submitted (io_submit) and the
  * caller goes on while the device works. Several writes stay in flight, so
  * the device never waits for a thread to wake up (a helper thread doing
  * blocking writes was measured: on two busy cores the gaps cost a quarter
@@ -33,6 +35,7 @@
 #include <fcntl.h>
 #include <linux/aio_abi.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "ff_table_dio.h"
@@ -43,6 +46,8 @@
 #define DIO_ALIGN ((size_t)4096)
 /* one write: the device streams at its rate from 1 MiB on (measured) */
 #define DIO_BUF ((size_t)2 << 20)
+/* the buffers' alignment: huge pages, so the kernel pins 2 MiB at a time */
+#define DIO_HUGE ((size_t)2 << 20)
 /* writes in flight plus the buffer being filled */
 #define DIO_NBUF 4
 /* the sparse size a file gets first, so no write extends it (1 TiB) */
@@ -238,11 +243,12 @@ int ff__dio_create(struct ff__dio **out, struct ff_error *err)
 {
 	struct ff__dio *d = ff_calloc(1, sizeof(*d));
 	*out = NULL;
-	if (!d || !(d->mem = ff_malloc(DIO_NBUF * DIO_BUF + DIO_ALIGN))) {
+	if (!d || !(d->mem = ff_malloc(DIO_NBUF * DIO_BUF + DIO_HUGE))) {
 		ff_free(d);
 		return ff_error_set(err, FF_ENOMEM, "no memory for the table's output buffers");
 	}
-	unsigned char *p = d->mem + (DIO_ALIGN - (uintptr_t)d->mem % DIO_ALIGN) % DIO_ALIGN;
+	unsigned char *p = d->mem + (DIO_HUGE - (uintptr_t)d->mem % DIO_HUGE) % DIO_HUGE;
+	(void)madvise(p, DIO_NBUF * DIO_BUF, MADV_HUGEPAGE); /* a hint: 4 KiB pages work too */
 	for (int i = 0; i < DIO_NBUF; i++)
 		d->buf[i].data = p + (size_t)i * DIO_BUF;
 	d->ctx = dio_ctx_get(); /* 0: no AIO here, blocking writes */
