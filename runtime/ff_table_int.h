@@ -230,6 +230,13 @@ int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct 
 /* Moves to partition p (>= the current one); the rows so far stay behind. */
 int ff__writer_goto_partition(struct ff_table_writer *w, unsigned p, struct ff_error *err);
 uint64_t ff__writer_rows(const struct ff_table_writer *w);
+/*
+ * Writes the partition files with O_DIRECT from a helper thread
+ * (ff_table_dio.c) instead of through the page cache: for large durable
+ * writes, whose pages would only be written back. Call before the first
+ * row; falls back to buffered writes where the file system refuses O_DIRECT.
+ */
+int ff__writer_direct(struct ff_table_writer *w, struct ff_error *err);
 
 /* Powers of ten 10^0 .. 10^22, exact doubles (ff_table.c). */
 extern const double ff__p10[FF__ENC_SCALE_MAX + 1];

@@ -12,7 +12,9 @@
  * on the first appended row: the CSV importer brings its own). Every
  * WR_KICK_BYTES the kernel is asked to start writeback (sync_file_range),
  * which overlaps disk I/O with parsing and leaves little for the final
- * fsync.
+ * fsync. A writer told so (ff__writer_direct: the CSV importer's durable
+ * tables) hands its bytes to ff_table_dio.c instead, which writes them
+ * with O_DIRECT past the page cache.
  * Commit: close the last partitions, write meta.json, fsync files and the
  * directory, then swap the directory into place (renameat2 RENAME_EXCHANGE
  * when a table is already there, so readers see the old or the new table,
@@ -27,6 +29,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include "clock.h"
+#include "ff_table_dio.h"
 #include "ff_table_int.h"
 #include "fs.h"
 #include "jsonx.h"
@@ -59,6 +62,7 @@ struct ff_table_writer {
 	uint64_t part_rows;
 	uint32_t part_blocks;
 	uint64_t kicked;       /* file offset up to which writeback was started */
+	struct ff__dio *dio;   /* direct output (ff__writer_direct), owns fd */
 	uint64_t *rows;
 	uint64_t *bytes;
 	uint64_t count;
@@ -70,11 +74,13 @@ struct ff_table_writer {
 
 /* ------------------------------------------------------------- file output */
 
+/* gathered writes to fd, or copies into dio when set */
 struct wr_vec {
 	struct iovec iov[64];
 	int n;
 	int fd;
 	const char *path;
+	struct ff__dio *dio;
 };
 
 static int wr_fail(struct ff_error *err, const char *what, const char *path)
@@ -113,6 +119,8 @@ static int wr_vec_add(struct wr_vec *v, const void *p, size_t len, struct ff_err
 {
 	if (!len)
 		return FF_OK;
+	if (v->dio)
+		return ff__dio_write(v->dio, p, len, err);
 	if (v->n == (int)FF_ARRAY_SIZE(v->iov)) {
 		int ret = wr_vec_flush(v, err);
 		if (ret)
@@ -144,9 +152,21 @@ static int wr_part_open(struct ff_table_writer *w, struct ff_error *err)
 	if (!path)
 		return FF_ENOMEM;
 	int ret = FF_OK;
-	w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
+	w->fd = open(path, flags | (w->dio ? O_DIRECT : 0), 0644);
+	if (w->fd < 0 && w->dio && errno == EINVAL) {
+		/* no O_DIRECT on this file system: the page cache, as without dio */
+		ff__dio_free(w->dio);
+		w->dio = NULL;
+		w->fd = open(path, flags, 0644);
+	}
 	if (w->fd < 0) {
 		ret = wr_fail(err, "create", path);
+		goto out;
+	}
+	if (w->dio && (ret = ff__dio_begin(w->dio, w->fd, path))) {
+		close(w->fd);
+		w->fd = -1;
 		goto out;
 	}
 	unsigned char h[FF__FILE_HDR] = { 0 };
@@ -159,7 +179,7 @@ static int wr_part_open(struct ff_table_writer *w, struct ff_error *err)
 	ff__put_le32(h + 28, (uint32_t)w->ncodes);
 	memcpy(h + 32, w->uid, 16);
 	ff__put_le32(h + 60, ff__crc32c(0, h, 60));
-	struct wr_vec v = { .fd = w->fd, .path = path };
+	struct wr_vec v = { .fd = w->fd, .path = path, .dio = w->dio };
 	if ((ret = wr_vec_add(&v, h, sizeof(h), err)) || (ret = wr_vec_flush(&v, err)))
 		goto out;
 	w->off = FF__FILE_HDR;
@@ -185,17 +205,24 @@ static int wr_part_close(struct ff_table_writer *w, struct ff_error *err)
 	ff__put_le64(f + 8, w->part_rows);
 	ff__put_le32(f + 16, w->part_blocks);
 	ff__put_le32(f + 28, ff__crc32c(0, f, 28));
-	struct wr_vec v = { .fd = w->fd, .path = path };
+	struct wr_vec v = { .fd = w->fd, .path = path, .dio = w->dio };
 	if ((ret = wr_vec_add(&v, f, sizeof(f), err)) || (ret = wr_vec_flush(&v, err)))
 		goto out;
-	/* start writing the rest now; commit waits for it (wr_sync_parts):
-	 * an fsync here would stall the importer's pipeline on the disk */
-	(void)sync_file_range(w->fd, (off_t)w->kicked, 0, SYNC_FILE_RANGE_WRITE);
-	int fd = w->fd;
-	w->fd = -1;
-	if (close(fd)) {
-		ret = wr_fail(err, "close", path);
-		goto out;
+	if (w->dio) {
+		/* its writes end in the background; then it is cut and closed */
+		w->fd = -1;
+		if ((ret = ff__dio_finish(w->dio, err)))
+			goto out;
+	} else {
+		/* start writing the rest now; commit waits for it (wr_sync_parts):
+		 * an fsync here would stall the importer's pipeline on the disk */
+		(void)sync_file_range(w->fd, (off_t)w->kicked, 0, SYNC_FILE_RANGE_WRITE);
+		int fd = w->fd;
+		w->fd = -1;
+		if (close(fd)) {
+			ret = wr_fail(err, "close", path);
+			goto out;
+		}
 	}
 	w->rows[w->part] = w->part_rows;
 	w->bytes[w->part] = w->off + FF__FOOTER;
@@ -319,7 +346,7 @@ int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct 
 	char *path = wr_part_path(w, w->part);
 	if (!path)
 		return FF_ENOMEM;
-	struct wr_vec v = { .fd = w->fd, .path = path };
+	struct wr_vec v = { .fd = w->fd, .path = path, .dio = w->dio };
 	unsigned char h[FF__BLOCK_HDR] = { 0 };
 	/* values: [encodings,] label, weight, features: n doubles or n int32 each */
 	uint32_t crc_v = 0, crc_i = 0, crc_t = 0;
@@ -397,7 +424,7 @@ int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct 
 	/* start writeback now: commit's fsync finds little left, and a large
 	 * import is not throttled for dirty pages (measured: also without
 	 * fsync); in steps of WR_KICK_BYTES, not one small I/O per small block */
-	if (w->off - w->kicked >= WR_KICK_BYTES) {
+	if (!w->dio && w->off - w->kicked >= WR_KICK_BYTES) {
 		(void)sync_file_range(w->fd, (off_t)w->kicked, (off_t)(w->off - w->kicked),
 				      SYNC_FILE_RANGE_WRITE);
 		w->kicked = w->off;
@@ -599,6 +626,13 @@ int ff_table_writer_create_like(struct ff_table_writer **out, const char *dir,
 		}
 	}
 	return ret;
+}
+
+int ff__writer_direct(struct ff_table_writer *w, struct ff_error *err)
+{
+	if (w->dio || w->fd >= 0)
+		return FF_OK; /* a file is open already: it stays buffered */
+	return ff__dio_create(&w->dio, err);
 }
 
 uint64_t ff__writer_rows(const struct ff_table_writer *w)
@@ -881,6 +915,8 @@ int ff_table_writer_commit(struct ff_table_writer *w, struct ff_error *err)
 			break;
 		w->part++;
 	}
+	if (!ret && w->dio)
+		ret = ff__dio_drain(w->dio, err);
 	if (ret || (!w->no_fsync && (ret = wr_sync_parts(w, err))) ||
 	    (ret = wr_write_meta(w, err)))
 		return ret;
@@ -904,7 +940,9 @@ void ff_table_writer_free(struct ff_table_writer *w)
 {
 	if (!w)
 		return;
-	if (w->fd >= 0)
+	if (w->dio)
+		ff__dio_free(w->dio); /* closes the file it owns */
+	else if (w->fd >= 0)
 		close(w->fd);
 	/* not committed: discard the partial table */
 	if (w->tmp)
