@@ -42,7 +42,26 @@ static const char ff__foot_magic[8] = { 'F', 'F', 'T', 'B', 'E', 'N', 'D', '1' }
 #define FF__ENC_F64 0u
 #define FF__ENC_SCALE_MAX 22u
 #define FF__ENC_I32(s) (1u + (s))
-#define FF__ENC_MAX FF__ENC_I32(FF__ENC_SCALE_MAX)
+/* the same mantissas packed in 3 bytes when all fit in 24 bits (readers
+ * before this encoding refuse the byte as above their maximum, 23) */
+#define FF__ENC_I24(s) (FF__ENC_I32(FF__ENC_SCALE_MAX) + 1u + (s))
+#define FF__ENC_MAX FF__ENC_I24(FF__ENC_SCALE_MAX)
+
+/* Bytes per value of a column in encoding e (<= FF__ENC_MAX). */
+static inline size_t ff__enc_width(unsigned e)
+{
+	return e == FF__ENC_F64 ? 8 : e < FF__ENC_I24(0) ? 4 : 3;
+}
+/* The scale s of a mantissa encoding e (FF__ENC_I32(s) or FF__ENC_I24(s)). */
+static inline unsigned ff__enc_scale(unsigned e)
+{
+	return e < FF__ENC_I24(0) ? e - FF__ENC_I32(0) : e - FF__ENC_I24(0);
+}
+/* Bytes of a column of n values in encoding e, padding to 8 included. */
+static inline size_t ff__enc_col_bytes(unsigned e, size_t n)
+{
+	return (ff__enc_width(e) * n + 7) & ~(size_t)7;
+}
 /*
  * Codes layout of a block's text section (block header offset 52, format
  * version 2): one row of codes per row, or one row shared by all rows
@@ -229,6 +248,9 @@ void ff__writer_final_newline(struct ff_table_writer *w, bool yes);
 int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct ff_error *err);
 /* Moves to partition p (>= the current one); the rows so far stay behind. */
 int ff__writer_goto_partition(struct ff_table_writer *w, unsigned p, struct ff_error *err);
+/* Keeps int32 mantissa columns as they are (never FF__ENC_I24): what
+ * writers before the 3-byte encoding wrote; for tests. */
+void ff__writer_no_i24(struct ff_table_writer *w);
 uint64_t ff__writer_rows(const struct ff_table_writer *w);
 /*
  * Writes the partition files with O_DIRECT from a helper thread
@@ -248,6 +270,22 @@ extern const double ff__p10[FF__ENC_SCALE_MAX + 1];
 void ff__dec_i32(double *restrict out, const int32_t *restrict m, size_t n, unsigned s);
 /* The same with the scalar loop only (tests compare both). */
 void ff__dec_i32_scalar(double *restrict out, const int32_t *restrict m, size_t n, unsigned s);
+
+/*
+ * 3-byte mantissa columns (ff_table_i24.c). ff__i24_fits: whether every
+ * one of the n int32 mantissas at m lies in -2^23 .. 2^23 - 1.
+ * ff__pack_i24: rewrites the n int32 at col as n packed little-endian
+ * 3-byte values at the same address (may write the byte after them).
+ * ff__dec_i24: out[i] = m[i] / 10^s for the n 3-byte values at p, the same
+ * bits as ff__dec_i32 gives for the int32 values; reads only the 3 * n
+ * bytes at p (AVX-512 / AVX2 / scalar by the CPU).
+ */
+bool ff__i24_fits(const int32_t *m, size_t n);
+void ff__pack_i24(void *col, size_t n);
+void ff__dec_i24(double *restrict out, const unsigned char *restrict p, size_t n, unsigned s);
+/* The same with the scalar loop only (tests compare both). */
+void ff__dec_i24_scalar(double *restrict out, const unsigned char *restrict p, size_t n,
+			unsigned s);
 
 /*
  * Column encoder of an in-memory block (the CSV importer's): *st is the

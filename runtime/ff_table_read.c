@@ -139,7 +139,7 @@ static uint64_t rd_values_size(const struct ff_table *t, uint64_t n, const uint8
 	for (uint64_t c = 0; c < ncol; c++) {
 		if (enc[c] > FF__ENC_MAX)
 			return 0;
-		sz += enc[c] == FF__ENC_F64 ? 8 * n : ff__align8((size_t)(4 * n));
+		sz += ff__enc_col_bytes(enc[c], (size_t)n);
 	}
 	return sz;
 }
@@ -535,13 +535,13 @@ static int rd_decode(struct ff_table_iter *it, const struct ff__blk *k, struct f
 	double *out = it->dec_;
 	for (size_t c = 0; c < ncol; c++, out += n) {
 		unsigned e = k->enc[c];
-		if (e == FF__ENC_F64) {
+		if (e == FF__ENC_F64)
 			memcpy(out, p, 8 * n);
-			p += 8 * n;
-		} else {
-			ff__dec_i32(out, (const int32_t *)(const void *)p, n, e - FF__ENC_I32(0));
-			p += ff__align8(4 * n);
-		}
+		else if (e < FF__ENC_I24(0))
+			ff__dec_i32(out, (const int32_t *)(const void *)p, n, ff__enc_scale(e));
+		else
+			ff__dec_i24(out, p, n, ff__enc_scale(e));
+		p += ff__enc_col_bytes(e, n);
 	}
 	out = it->dec_;
 	b->label = (t->flags & FF__F_LABEL) ? out : NULL;

@@ -70,6 +70,7 @@ struct ff_table_writer {
 	 * fills its own blocks and never needs this one) */
 	struct ff__block blk;
 	uint8_t *enc;          /* column encodings of the block being written (file order) */
+	bool no_i24;           /* keep int32 mantissas (tests: tables of older writers) */
 };
 
 /* ------------------------------------------------------------- file output */
@@ -254,12 +255,40 @@ int ff_table_writer_next_partition(struct ff_table_writer *w, struct ff_error *e
 	return ret;
 }
 
+/* Column c (file order: label, weight, features) of block b: its slot. */
+static unsigned char *wr_slot(const struct ff_table_writer *w, const struct ff__block *b, size_t c)
+{
+	size_t j = c;
+	if (!w->schema.label_name)
+		j++;
+	if (j >= 1 && !w->schema.weight_name)
+		j++;
+	return (unsigned char *)(b->vals + j * b->cap); /* feature j - 2 is at 2 + (j - 2) */
+}
+
+/*
+ * Stores the int32 mantissa column c of block b in 3 bytes a value when
+ * they all fit (packed in its slot, enc[c] updated): a quarter fewer value
+ * bytes for the disk that bounds durable imports (ff_table_i24.c).
+ */
+static void wr_narrow(const struct ff_table_writer *w, struct ff__block *b, uint8_t *enc, size_t c)
+{
+	if (w->no_i24 || enc[c] == FF__ENC_F64)
+		return;
+	unsigned char *col = wr_slot(w, b, c);
+	if (!ff__i24_fits((const int32_t *)(const void *)col, b->n))
+		return;
+	ff__pack_i24(col, b->n);
+	enc[c] = (uint8_t)FF__ENC_I24(enc[c] - FF__ENC_I32(0));
+}
+
 /*
  * Values layout of block b: its encoding byte per column in file order
  * (label, weight, features) into enc and the section size; FF__VENC_PLAIN
- * (enc unused) when every column is f64.
+ * (enc unused) when every column is f64. Mantissa columns that fit 24 bits
+ * are packed in place (wr_narrow), so this runs once per block.
  */
-static unsigned wr_values_layout(const struct ff_table_writer *w, const struct ff__block *b,
+static unsigned wr_values_layout(const struct ff_table_writer *w, struct ff__block *b,
 				 uint8_t *enc, size_t *bytes)
 {
 	size_t n = b->n, d = w->schema.n_features, nc = 0;
@@ -277,8 +306,10 @@ static unsigned wr_values_layout(const struct ff_table_writer *w, const struct f
 		return FF__VENC_PLAIN;
 	}
 	size_t sz = ff__align8(nc);
-	for (size_t j = 0; j < nc; j++)
-		sz += enc[j] == FF__ENC_F64 ? 8 * n : ff__align8(4 * n);
+	for (size_t j = 0; j < nc; j++) {
+		wr_narrow(w, b, enc, j);
+		sz += ff__enc_col_bytes(enc[j], n);
+	}
 	*bytes = sz;
 	return FF__VENC_COLUMNS;
 }
@@ -290,16 +321,9 @@ static unsigned wr_values_layout(const struct ff_table_writer *w, const struct f
 static const void *wr_col(const struct ff_table_writer *w, const struct ff__block *b,
 			  unsigned venc, size_t c, size_t *len, size_t *pad)
 {
-	size_t j = c;
-	if (!w->schema.label_name)
-		j++;
-	if (j >= 1 && !w->schema.weight_name)
-		j++;
-	const double *col = b->vals + j * b->cap; /* feature j - 2 is at 2 + (j - 2) */
-	bool i32 = venc == FF__VENC_COLUMNS && w->enc[c] != FF__ENC_F64;
-	*len = (i32 ? 4 : 8) * b->n;
+	*len = (venc == FF__VENC_COLUMNS ? ff__enc_width(w->enc[c]) : 8) * b->n;
 	*pad = ff__align8(*len) - *len;
-	return col;
+	return wr_slot(w, b, c);
 }
 
 /*
@@ -633,6 +657,11 @@ int ff__writer_direct(struct ff_table_writer *w, struct ff_error *err)
 	if (w->dio || w->fd >= 0)
 		return FF_OK; /* a file is open already: it stays buffered */
 	return ff__dio_create(&w->dio, err);
+}
+
+void ff__writer_no_i24(struct ff_table_writer *w)
+{
+	w->no_i24 = true;
 }
 
 uint64_t ff__writer_rows(const struct ff_table_writer *w)
