@@ -5,7 +5,8 @@
  * text, exact number parsing, writer -> reader (batches, rows, dense load,
  * columns, partitions), atomic commit/abort/replace, and refusal of
  * truncated or corrupted files (every byte flipped in turn, never a crash),
- * and the int32 mantissa column encoding (encoder and decoders, bit exact).
+ * and the int32 and 3-byte mantissa column encodings (encoder, packing and
+ * decoders, bit exact; tables mixing encodings, older int32 tables).
  */
 #include "ff_setup.h"
 #include <setjmp.h>
@@ -1091,6 +1092,236 @@ static void test_dec_dispatch(void **state)
 	}
 }
 
+/* ------------------------------------------------ 3-byte mantissa columns */
+
+static void test_i24_fits(void **state)
+{
+	(void)state;
+	const int32_t ok[] = { 0, 1, -1, 8388607, -8388608, 3999999, -3999999 };
+	for (size_t n = 0; n <= FF_ARRAY_SIZE(ok); n++)
+		assert_true(ff__i24_fits(ok, n));
+	const int32_t bad[] = { 8388608, -8388609, INT32_MAX, INT32_MIN, -INT32_MAX, 1 << 24 };
+	for (size_t k = 0; k < FF_ARRAY_SIZE(bad); k++) {
+		/* the one value outside, at every position of a longer column */
+		int32_t m[11];
+		for (size_t at = 0; at < FF_ARRAY_SIZE(m); at++) {
+			for (size_t i = 0; i < FF_ARRAY_SIZE(m); i++)
+				m[i] = i % 2 ? 8388607 : -8388608;
+			m[at] = bad[k];
+			assert_false(ff__i24_fits(m, FF_ARRAY_SIZE(m)));
+			assert_true(ff__i24_fits(m, at)); /* the values before it fit */
+		}
+	}
+}
+
+/*
+ * Packing then decoding gives ff__dec_i32's bits for every row count (tail
+ * handling of every width) and scale; the packed column is copied to a
+ * buffer of exactly 3 n bytes, so a decoder reading past it fails under
+ * ASan. The wide decoder is compared with the scalar one.
+ */
+static void test_i24_pack_dec(void **state)
+{
+	(void)state;
+	enum { N = 75 };
+	int32_t m[N];
+	unsigned char col[4 * N + 4];
+	double a[N], b[N], c[N];
+	uint64_t x = 7;
+	for (size_t n = 0; n <= N; n++) {
+		for (unsigned s = 0; s <= FF__ENC_SCALE_MAX; s++) {
+			for (size_t i = 0; i < n; i++) {
+				x = x * 6364136223846793005ull + 1442695040888963407ull;
+				m[i] = (int32_t)(x >> 40) - (1 << 23); /* -2^23 .. 2^23 - 1 */
+			}
+			if (n > 0)
+				m[n - 1] = -8388608; /* extremes last: the tail path */
+			if (n > 1)
+				m[n - 2] = 8388607;
+			if (n > 2)
+				m[0] = 8388607;
+			if (n > 3)
+				m[1] = -8388608;
+			assert_true(ff__i24_fits(m, n));
+			memcpy(col, m, 4 * n);
+			ff__pack_i24(col, n);
+			for (size_t i = 0; i < n; i++) { /* little-endian, 3 bytes each */
+				uint32_t u = (uint32_t)m[i];
+				assert_int_equal(col[3 * i], u & 255);
+				assert_int_equal(col[3 * i + 1], (u >> 8) & 255);
+				assert_int_equal(col[3 * i + 2], (u >> 16) & 255);
+			}
+			unsigned char *exact = ff_malloc(3 * n + !n);
+			assert_non_null(exact);
+			memcpy(exact, col, 3 * n);
+			ff__dec_i24(a, exact, n, s);
+			ff__dec_i24_scalar(b, exact, n, s);
+			ff__dec_i32_scalar(c, m, n, s);
+			assert_memory_equal(a, c, n * sizeof(double));
+			assert_memory_equal(b, c, n * sizeof(double));
+			ff_free(exact);
+		}
+	}
+}
+
+/*
+ * Block of n rows, column k of which holds the mantissas mk(i) at scale
+ * sk (through the importer's column encoder), column 3 as doubles.
+ */
+struct i24_col {
+	unsigned s;
+	int64_t (*m)(size_t i, size_t blk);
+};
+
+static int64_t i24_m0(size_t i, size_t blk) /* 24-bit extremes */
+{
+	(void)blk;
+	return i % 3 == 0 ? 8388607 : i % 3 == 1 ? -8388608 : (int64_t)i * 1000 - 4000000;
+}
+
+static int64_t i24_m1(size_t i, size_t blk) /* one value outside 24 bits */
+{
+	(void)blk;
+	return i == 5 ? 8388608 : -(int64_t)i;
+}
+
+static int64_t i24_m2(size_t i, size_t blk) /* 24 bits in even blocks only */
+{
+	return blk % 2 ? -8388609 - (int64_t)i : -3999999 + (int64_t)i;
+}
+
+static const struct i24_col i24_cols[3] = { { 6, i24_m0 }, { 0, i24_m1 }, { 3, i24_m2 } };
+static const size_t i24_rows[] = { 1, 7, 8, 13, 16, 3 }; /* odd and round row counts */
+
+static double i24_val(size_t c, size_t i, size_t blk)
+{
+	if (c == 3)
+		return 1.0 / 3.0 + (double)i;
+	return (double)i24_cols[c].m(i, blk) / ff__p10[i24_cols[c].s];
+}
+
+/* Writes the blocks of i24_rows through ff__writer_put_block, as the importer does. */
+static void i24_write(const char *dir, bool old_writer)
+{
+	struct ff_schema s;
+	struct ff_error err = FF_ERROR_INIT;
+	struct ff_table_writer *w = NULL;
+	struct ff_table_writer_opts o = FF_TABLE_WRITER_OPTS_INIT;
+	o.no_fsync = true;
+	make_schema(&s, 4, true, false, false);
+	assert_int_equal(ff_table_writer_create(&w, dir, &s, &o, &err), FF_OK);
+	if (old_writer)
+		ff__writer_no_i24(w);
+	struct ff__block b;
+	assert_int_equal(ff__block_init(&b, 4, 0, false, false, 16), FF_OK);
+	uint8_t st[6], enc[6];
+	size_t row = 0;
+	for (size_t k = 0; k < FF_ARRAY_SIZE(i24_rows); k++) {
+		memset(st, FF__ENCST_UNSET, sizeof(st));
+		for (size_t i = 0; i < i24_rows[k]; i++, row++) {
+			char id[32];
+			snprintf(id, sizeof(id), "r%zu", row);
+			assert_int_equal(ff__block_put_str(&b.sid, b.sid_off, i, id, strlen(id)),
+					 FF_OK);
+			/* label: 24 bits; features 0..2 as i24_cols; feature 3 doubles */
+			ff__enc_put(&st[0], b.vals, i, 0, true, (int64_t)(i % 2), 0);
+			for (size_t c = 0; c < 3; c++)
+				ff__enc_put(&st[2 + c], ff__block_col(&b, c), i, 0, true,
+					    i24_cols[c].m(i, k), i24_cols[c].s);
+			ff__enc_put(&st[5], ff__block_col(&b, 3), i, i24_val(3, i, k), false, 0, 0);
+			b.n++;
+		}
+		for (size_t c = 0; c < 6; c++)
+			enc[c] = ff__enc_of(st[c]);
+		b.enc = enc;
+		assert_int_equal(ff__writer_put_block(w, &b, &err), FF_OK);
+	}
+	assert_int_equal(ff_table_writer_commit(w, &err), FF_OK);
+	ff_table_writer_free(w);
+	ff__block_release(&b);
+	ff_schema_release(&s);
+}
+
+/* Every value read back bit for bit; column encodings as expected. */
+static void i24_check(const char *dir, bool old_writer)
+{
+	struct ff_table *t;
+	struct ff_error err = FF_ERROR_INIT;
+	assert_int_equal(ff_table_open(&t, dir, 0, &err), FF_OK);
+	const struct ff__part *pt = &t->parts[0];
+	assert_int_equal(pt->nblk, FF_ARRAY_SIZE(i24_rows));
+	for (size_t k = 0; k < pt->nblk; k++) {
+		const uint8_t *e = pt->blk[k].enc;
+		assert_non_null(e);
+		unsigned w24 = old_writer ? FF__ENC_I32(0) : FF__ENC_I24(0);
+		assert_int_equal(e[0], w24);                     /* label */
+		assert_int_equal(e[1], w24 + 6);                 /* extremes */
+		assert_int_equal(e[2], i24_rows[k] > 5 ? FF__ENC_I32(0) : w24); /* 2^23 at row 5 */
+		assert_int_equal(e[3], k % 2 ? FF__ENC_I32(3) : w24 + 3);
+		assert_int_equal(e[4], FF__ENC_F64);
+	}
+	struct ff_dataset ds;
+	assert_int_equal(ff_table_load(t, -1, FF_NEED_VALUES, &ds, &err), FF_OK);
+	size_t row = 0;
+	for (size_t k = 0; k < FF_ARRAY_SIZE(i24_rows); k++)
+		for (size_t i = 0; i < i24_rows[k]; i++, row++) {
+			assert_true(same_bits(ds.label[row], (double)(i % 2)));
+			for (size_t c = 0; c < 4; c++)
+				assert_true(same_bits(ds.x[row * 4 + c], i24_val(c, i, k)));
+		}
+	assert_int_equal(ds.n, row);
+	ff_dataset_release(&ds);
+	ff_table_free(t);
+}
+
+/*
+ * Tables of blocks mixing encodings (3-byte, int32, f64 columns; a column
+ * 3-byte in one block and int32 in the next) at odd row counts read back
+ * bit for bit, as do the same blocks written the older way (int32 only);
+ * the 3-byte tables are smaller; a changed 3-byte value fails the values
+ * checksum.
+ */
+static void test_i24_table(void **state)
+{
+	(void)state;
+	char *dir = tpath("i24/new");
+	char *old = tpath("i24/old");
+	char *part = tpath("i24/new/part-00000");
+	char *oldpart = tpath("i24/old/part-00000");
+	struct ff_error err = FF_ERROR_INIT;
+	i24_write(dir, false);
+	i24_check(dir, false);
+	i24_write(old, true);
+	i24_check(old, true);
+	struct stat a, b;
+	assert_int_equal(stat(part, &a), 0);
+	assert_int_equal(stat(oldpart, &b), 0);
+	assert_true(a.st_size < b.st_size);
+
+	/* a byte of the first block's 3-byte extremes column (label: 1 row, 8 bytes) */
+	struct ff_buf f = FF_BUF_INIT;
+	assert_int_equal(fs_read_file(part, &f, NULL), FF_OK);
+	size_t at = 64 + 64 + 8 + 8 + 1;
+	int32_t m = 0;
+	memcpy(&m, f.buf + at - 1, 3);
+	assert_int_equal(m, 8388607); /* the value the test means to change */
+	f.buf[at] ^= 4;
+	assert_int_equal(fs_write_atomic(part, f.buf, f.len, NULL), FF_OK);
+	assert_int_equal(read_all(dir, 0, &err), FF_EDATA);
+	assert_non_null(strstr(err.msg, "block 0: values checksum mismatch"));
+	assert_int_equal(read_all(dir, FF_TABLE_NO_VERIFY, &err), FF_OK);
+	f.buf[at] ^= 4;
+	/* an encoding byte past the last one is refused at open */
+	f.buf[64 + 64 + 1] = (char)(FF__ENC_MAX + 1);
+	assert_int_equal(fs_write_atomic(part, f.buf, f.len, NULL), FF_OK);
+	assert_int_equal(read_all(dir, FF_TABLE_NO_VERIFY, &err), FF_EDATA);
+	ff_buf_release(&f);
+	ff_free(dir);
+	ff_free(old);
+	ff_free(part);
+	ff_free(oldpart);
+}
+
 #ifndef FF_FUZZ_CORPUS
 #define FF_FUZZ_CORPUS "fuzz/corpus"
 #endif
@@ -1287,6 +1518,9 @@ int main(void)
 		cmocka_unit_test(test_enc_fit),
 		cmocka_unit_test(test_enc_columns),
 		cmocka_unit_test(test_dec_dispatch),
+		cmocka_unit_test(test_i24_fits),
+		cmocka_unit_test(test_i24_pack_dec),
+		cmocka_unit_test(test_i24_table),
 		cmocka_unit_test(test_read_format1),
 		cmocka_unit_test(test_dio_files),
 		cmocka_unit_test(test_dio_error),
