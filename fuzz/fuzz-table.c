@@ -159,7 +159,8 @@ static void fuzz_make_seeds(const char *out)
 		"id,y,x0,x1\n1,0,0.5,-1.25\n2,1,3,7\n3,0,1e300,0.1\n",
 		"id,x0\r\na,1\r\nb,2.50\r\nc,-0\r\n",
 		"sid,mid,y,w,x0\n1,m1,1,0.5,2\n2,m2,0,1.5,3\n",
-		/* int32 mantissa columns and one shared row of codes (format 2) */
+		/* mantissa columns (3-byte since that encoding: v2-csv3-i24 in the
+		 * corpus; v2-csv3 keeps the int32 ones) and one shared row of codes */
 		"id,x0,x1,x2,x3,x4,x5,x6,x7,x8\n"
 		"1,0.500000,-1.250000,3.000000,0.000001,-0.287570,2.000000,1.000000,0.100000,7.000000\n"
 		"2,1.500000,-2.250000,4.000000,0.000002,-0.287571,3.000000,2.000000,0.200000,8.000000\n",
