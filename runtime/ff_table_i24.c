@@ -22,80 +22,11 @@
 
 /* ------------------------------------------------------------------ writer */
 
-bool ff__i24_fits(const int32_t *m, size_t n)
+/* Whether m fits: m + 2^23 in 0 .. 2^24 - 1 (unsigned: the wrap is defined). */
+static inline bool i24_fits(uint32_t m)
 {
-	/* m + 2^23 in 0 .. 2^24 - 1 for every m: OR of the biased values.
-	 * Unsigned, so the wrap of INT32_MAX + 2^23 is defined (and caught). */
-	uint32_t acc = 0;
-	size_t i = 0;
-#if defined(__x86_64__)
-	/* SSE2 is in every x86-64: four values a step */
-	const __m128i bias = _mm_set1_epi32(1 << 23);
-	__m128i va = _mm_setzero_si128();
-	for (; i + 4 <= n; i += 4)
-		va = _mm_or_si128(va, _mm_add_epi32(_mm_loadu_si128((const void *)(m + i)), bias));
-	uint32_t lanes[4];
-	_mm_storeu_si128((void *)lanes, va);
-	acc = lanes[0] | lanes[1] | lanes[2] | lanes[3];
-#endif
-	for (; i < n; i++)
-		acc |= (uint32_t)m[i] + (1u << 23);
-	return acc < (1u << 24);
+	return m + (1u << 23) < (1u << 24);
 }
-
-/*
- * Forward and in place: value i is read before bytes 3i .. 3i + 3 are
- * stored, and those stay below value i + 1 at 4i + 4. The 4-byte store of
- * the last value writes one byte past 3n, inside the 4n bytes the column
- * held.
- */
-static void pack_scalar(unsigned char *col, size_t from, size_t n)
-{
-	for (size_t i = from; i < n; i++) {
-		uint32_t v;
-		memcpy(&v, col + 4 * i, 4);
-		memcpy(col + 3 * i, &v, 4);
-	}
-}
-
-#if defined(__x86_64__)
-__attribute__((target("ssse3")))
-static void pack_ssse3(unsigned char *col, size_t n)
-{
-	/* 16 bytes in (4 values), the low 3 bytes of each out (12 bytes, plus
-	 * 4 don't-care bytes that the next store or the padding covers) */
-	const __m128i sh = _mm_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
-	size_t i = 0;
-	for (; i + 4 <= n; i += 4) {
-		__m128i v = _mm_loadu_si128((const void *)(col + 4 * i));
-		_mm_storeu_si128((void *)(col + 3 * i), _mm_shuffle_epi8(v, sh));
-	}
-	pack_scalar(col, i, n);
-}
-
-static bool pack_wide;
-static pthread_once_t pack_once = PTHREAD_ONCE_INIT;
-
-static void pack_init(void)
-{
-	__builtin_cpu_init();
-	pack_wide = __builtin_cpu_supports("ssse3");
-}
-#endif
-
-void ff__pack_i24(void *col, size_t n)
-{
-#if defined(__x86_64__)
-	pthread_once(&pack_once, pack_init);
-	if (pack_wide) {
-		pack_ssse3(col, n);
-		return;
-	}
-#endif
-	pack_scalar(col, 0, n);
-}
-
-/* ------------------------------------------------------------------ reader */
 
 /* Value i of a 3-byte column, sign-extended: three single-byte loads. */
 static inline int32_t i24_at(const unsigned char *p, size_t i)
@@ -104,6 +35,89 @@ static inline int32_t i24_at(const unsigned char *p, size_t i)
 	uint32_t u = (uint32_t)q[0] << 8 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 24;
 	return (int32_t)u >> 8; /* arithmetic shift: GCC and Clang define it */
 }
+
+/*
+ * Packs values from .. n - 1 forward and in place, up to the first that
+ * does not fit; returns how many are packed then. Value i is read before
+ * bytes 3i .. 3i + 3 are stored, and those stay below value i + 1 at
+ * 4i + 4; the 4-byte store of the last value writes one byte past 3n,
+ * inside the 4n bytes the column held.
+ */
+static size_t pack_scalar(unsigned char *col, size_t from, size_t n)
+{
+	for (size_t i = from; i < n; i++) {
+		uint32_t v;
+		memcpy(&v, col + 4 * i, 4);
+		if (!i24_fits(v))
+			return i;
+		memcpy(col + 3 * i, &v, 4);
+	}
+	return n;
+}
+
+#if defined(__x86_64__)
+/*
+ * Eight values a step: the biased values tested for a high byte, each
+ * 16-byte lane's low 3 bytes gathered (12 bytes), the two lanes joined
+ * into 24 bytes, stored as 32 (the last 8 are overwritten by the next
+ * step or lie in the column's padding; in place as in pack_scalar).
+ */
+__attribute__((target("avx2")))
+static size_t pack_avx2(unsigned char *col, size_t n)
+{
+	const __m256i sh = _mm256_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1,
+					    0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
+	const __m256i join = _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 7, 7);
+	const __m256i bias = _mm256_set1_epi32(1 << 23);
+	const __m256i high = _mm256_set1_epi32((int)0xFF000000u);
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		__m256i v = _mm256_loadu_si256((const void *)(col + 4 * i));
+		if (!_mm256_testz_si256(_mm256_add_epi32(v, bias), high))
+			return pack_scalar(col, i, n); /* stops at the value that does not fit */
+		__m256i p = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(v, sh), join);
+		_mm256_storeu_si256((void *)(col + 3 * i), p);
+	}
+	return pack_scalar(col, i, n);
+}
+
+static bool pack_wide;
+static pthread_once_t pack_once = PTHREAD_ONCE_INIT;
+
+static void pack_init(void)
+{
+	__builtin_cpu_init();
+	pack_wide = __builtin_cpu_supports("avx2");
+}
+#endif
+
+/* Back to int32, backwards: value i (bytes 3i ..) is read before 4i .. 4i + 3 is stored. */
+static void unpack(unsigned char *col, size_t n)
+{
+	for (size_t i = n; i-- > 0;) {
+		int32_t v = i24_at(col, i);
+		memcpy(col + 4 * i, &v, 4);
+	}
+}
+
+bool ff__pack_i24(void *col, size_t n)
+{
+	size_t k;
+#if defined(__x86_64__)
+	pthread_once(&pack_once, pack_init);
+	k = pack_wide ? pack_avx2(col, n) : pack_scalar(col, 0, n);
+#else
+	k = pack_scalar(col, 0, n);
+#endif
+	if (k == n)
+		return true;
+	/* one pass in the usual case (all fit); the packed ones fit, so this
+	 * gives them back exactly */
+	unpack(col, k);
+	return false;
+}
+
+/* ------------------------------------------------------------------ reader */
 
 void ff__dec_i24_scalar(double *restrict out, const unsigned char *restrict p, size_t n,
 			unsigned s)

@@ -272,16 +272,16 @@ void ff__dec_i32(double *restrict out, const int32_t *restrict m, size_t n, unsi
 void ff__dec_i32_scalar(double *restrict out, const int32_t *restrict m, size_t n, unsigned s);
 
 /*
- * 3-byte mantissa columns (ff_table_i24.c). ff__i24_fits: whether every
- * one of the n int32 mantissas at m lies in -2^23 .. 2^23 - 1.
- * ff__pack_i24: rewrites the n int32 at col as n packed little-endian
- * 3-byte values at the same address (may write the byte after them).
- * ff__dec_i24: out[i] = m[i] / 10^s for the n 3-byte values at p, the same
- * bits as ff__dec_i32 gives for the int32 values; reads only the 3 * n
- * bytes at p (AVX-512 / AVX2 / scalar by the CPU).
+ * 3-byte mantissa columns (ff_table_i24.c). ff__pack_i24: when every one
+ * of the n int32 mantissas at col lies in -2^23 .. 2^23 - 1, rewrites them
+ * as n packed little-endian 3-byte values at the same address (may write
+ * up to 8 bytes past them, within the 4 n) and returns true; else leaves
+ * them as they were and returns false. ff__dec_i24: out[i] = m[i] / 10^s
+ * for the n 3-byte values at p, the same bits as ff__dec_i32 gives for
+ * the int32 values; reads only the 3 * n bytes at p (AVX-512 / AVX2 /
+ * scalar by the CPU).
  */
-bool ff__i24_fits(const int32_t *m, size_t n);
-void ff__pack_i24(void *col, size_t n);
+bool ff__pack_i24(void *col, size_t n);
 void ff__dec_i24(double *restrict out, const unsigned char *restrict p, size_t n, unsigned s);
 /* The same with the scalar loop only (tests compare both). */
 void ff__dec_i24_scalar(double *restrict out, const unsigned char *restrict p, size_t n,

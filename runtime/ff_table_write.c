@@ -275,11 +275,8 @@ static void wr_narrow(const struct ff_table_writer *w, struct ff__block *b, uint
 {
 	if (w->no_i24 || enc[c] == FF__ENC_F64)
 		return;
-	unsigned char *col = wr_slot(w, b, c);
-	if (!ff__i24_fits((const int32_t *)(const void *)col, b->n))
-		return;
-	ff__pack_i24(col, b->n);
-	enc[c] = (uint8_t)FF__ENC_I24(enc[c] - FF__ENC_I32(0));
+	if (ff__pack_i24(wr_slot(w, b, c), b->n))
+		enc[c] = (uint8_t)FF__ENC_I24(enc[c] - FF__ENC_I32(0));
 }
 
 /*

@@ -1094,22 +1094,35 @@ static void test_dec_dispatch(void **state)
 
 /* ------------------------------------------------ 3-byte mantissa columns */
 
+/* Packs a copy of the n values at m; on refusal the copy must be unchanged. */
+static bool i24_pack_copy(const int32_t *m, size_t n)
+{
+	int32_t c[32];
+	assert_true(n <= FF_ARRAY_SIZE(c));
+	memcpy(c, m, 4 * n);
+	bool ok = ff__pack_i24(c, n);
+	if (!ok)
+		assert_memory_equal(c, m, 4 * n);
+	return ok;
+}
+
+/* The 24-bit limits, and one value outside them anywhere in a column
+ * (both sides of the 8-value steps): the column stays int32, unchanged. */
 static void test_i24_fits(void **state)
 {
 	(void)state;
 	const int32_t ok[] = { 0, 1, -1, 8388607, -8388608, 3999999, -3999999 };
 	for (size_t n = 0; n <= FF_ARRAY_SIZE(ok); n++)
-		assert_true(ff__i24_fits(ok, n));
+		assert_true(i24_pack_copy(ok, n));
 	const int32_t bad[] = { 8388608, -8388609, INT32_MAX, INT32_MIN, -INT32_MAX, 1 << 24 };
 	for (size_t k = 0; k < FF_ARRAY_SIZE(bad); k++) {
-		/* the one value outside, at every position of a longer column */
-		int32_t m[11];
+		int32_t m[27];
 		for (size_t at = 0; at < FF_ARRAY_SIZE(m); at++) {
 			for (size_t i = 0; i < FF_ARRAY_SIZE(m); i++)
-				m[i] = i % 2 ? 8388607 : -8388608;
+				m[i] = i % 2 ? 8388607 : -8388608 + (int32_t)i;
 			m[at] = bad[k];
-			assert_false(ff__i24_fits(m, FF_ARRAY_SIZE(m)));
-			assert_true(ff__i24_fits(m, at)); /* the values before it fit */
+			assert_false(i24_pack_copy(m, FF_ARRAY_SIZE(m)));
+			assert_true(i24_pack_copy(m, at)); /* the values before it fit */
 		}
 	}
 }
@@ -1142,9 +1155,8 @@ static void test_i24_pack_dec(void **state)
 				m[0] = 8388607;
 			if (n > 3)
 				m[1] = -8388608;
-			assert_true(ff__i24_fits(m, n));
 			memcpy(col, m, 4 * n);
-			ff__pack_i24(col, n);
+			assert_true(ff__pack_i24(col, n));
 			for (size_t i = 0; i < n; i++) { /* little-endian, 3 bytes each */
 				uint32_t u = (uint32_t)m[i];
 				assert_int_equal(col[3 * i], u & 255);
