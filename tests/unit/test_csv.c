@@ -768,6 +768,32 @@ static int random_number(uint64_t *x, char *s, size_t cap)
 	return k;
 }
 
+/*
+ * Every value of ds is strtod's of the CSV text src (an id, then cols
+ * numbers per row) bit for bit, and dir's export is src byte for byte.
+ */
+static void assert_strtod_and_export(const struct ff_buf *src, const struct ff_dataset *ds,
+				     size_t rows, size_t cols, const char *dir)
+{
+	const char *p = strchr(src->buf, '\n') + 1;
+	for (size_t i = 0; i < rows; i++) {
+		p = strchr(p, ',') + 1;
+		for (size_t j = 0; j < cols; j++) {
+			char *end;
+			double want = strtod(p, &end);
+			if (memcmp(&want, &ds->x[i * cols + j], 8))
+				fail_msg("row %zu col %zu '%.*s': got %.17g, strtod %.17g", i, j,
+					 (int)(end - p), p, ds->x[i * cols + j], want);
+			p = end + 1;
+		}
+	}
+	struct ff_buf out;
+	export_all(dir, 0, &out);
+	assert_int_equal(out.len, src->len);
+	assert_memory_equal(out.buf, src->buf, src->len);
+	ff_buf_release(&out);
+}
+
 /* Random numbers: every imported value is strtod's, bit for bit, whatever the split. */
 static void test_import_numbers(void **state)
 {
@@ -807,25 +833,9 @@ static void test_import_numbers(void **state)
 		assert_int_equal(ff_table_open(&t, dir, 0, &err), FF_OK);
 		assert_int_equal(ff_table_load(t, -1, FF_NEED_VALUES | FF_NEED_IDS, &ds, &err), FF_OK);
 		assert_int_equal(ds.n, rows);
-		const char *p = strchr(src.buf, '\n') + 1;
-		for (size_t i = 0; i < rows; i++) {
-			p = strchr(p, ',') + 1;
-			for (size_t j = 0; j < 8; j++) {
-				char *end;
-				double want = strtod(p, &end);
-				if (memcmp(&want, &ds.x[i * 8 + j], 8))
-					fail_msg("row %zu col %zu '%.*s': got %.17g, strtod %.17g", i, j,
-						 (int)(end - p), p, ds.x[i * 8 + j], want);
-				p = end + 1;
-			}
-		}
+		assert_strtod_and_export(&src, &ds, rows, 8, dir);
 		ff_dataset_release(&ds);
 		ff_table_free(t);
-		struct ff_buf out;
-		export_all(dir, 0, &out);
-		assert_int_equal(out.len, src.len);
-		assert_memory_equal(out.buf, src.buf, src.len);
-		ff_buf_release(&out);
 		ff_free(dir);
 	}
 	ff_free(csv);
@@ -884,25 +894,9 @@ static void test_import_i24(void **state)
 		assert_true(pass == 0 || seen > 3);
 		assert_int_equal(ff_table_load(t, -1, FF_NEED_VALUES, &ds, &err), FF_OK);
 		assert_int_equal(ds.n, rows);
-		const char *p = strchr(src.buf, '\n') + 1;
-		for (size_t i = 0; i < rows; i++) {
-			p = strchr(p, ',') + 1;
-			for (size_t j = 0; j < 3; j++) {
-				char *end;
-				double want = strtod(p, &end);
-				if (memcmp(&want, &ds.x[i * 3 + j], 8))
-					fail_msg("row %zu col %zu '%.*s': got %.17g, strtod %.17g", i, j,
-						 (int)(end - p), p, ds.x[i * 3 + j], want);
-				p = end + 1;
-			}
-		}
+		assert_strtod_and_export(&src, &ds, rows, 3, dir);
 		ff_dataset_release(&ds);
 		ff_table_free(t);
-		struct ff_buf out;
-		export_all(dir, 0, &out);
-		assert_int_equal(out.len, src.len);
-		assert_memory_equal(out.buf, src.buf, src.len);
-		ff_buf_release(&out);
 		ff_free(dir);
 	}
 	ff_free(csv);
