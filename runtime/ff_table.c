@@ -399,7 +399,8 @@ int ff__block_init(struct ff__block *b, size_t d, size_t ncodes, bool text, bool
 	b->cap = cap;
 	/* values and codes are written before they are read (rows < n): not
 	 * zeroed, so pages a block never fills are never touched */
-	if (!(b->vals = ff_malloc(val_bytes)) || !FF_ALLOC_ARRAY(b->sid_off, cap + 1))
+	if (!(b->vals = ff_malloc(val_bytes)) || !FF_ALLOC_ARRAY(b->sid_off, cap + 1) ||
+	    !(b->seal.enc = ff_malloc(d + 2)))
 		goto oom;
 	if (mid && !FF_ALLOC_ARRAY(b->mid_off, cap + 1))
 		goto oom;
@@ -421,6 +422,7 @@ void ff__block_release(struct ff__block *b)
 	ff_free(b->kind);
 	ff_free(b->codes);
 	ff_free(b->text_off);
+	ff_free(b->seal.enc);
 	ff_buf_release(&b->sid);
 	ff_buf_release(&b->mids);
 	ff_buf_release(&b->txt);
@@ -430,6 +432,7 @@ void ff__block_release(struct ff__block *b)
 void ff__block_reset(struct ff__block *b)
 {
 	b->n = 0;
+	b->seal.done = false;
 	ff_buf_reset(&b->sid);
 	ff_buf_reset(&b->mids);
 	ff_buf_reset(&b->txt);

@@ -21,10 +21,15 @@
  * the disk is the bound then.
  *
  * ext4 runs an O_DIRECT write that extends the file synchronously, inside
- * io_submit; so a file is first made sparse and large (DIO_SPARSE), its
- * writes land inside it, and once its last write completed it is cut to its
- * real size and closed. Files are written in whole DIO_ALIGN units from
- * offset 0; a file's last buffer is padded with zeros. Where AIO or
+ * io_submit; so a file is made sparse ahead of its writes (DIO_AHEAD past
+ * the last one), its writes land inside it, and once its last write
+ * completed it is cut to its real size and closed. Files are written in
+ * whole DIO_ALIGN units from offset 0, but for the bytes after the last
+ * whole unit (the last unit when there are none): those are written
+ * through the page cache once the file has its size (cutting inside a unit
+ * written with O_DIRECT made ext4 read it back from the disk: a millisecond
+ * per file), and so is the first unit again, so that the file's header and
+ * footer are in the page cache for the next reader. Where AIO or
  * O_DIRECT is refused (no AIO context, a file system without O_DIRECT) the
  * same bytes are written with blocking pwrite, through the page cache if
  * need be. The first error is kept and returned by the caller's next call;
@@ -50,10 +55,8 @@
 #define DIO_HUGE ((size_t)2 << 20)
 /* writes in flight plus the buffer being filled */
 #define DIO_NBUF 4
-/* the sparse size a file gets first, so no write extends it (1 TiB) */
-#define DIO_SPARSE ((off_t)1 << 40)
-/* AIO contexts kept for later writers */
-#define DIO_POOL 4
+/* how far a file is made sparse ahead of its writes, so that none extends it */
+#define DIO_AHEAD ((uint64_t)64 << 20)
 
 /* A file being written: owned by the caller until finished, then by its last write. */
 struct dio_file {
@@ -62,6 +65,15 @@ struct dio_file {
 	unsigned pending;      /* its writes in flight */
 	bool finished;         /* no more writes: cut to size and close at pending 0 */
 	uint64_t size;
+	uint64_t room;         /* its size while written (sparse past the writes) */
+	/* written again (the head) or only (the tail) through the page cache
+	 * at the end: the first unit, and the bytes after the last whole unit
+	 * (the last unit when there are none) */
+	size_t head_len;
+	unsigned char head[DIO_ALIGN];
+	uint64_t tail_off;
+	size_t tail_len;
+	unsigned char tail[DIO_ALIGN];
 };
 
 struct dio_buf {
@@ -82,47 +94,40 @@ struct ff__dio {
 	size_t fill;           /* its bytes */
 };
 
-/*
- * io_destroy waits for an RCU grace period (about 30 ms measured, all of
- * it at the end of an import), so a writer's context is kept for the next
- * one. A context belongs to the process that made it: a forked child makes
- * its own.
- */
-static pthread_mutex_t dio_pool_mu = PTHREAD_MUTEX_INITIALIZER;
-static aio_context_t dio_pool[DIO_POOL];
-static pid_t dio_pool_pid;
-static unsigned dio_npool;
-
 /* A context with room for DIO_NBUF writes; 0 when AIO is not available. */
 static aio_context_t dio_ctx_get(void)
 {
 	aio_context_t ctx = 0;
-	pthread_mutex_lock(&dio_pool_mu);
-	if (dio_pool_pid != getpid())
-		dio_npool = 0; /* the parent's */
-	if (dio_npool)
-		ctx = dio_pool[--dio_npool];
-	pthread_mutex_unlock(&dio_pool_mu);
-	if (!ctx && syscall(SYS_io_setup, (long)DIO_NBUF, &ctx))
+	if (syscall(SYS_io_setup, (long)DIO_NBUF, &ctx))
 		ctx = 0;
 	return ctx;
 }
 
-/* Keeps ctx (no write in flight) for the next writer. */
+static void *dio_ctx_destroy(void *arg)
+{
+	syscall(SYS_io_destroy, (aio_context_t)(uintptr_t)arg);
+	return NULL;
+}
+
+/*
+ * Destroys ctx (no write in flight) on a thread of its own: io_destroy
+ * waits for an RCU grace period (30-40 ms here), and so does a process
+ * that exits with a context left (exit_aio). io_destroy takes the context
+ * out of the process first, so neither the writer nor the exit of its
+ * process (an upload task) waits once that thread has started.
+ */
 static void dio_ctx_put(aio_context_t ctx)
 {
-	pthread_mutex_lock(&dio_pool_mu);
-	if (dio_pool_pid != getpid()) {
-		dio_npool = 0;
-		dio_pool_pid = getpid();
+	pthread_attr_t a;
+	pthread_t th;
+	bool started = false;
+	if (!pthread_attr_init(&a)) {
+		started = !pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED) &&
+			  !pthread_create(&th, &a, dio_ctx_destroy, (void *)(uintptr_t)ctx);
+		pthread_attr_destroy(&a);
 	}
-	if (dio_npool < DIO_POOL) {
-		dio_pool[dio_npool++] = ctx;
-		ctx = 0;
-	}
-	pthread_mutex_unlock(&dio_pool_mu);
-	if (ctx)
-		syscall(SYS_io_destroy, ctx);
+	if (!started)
+		dio_ctx_destroy((void *)(uintptr_t)ctx);
 }
 
 static void dio_fail(struct ff__dio *d, const struct dio_file *f, const char *what, int e)
@@ -141,14 +146,43 @@ static void dio_file_free(struct dio_file *f)
 	ff_free(f);
 }
 
-/* A finished file whose writes all completed: its real size, closed. */
+/* A buffered write of n bytes at off (O_DIRECT off: not whole units). */
+static int dio_write_cached(struct dio_file *f, const unsigned char *p, size_t n, uint64_t off)
+{
+	int fl = fcntl(f->fd, F_GETFL);
+	if (fl < 0 || ((fl & O_DIRECT) && fcntl(f->fd, F_SETFL, fl & ~O_DIRECT)))
+		return errno;
+	size_t done = 0;
+	while (done < n) {
+		ssize_t r = pwrite(f->fd, p + done, n - done, (off_t)(off + done));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? errno : ENOSPC;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+/*
+ * A finished file whose writes all completed: its real size, then its
+ * tail and its head, closed. The tail's unit is a hole when the file is
+ * cut, so the cut reads nothing; a cut inside a unit written with O_DIRECT
+ * read it back from the disk to zero its end (a millisecond per file,
+ * measured). The head and the tail end up in the page cache, where a
+ * reader opening the table finds the file's header and footer (each a
+ * read from the disk of several milliseconds here otherwise); the head's
+ * unit is written twice, with the same bytes.
+ */
 static void dio_file_end(struct ff__dio *d, struct dio_file *f)
 {
-	int e;
-	if (!d->code && ftruncate(f->fd, (off_t)f->size)) {
-		e = errno;
+	int e = 0;
+	if (!d->code && (ftruncate(f->fd, (off_t)f->size) ? (e = errno) : 0))
 		dio_fail(d, f, "write", e);
-	}
+	if (!d->code && f->tail_len && (e = dio_write_cached(f, f->tail, f->tail_len, f->tail_off)))
+		dio_fail(d, f, "write", e);
+	if (!d->code && f->head_len && (e = dio_write_cached(f, f->head, f->head_len, 0)))
+		dio_fail(d, f, "write", e);
 	e = close(f->fd) ? errno : 0;
 	f->fd = -1;
 	if (e)
@@ -219,7 +253,16 @@ static void dio_submit(struct ff__dio *d, size_t len)
 	b->cb.aio_offset = (int64_t)d->off;
 	b->file = f;
 	f->pending++;
+	if (!d->off && len >= DIO_ALIGN) {
+		memcpy(f->head, b->data, DIO_ALIGN);
+		f->head_len = DIO_ALIGN;
+	}
 	d->off += len;
+	if (d->ctx && d->off > f->room) {
+		/* writes inside the file run asynchronously; a failure only costs that */
+		f->room = d->off + DIO_AHEAD;
+		(void)ftruncate(f->fd, (off_t)f->room);
+	}
 	d->fill = 0;
 	d->cur = (d->cur + 1) % DIO_NBUF;
 	if (d->code || !len) {
@@ -264,9 +307,6 @@ int ff__dio_begin(struct ff__dio *d, int fd, const char *path)
 		return FF_ENOMEM;
 	}
 	f->fd = fd;
-	/* writes inside the file run asynchronously; a failure only costs that */
-	if (d->ctx)
-		(void)ftruncate(fd, DIO_SPARSE);
 	d->file = f;
 	d->off = 0;
 	d->fill = 0;
@@ -277,6 +317,10 @@ int ff__dio_write(struct ff__dio *d, const void *p, size_t n, struct ff_error *e
 {
 	const unsigned char *s = p;
 	while (n) {
+		/* a full buffer goes when more bytes come: the file's last one
+		 * is left to ff__dio_finish, which keeps its last unit apart */
+		if (d->fill == DIO_BUF)
+			dio_submit(d, DIO_BUF);
 		if (!d->fill)
 			dio_claim(d);
 		size_t k = DIO_BUF - d->fill < n ? DIO_BUF - d->fill : n;
@@ -284,8 +328,6 @@ int ff__dio_write(struct ff__dio *d, const void *p, size_t n, struct ff_error *e
 		d->fill += k;
 		s += k;
 		n -= k;
-		if (d->fill == DIO_BUF)
-			dio_submit(d, DIO_BUF);
 	}
 	return d->code ? ff_error_set(err, d->code, "%s", d->msg) : FF_OK;
 }
@@ -296,8 +338,12 @@ int ff__dio_finish(struct ff__dio *d, struct ff_error *err)
 	if (!d->fill)
 		dio_claim(d);
 	f->size = d->off + d->fill;
-	size_t len = (d->fill + DIO_ALIGN - 1) / DIO_ALIGN * DIO_ALIGN;
-	memset(d->buf[d->cur].data + d->fill, 0, len - d->fill);
+	size_t len = d->fill / DIO_ALIGN * DIO_ALIGN;
+	if (len && len == d->fill)
+		len -= DIO_ALIGN; /* the last unit is the tail */
+	f->tail_off = d->off + len;
+	f->tail_len = d->fill - len;
+	memcpy(f->tail, d->buf[d->cur].data + len, f->tail_len);
 	f->pending++; /* the file must not end inside its own last submit */
 	dio_submit(d, len);
 	d->file = NULL;

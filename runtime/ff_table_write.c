@@ -69,7 +69,6 @@ struct ff_table_writer {
 	/* rows appended one by one; allocated on the first (the CSV importer
 	 * fills its own blocks and never needs this one) */
 	struct ff__block blk;
-	uint8_t *enc;          /* column encodings of the block being written (file order) */
 	bool no_i24;           /* keep int32 mantissas (tests: tables of older writers) */
 };
 
@@ -315,10 +314,10 @@ static unsigned wr_values_layout(const struct ff_table_writer *w, struct ff__blo
  * Column c (file order: label, weight, features) of block b: its bytes in
  * the values section and the zero padding after them.
  */
-static const void *wr_col(const struct ff_table_writer *w, const struct ff__block *b,
-			  unsigned venc, size_t c, size_t *len, size_t *pad)
+static const void *wr_col(const struct ff_table_writer *w, const struct ff__block *b, size_t c,
+			  size_t *len, size_t *pad)
 {
-	*len = (venc == FF__VENC_COLUMNS ? ff__enc_width(w->enc[c]) : 8) * b->n;
+	*len = (b->seal.venc == FF__VENC_COLUMNS ? ff__enc_width(b->seal.enc[c]) : 8) * b->n;
 	*pad = ff__align8(*len) - *len;
 	return wr_slot(w, b, c);
 }
@@ -346,42 +345,66 @@ static bool wr_codes_shared(const struct ff__block *b, size_t ncodes, const uint
 	return true;
 }
 
+void ff__writer_seal_block(const struct ff_table_writer *w, struct ff__block *b)
+{
+	struct ff__seal *sl = &b->seal;
+	if (sl->done)
+		return;
+	size_t n = b->n, d = w->schema.n_features;
+	size_t ncol = d + (w->schema.label_name ? 1 : 0) + (w->schema.weight_name ? 1 : 0);
+	sl->venc = wr_values_layout(w, b, sl->enc, &sl->values);
+	sl->codes = b->codes;
+	sl->shared = b->text && wr_codes_shared(b, w->ncodes, &sl->codes);
+	/* values: [encodings,] label, weight, features: n doubles or n int32 each */
+	size_t ehead = sl->venc == FF__VENC_COLUMNS ? ncol : 0;
+	uint32_t crc_v = ff__crc32c(0, sl->enc, ehead), crc_t = 0;
+	crc_v = ff__crc32c(crc_v, wr_zero, ff__align8(ehead) - ehead);
+	for (size_t c = 0; c < ncol; c++) {
+		size_t len, pad;
+		const void *col = wr_col(w, b, c, &len, &pad);
+		crc_v = ff__crc32c(crc_v, col, len);
+		crc_v = ff__crc32c(crc_v, wr_zero, pad);
+	}
+	if (b->text) {
+		size_t soff = 4 * (n + 1), text_bytes = b->txt.len;
+		size_t ncb = (sl->shared ? 1 : n) * w->ncodes, kc = n + ncb;
+		crc_t = ff__crc32c(crc_t, b->kind, n);
+		crc_t = ff__crc32c(crc_t, sl->codes, ncb);
+		crc_t = ff__crc32c(crc_t, wr_zero, ff__align8(kc) - kc);
+		crc_t = ff__crc32c(crc_t, b->text_off, soff);
+		crc_t = ff__crc32c(crc_t, b->txt.buf, text_bytes);
+		crc_t = ff__crc32c(crc_t, wr_zero, ff__align8(soff + text_bytes) - soff - text_bytes);
+	}
+	sl->crc_v = crc_v;
+	sl->crc_t = crc_t;
+	sl->done = true;
+}
+
 /* Serialises block b (see storage-format.md §4) at the end of the current file. */
 int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct ff_error *err)
 {
 	int ret = wr_part_open(w, err);
 	if (ret || !b->n)
 		return ret;
+	ff__writer_seal_block(w, b);
+	const struct ff__seal *sl = &b->seal;
 	size_t n = b->n, d = w->schema.n_features;
 	size_t sid_bytes = b->sid.len, mid_bytes = b->mid ? b->mids.len : 0;
 	size_t text_bytes = b->text ? b->txt.len : 0;
 	size_t ncol = d + (w->schema.label_name ? 1 : 0) + (w->schema.weight_name ? 1 : 0);
-	size_t values;
-	unsigned venc = wr_values_layout(w, b, w->enc, &values);
-	const uint8_t *codes = b->codes;
-	bool shared = b->text && wr_codes_shared(b, w->ncodes, &codes);
-	size_t ncb = (shared ? 1 : n) * w->ncodes;
-	size_t payload = values + ff__ids_size(n, sid_bytes) +
+	size_t ncb = (sl->shared ? 1 : n) * w->ncodes;
+	size_t payload = sl->values + ff__ids_size(n, sid_bytes) +
 			 (b->mid ? ff__ids_size(n, mid_bytes) : 0) +
-			 (b->text ? ff__text_size(n, w->ncodes, shared, text_bytes) : 0);
+			 (b->text ? ff__text_size(n, w->ncodes, sl->shared, text_bytes) : 0);
 	char *path = wr_part_path(w, w->part);
 	if (!path)
 		return FF_ENOMEM;
 	struct wr_vec v = { .fd = w->fd, .path = path, .dio = w->dio };
 	unsigned char h[FF__BLOCK_HDR] = { 0 };
-	/* values: [encodings,] label, weight, features: n doubles or n int32 each */
-	uint32_t crc_v = 0, crc_i = 0, crc_t = 0;
-	size_t ehead = venc == FF__VENC_COLUMNS ? ncol : 0;
-	crc_v = ff__crc32c(crc_v, w->enc, ehead);
-	crc_v = ff__crc32c(crc_v, wr_zero, ff__align8(ehead) - ehead);
-	for (size_t c = 0; c < ncol; c++) {
-		size_t len, pad;
-		const void *col = wr_col(w, b, venc, c, &len, &pad);
-		crc_v = ff__crc32c(crc_v, col, len);
-		crc_v = ff__crc32c(crc_v, wr_zero, pad);
-	}
+	size_t ehead = sl->venc == FF__VENC_COLUMNS ? ncol : 0;
+	/* the ids: numbered sample ids are only final now (extend_sid) */
 	size_t soff = 4 * (n + 1);
-	crc_i = ff__crc32c(crc_i, b->sid_off, soff);
+	uint32_t crc_i = ff__crc32c(0, b->sid_off, soff);
 	crc_i = ff__crc32c(crc_i, b->sid.buf, sid_bytes);
 	crc_i = ff__crc32c(crc_i, wr_zero, ff__align8(soff + sid_bytes) - soff - sid_bytes);
 	if (b->mid) {
@@ -390,15 +413,6 @@ int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct 
 		crc_i = ff__crc32c(crc_i, wr_zero, ff__align8(soff + mid_bytes) - soff - mid_bytes);
 	}
 	size_t kc = n + ncb;
-	if (b->text) {
-		crc_t = ff__crc32c(crc_t, b->kind, n);
-		crc_t = ff__crc32c(crc_t, codes, ncb);
-		crc_t = ff__crc32c(crc_t, wr_zero, ff__align8(kc) - kc);
-		crc_t = ff__crc32c(crc_t, b->text_off, soff);
-		crc_t = ff__crc32c(crc_t, b->txt.buf, text_bytes);
-		crc_t = ff__crc32c(crc_t, wr_zero,
-				   ff__align8(soff + text_bytes) - soff - text_bytes);
-	}
 	ff__put_le32(h, FF__BLOCK_MAGIC);
 	ff__put_le32(h + 4, (uint32_t)n);
 	ff__put_le64(h + 8, w->count);
@@ -406,18 +420,18 @@ int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct 
 	ff__put_le32(h + 24, (uint32_t)sid_bytes);
 	ff__put_le32(h + 28, (uint32_t)mid_bytes);
 	ff__put_le32(h + 32, (uint32_t)text_bytes);
-	ff__put_le32(h + 36, crc_v);
+	ff__put_le32(h + 36, sl->crc_v);
 	ff__put_le32(h + 40, crc_i);
-	ff__put_le32(h + 44, crc_t);
-	ff__put_le32(h + 48, venc);
-	ff__put_le32(h + 52, shared ? FF__CODES_SHARED : FF__CODES_PER_ROW);
+	ff__put_le32(h + 44, sl->crc_t);
+	ff__put_le32(h + 48, sl->venc);
+	ff__put_le32(h + 52, sl->shared ? FF__CODES_SHARED : FF__CODES_PER_ROW);
 	ff__put_le32(h + 60, ff__crc32c(0, h, 60));
 	if ((ret = wr_vec_add(&v, h, sizeof(h), err)) ||
-	    (ret = wr_vec_add(&v, w->enc, ehead, err)) || (ret = wr_vec_pad(&v, ehead, err)))
+	    (ret = wr_vec_add(&v, sl->enc, ehead, err)) || (ret = wr_vec_pad(&v, ehead, err)))
 		goto out;
 	for (size_t c = 0; c < ncol; c++) {
 		size_t len, pad;
-		const void *col = wr_col(w, b, venc, c, &len, &pad);
+		const void *col = wr_col(w, b, c, &len, &pad);
 		if ((ret = wr_vec_add(&v, col, len, err)) || (ret = wr_vec_add(&v, wr_zero, pad, err)))
 			goto out;
 	}
@@ -430,7 +444,7 @@ int ff__writer_put_block(struct ff_table_writer *w, struct ff__block *b, struct 
 		       (ret = wr_vec_pad(&v, soff + mid_bytes, err))))
 		goto out;
 	if (b->text && ((ret = wr_vec_add(&v, b->kind, n, err)) ||
-			(ret = wr_vec_add(&v, codes, ncb, err)) ||
+			(ret = wr_vec_add(&v, sl->codes, ncb, err)) ||
 			(ret = wr_vec_pad(&v, kc, err)) ||
 			(ret = wr_vec_add(&v, b->text_off, soff, err)) ||
 			(ret = wr_vec_add(&v, b->txt.buf, text_bytes, err)) ||
@@ -576,7 +590,6 @@ int ff_table_writer_create(struct ff_table_writer **out, const char *dir,
 	w->flags = (schema->label_name ? FF__F_LABEL : 0) | (schema->weight_name ? FF__F_WEIGHT : 0) |
 		   (ff_schema_single_id(schema) ? 0 : FF__F_MID) | (opts->keep_text ? FF__F_TEXT : 0);
 	if (!FF_ALLOC_ARRAY(w->rows, w->nparts) || !FF_ALLOC_ARRAY(w->bytes, w->nparts) ||
-	    !(w->enc = ff_malloc(schema->n_features + 2)) ||
 	    !(w->dir = ff_strdup(dir))) {
 		ret = FF_ENOMEM;
 		goto out;
@@ -981,6 +994,5 @@ void ff_table_writer_free(struct ff_table_writer *w)
 	ff_schema_release(&w->schema);
 	ff__layout_release(&w->text);
 	ff__block_release(&w->blk);
-	ff_free(w->enc);
 	ff_free(w);
 }
