@@ -105,11 +105,13 @@ static int upload_run(struct ff_task *t, struct ff_error *err)
 	if (ret)
 		goto out;
 	ff_task_log(t, FF_TASK_INFO, "upload '%s' into table '%s' of namespace '%s'", file, name, ns);
+	/* the file is mapped: another process cutting it must not look like a crash */
+	ff_csv_exit_on_sigbus(file);
 	if ((ret = ff_csv_import(file, dir, &o, &res, err)))
 		goto out;
 	ff_task_log(t, FF_TASK_INFO, "imported %llu rows (%llu bytes) into '%s'",
 		    (unsigned long long)res.count, (unsigned long long)res.bytes, dir);
-	if ((ret = ff_table_open(&tb, dir, FF_TABLE_NO_VERIFY, err)))
+	if ((ret = ff_table_open(&tb, dir, FF_TABLE_NO_VERIFY | FF_TABLE_LAZY, err)))
 		goto out;
 	extra = upload_meta(tb, json_object_get(params, "meta"), &o);
 	ret = extra ? ff_data_output_table(t, "table", dir, ns, name, "dataframe", extra, err)

@@ -174,6 +174,10 @@ size_t ff__csv_index8(const char *q, size_t len, char delim, uint32_t *pos, size
 bool ff__csv_simd_ok(void);
 /* Tests set it to parse field by field on any CPU. */
 extern bool ff__csv_simd_disable;
+/* Tests set it to read every chunk with pread, as without a map. */
+extern bool ff__csv_map_disable;
+/* Tests: called with the file's descriptor once it is mapped. */
+extern void (*ff__csv_map_hook)(int fd);
 /* lane constants of ff_csv_simd.c (not const on purpose, see there) */
 #define FF__CSV_SIMD_NK 20
 extern int64_t ff__csv_simd_k[FF__CSV_SIMD_NK];

@@ -181,7 +181,9 @@ int ff_data_output_table(struct ff_task *t, const char *key, const char *dir,
 {
 	struct ff_table *tb = NULL;
 	char nsbuf[FF_TABLE_NAME_MAX + 1], namebuf[FF_TABLE_NAME_MAX + 1];
-	int ret = ff_table_open(&tb, dir, 0, err);
+	/* the samples read a block or two: the rest of a table just written
+	 * need not come back from the disk */
+	int ret = ff_table_open(&tb, dir, FF_TABLE_LAZY, err);
 	if (ret)
 		return ret;
 	ff_data_names(dir, nsbuf, sizeof(nsbuf), namebuf, sizeof(namebuf));

@@ -6,7 +6,8 @@
  *
  * Every partition file is mapped read-only at open and every block header
  * is checked then (magic, header CRC, row numbering, section sizes against
- * the file size), so no later access can leave the mapping whatever the
+ * the file size; with FF_TABLE_LAZY when a read first reaches the
+ * partition, rd_walk), so no access can leave the mapping whatever the
  * file holds. A block's payload checksums, and its string offsets, are
  * checked on first access for the parts the caller needs (values, ids,
  * text); the result is remembered in an atomic bit set so that concurrent
@@ -273,6 +274,33 @@ static int rd_blocks(struct ff_table *t, unsigned p, uint32_t nblk, struct ff_er
 	return FF_OK;
 }
 
+/*
+ * The block headers of partition p, checked and filled once: at open, or
+ * with FF_TABLE_LAZY by the first read that needs them (concurrent readers
+ * wait for one walk). A failed walk is tried again by the next read, which
+ * reports the same error.
+ */
+static int rd_walk(const struct ff_table *t, unsigned p, struct ff_error *err)
+{
+	struct ff__part *pt = &t->parts[p];
+	if (atomic_load_explicit(&pt->walked, memory_order_acquire))
+		return FF_OK;
+	struct ff_table *w = (struct ff_table *)t; /* fills in what the open left out */
+	int ret = FF_OK;
+	pthread_mutex_lock(&w->walk_mu);
+	if (!atomic_load_explicit(&pt->walked, memory_order_relaxed)) {
+		ret = rd_blocks(w, p, pt->nblk_foot, err);
+		if (ret) {
+			FF_FREE_AND_NULL(pt->blk);
+			pt->nblk = 0;
+		} else {
+			atomic_store_explicit(&pt->walked, true, memory_order_release);
+		}
+	}
+	pthread_mutex_unlock(&w->walk_mu);
+	return ret;
+}
+
 static int rd_part(struct ff_table *t, unsigned p, const unsigned char uid[16],
 		   uint64_t want_size, struct ff_error *err)
 {
@@ -327,7 +355,9 @@ static int rd_part(struct ff_table *t, unsigned p, const unsigned char uid[16],
 			     (unsigned long long)ff__le64(f + 8), (unsigned long long)pt->rows);
 		goto out;
 	}
-	ret = rd_blocks(t, p, ff__le32(f + 16), err);
+	pt->nblk_foot = ff__le32(f + 16);
+	if (!(t->open_flags & FF_TABLE_LAZY))
+		ret = rd_walk(t, p, err);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -343,7 +373,10 @@ int ff_table_open(struct ff_table **out, const char *dir, unsigned flags, struct
 	*out = NULL;
 	if (*(const unsigned char *)&probe != 1)
 		return ff_error_set(err, FF_EINVAL, "tables need a little-endian host");
-	if (!(t = ff_calloc(1, sizeof(*t))) || !(t->dir = ff_strdup(dir))) {
+	if (!(t = ff_calloc(1, sizeof(*t))))
+		return FF_ENOMEM;
+	pthread_mutex_init(&t->walk_mu, NULL);
+	if (!(t->dir = ff_strdup(dir))) {
 		ret = FF_ENOMEM;
 		goto out;
 	}
@@ -380,6 +413,7 @@ void ff_table_free(struct ff_table *t)
 	json_decref(t->meta);
 	ff_schema_release(&t->schema);
 	ff__layout_release(&t->text);
+	pthread_mutex_destroy(&t->walk_mu);
 	ff_free(t);
 }
 
@@ -573,6 +607,11 @@ int ff_table_iter_next(struct ff_table_iter *it, struct ff_batch *b, struct ff_e
 	const struct ff_table *t = it->t;
 	while (it->part < it->part_end) {
 		struct ff__part *pt = &t->parts[it->part];
+		int ret = rd_walk(t, it->part, err);
+		if (ret) {
+			ff_table_iter_release(it);
+			return ret;
+		}
 		if (it->blk >= pt->nblk) {
 			it->part++;
 			it->blk = 0;
@@ -581,7 +620,7 @@ int ff_table_iter_next(struct ff_table_iter *it, struct ff_batch *b, struct ff_e
 		struct ff__blk *k = &pt->blk[it->blk];
 		if (it->need & RD_PREFAULT)
 			rd_prefault(k->sec[0], k->sec_len[0]);
-		int ret = ff__blk_check(t, it->part, k, it->need, err);
+		ret = ff__blk_check(t, it->part, k, it->need, err);
 		if (!ret && k->enc && (it->need & FF_NEED_VALUES))
 			ret = rd_decode(it, k, b, err);
 		if (ret) {
@@ -711,18 +750,24 @@ void ff_dataset_release(struct ff_dataset *ds)
 }
 
 /* Bytes of id strings (with NULs) of the rows the iteration covers. */
-static int rd_ids_bytes(const struct ff_table *t, int partition, size_t *out)
+static int rd_ids_bytes(const struct ff_table *t, int partition, size_t *out,
+			struct ff_error *err)
 {
 	size_t total = 0;
 	unsigned lo = partition < 0 ? 0 : (unsigned)partition;
 	unsigned hi = partition < 0 ? t->nparts : lo + 1;
-	for (unsigned p = lo; p < hi; p++)
+	for (unsigned p = lo; p < hi; p++) {
+		int ret = rd_walk(t, p, err);
+		if (ret)
+			return ret;
 		for (size_t k = 0; k < t->parts[p].nblk; k++) {
 			const struct ff__blk *b = &t->parts[p].blk[k];
 			size_t add = (size_t)b->sid_bytes + b->mid_bytes + 2 * (size_t)b->n;
 			if (!ff_st_add(total, add, &total))
-				return FF_ENOMEM;
+				return ff_error_set(err, FF_ENOMEM, "table '%s' too large to load",
+						    t->dir);
 		}
+	}
 	*out = total;
 	return FF_OK;
 }
@@ -769,9 +814,12 @@ int ff_table_load(const struct ff_table *t, int partition, unsigned need, struct
 		it.need |= RD_PREFAULT;
 	}
 	if (need & FF_NEED_IDS) {
-		size_t bytes;
-		if (rd_ids_bytes(t, partition, &bytes) || !(ds->ids_ = ff_malloc(bytes + 1)) ||
-		    !FF_ALLOC_ARRAY(ds->sid, n))
+		size_t bytes = 0;
+		if ((ret = rd_ids_bytes(t, partition, &bytes, err))) {
+			ff_dataset_release(ds);
+			return ret;
+		}
+		if (!(ds->ids_ = ff_malloc(bytes + 1)) || !FF_ALLOC_ARRAY(ds->sid, n))
 			goto oom;
 		if (t->flags & FF__F_MID) {
 			if (!FF_ALLOC_ARRAY(ds->mid, n))

@@ -209,6 +209,15 @@ FF_EXPORT void ff_table_writer_free(struct ff_table_writer *w);
 /* ------------------------------------------------------------------ reader */
 
 #define FF_TABLE_NO_VERIFY 1u  /* skip block checksums (structure is still checked) */
+/*
+ * Check a partition's block headers when it is first read, not at open: for
+ * a caller that reads a few rows of a table just written (its blocks
+ * written past the page cache are read back from the disk to be checked:
+ * a fifth of a second for a 1 GB upload). The file headers, footers and
+ * sizes are still checked at open; a bad block header is then reported
+ * by the read that reaches its partition.
+ */
+#define FF_TABLE_LAZY 2u
 
 /*
  * Opens a committed table: reads meta.json, maps the partition files and
@@ -404,9 +413,19 @@ struct ff_csv_result {
  * leaves no table and names file, line and column. res may be NULL.
  * Parses on up to o->threads threads (started and joined inside the call);
  * the table and the error are the same whatever the thread count.
+ * The file is read through a memory map: if another process cuts it
+ * shorter meanwhile, reading a page past its new end raises SIGBUS (see
+ * ff_csv_exit_on_sigbus).
  */
 FF_EXPORT int ff_csv_import(const char *file, const char *dir, const struct ff_csv_opts *o,
 			    struct ff_csv_result *res, struct ff_error *err);
+/*
+ * For a process whose imports read files that others may cut shorter (an
+ * upload task): from now on a SIGBUS ends the process with status 1 after
+ * writing to stderr that file was cut while it was read, instead of a
+ * crash. file is copied. Not for a process that maps other files.
+ */
+FF_EXPORT void ff_csv_exit_on_sigbus(const char *file);
 
 #define FF_CSV_WITH_SID 1u   /* prefix a separate sample id column (FATE `table` download) */
 #define FF_CSV_NO_HEADER 2u  /* omit the header line */

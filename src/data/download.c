@@ -130,7 +130,8 @@ int download_preview(const char *dir, size_t max_rows, json_t **rows, struct ff_
 	struct ff_table *t = NULL;
 	struct ff_buf b = FF_BUF_INIT_MAX((size_t)256 << 20);
 	json_t *out = json_array();
-	int ret = out ? ff_table_open(&t, dir, 0, err) : FF_ENOMEM;
+	/* a preview reads the first rows: one partition's blocks checked */
+	int ret = out ? ff_table_open(&t, dir, FF_TABLE_LAZY, err) : FF_ENOMEM;
 	if (!ret)
 		ret = ff_csv_display(t, max_rows, FF_CSV_NO_HEADER, &b, err);
 	if (!ret) {

@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <math.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "buf.h"
 #include "err.h"
@@ -1338,6 +1339,132 @@ static void test_simd_same_table(void **state)
 	ff_free(d2);
 }
 
+/* The same imports and bad inputs with every chunk read by pread (no map). */
+static void test_unmapped_path(void **state)
+{
+	ff__csv_map_disable = true;
+	test_random_fixed(state);
+	test_durable_direct(state);
+	test_bad_inputs(state);
+	ff__csv_map_disable = false;
+}
+
+/*
+ * A chunk is parsed in the file's map unless its last line, or the
+ * parsers' padding after it, runs to the end of the file: then it is read
+ * with pread. Files whose last line grows byte by byte move that edge over
+ * every chunk size; each table must equal the one read without a map.
+ */
+static void test_map_edges(void **state)
+{
+	(void)state;
+	static const size_t chunks[] = { 1, 7, 23, 61, 4096, 0 };
+	struct ff_error err = FF_ERROR_INIT;
+	for (int tail = 0; tail <= 48; tail++) {
+		struct ff_buf src = FF_BUF_INIT_MAX((size_t)1 << 20);
+		ff_buf_addstr(&src, "id,y,a,b\n");
+		for (int i = 0; i < 40; i++)
+			ff_buf_addf(&src, "r%d,%d,0.%06d,-%d.5%s\n", i, i & 1, i * 7919 % 1000000, i % 9,
+				    tail % 3 == 1 && i % 5 == 0 ? "0" : "");
+		ff_buf_addstr(&src, "last,1,");
+		for (int k = 0; k < tail; k++)
+			ff_buf_addch(&src, (char)('1' + k % 9));
+		if (!tail)
+			ff_buf_addch(&src, '0');
+		/* with '\n', with "\r\n", or without a final end of line */
+		ff_buf_addstr(&src, tail % 4 == 3 ? ",2" : tail % 2 ? ",2\n" : ",2\r\n");
+		char name[32];
+		snprintf(name, sizeof(name), "edge%d.csv", tail);
+		char *csv = write_file(name, src.buf, src.len);
+		for (size_t c = 0; c < FF_ARRAY_SIZE(chunks); c++) {
+			struct ff_buf want, got;
+			for (int mapped = 0; mapped < 2; mapped++) {
+				char *dir = tpath("edge/%d-%zu-%d", tail, c, mapped);
+				struct ff_csv_opts o;
+				ff_csv_opts_init(&o);
+				o.label_name = "y";
+				o.no_fsync = true;
+				o.partitions = 3;
+				o.threads = 2;
+				o.chunk_bytes = chunks[c];
+				ff__csv_map_disable = !mapped;
+				int ret = ff_csv_import(csv, dir, &o, NULL, &err);
+				ff__csv_map_disable = false;
+				if (ret)
+					fail_msg("%s chunk %zu: %s", name, chunks[c], err.msg);
+				table_digest(dir, mapped ? &got : &want);
+				ff_table_destroy(dir, NULL);
+				ff_free(dir);
+			}
+			if (got.len != want.len || memcmp(got.buf, want.buf, want.len))
+				fail_msg("%s chunk %zu: mapped and read tables differ", name, chunks[c]);
+			ff_buf_release(&want);
+			ff_buf_release(&got);
+		}
+		ff_free(csv);
+		ff_buf_release(&src);
+	}
+}
+
+static const char *sigbus_file;
+
+static void sigbus_cut(int fd)
+{
+	(void)fd;
+	/* the header stays: the rows' chunks are read in the map */
+	assert_int_equal(truncate(sigbus_file, 4096), 0);
+}
+
+/*
+ * A file cut shorter while it is imported (here: right after it was
+ * mapped): with ff_csv_exit_on_sigbus the process ends with status 1 and
+ * a message naming the file, not with a crash.
+ */
+static void test_sigbus_exit(void **state)
+{
+	(void)state;
+	struct ff_buf src = FF_BUF_INIT_MAX((size_t)8 << 20);
+	ff_buf_addstr(&src, "id,a,b\n");
+	for (int i = 0; i < 20000; i++)
+		ff_buf_addf(&src, "%d,0.%06d,1.5\n", i, i);
+	char *csv = write_file("cut.csv", src.buf, src.len);
+	char *dir = tpath("cut");
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], 2);
+		close(fds[0]);
+		sigbus_file = csv;
+		ff__csv_map_hook = sigbus_cut;
+		ff_csv_exit_on_sigbus(csv);
+		struct ff_csv_opts o;
+		ff_csv_opts_init(&o);
+		o.chunk_bytes = 65536;
+		struct ff_error err = FF_ERROR_INIT;
+		int ret = ff_csv_import(csv, dir, &o, NULL, &err);
+		_exit(ret ? 3 : 4); /* not reached: the map is read past the file's end */
+	}
+	close(fds[1]);
+	char msg[8192];
+	size_t len = 0;
+	ssize_t r;
+	while (len < sizeof(msg) - 1 && (r = read(fds[0], msg + len, sizeof(msg) - 1 - len)) > 0)
+		len += (size_t)r;
+	msg[len] = '\0';
+	close(fds[0]);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 1)
+		fail_msg("status %#x, stderr: %s", st, msg);
+	assert_non_null(strstr(msg, csv));
+	assert_non_null(strstr(msg, "was cut shorter while it was read"));
+	ff_buf_release(&src);
+	ff_free(csv);
+	ff_free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1355,6 +1482,9 @@ int main(void)
 		cmocka_unit_test(test_scalar_path),
 		cmocka_unit_test(test_simd_same_table),
 		cmocka_unit_test(test_import_i24),
+		cmocka_unit_test(test_unmapped_path),
+		cmocka_unit_test(test_map_edges),
+		cmocka_unit_test(test_sigbus_exit),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <float.h>
 #include <math.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "buf.h"
@@ -811,6 +812,58 @@ static int read_all(const char *dir, unsigned flags, struct ff_error *err)
 	return ret;
 }
 
+/*
+ * FF_TABLE_LAZY: a bad block header in partition 1 lets the table open and
+ * partition 0 be read; the first read of partition 1 (an iteration, a
+ * load) is refused naming it, every time; without the flag the open is.
+ */
+static void test_lazy_open(void **state)
+{
+	(void)state;
+	char *dir = tpath("lazy/t");
+	char *part = tpath("lazy/t/part-00001");
+	struct ff_error err = FF_ERROR_INIT;
+	make_table(dir, 40, 2, 2, 40, true);
+	struct ff_buf b = FF_BUF_INIT;
+	assert_int_equal(fs_read_file(part, &b, NULL), FF_OK);
+	b.buf[64 + 4] ^= 1; /* the first block's row count: its header checksum fails */
+	assert_int_equal(fs_write_atomic(part, b.buf, b.len, NULL), FF_OK);
+	struct ff_table *t;
+	assert_int_equal(ff_table_open(&t, dir, 0, &err), FF_EDATA);
+	assert_non_null(strstr(err.msg, "bad block header 0"));
+	assert_int_equal(ff_table_open(&t, dir, FF_TABLE_LAZY, &err), FF_OK);
+	assert_int_equal(ff_table_count(t), 40);
+	struct ff_table_iter it;
+	struct ff_batch bt;
+	assert_int_equal(ff_table_iter_init(&it, t, 0, FF_NEED_VALUES | FF_NEED_IDS, &err), FF_OK);
+	uint64_t rows = 0;
+	int r;
+	while ((r = ff_table_iter_next(&it, &bt, &err)) > 0)
+		rows += bt.n;
+	assert_int_equal(r, 0);
+	assert_int_equal(rows, ff_table_partition_count(t, 0));
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(ff_table_iter_init(&it, t, -1, FF_NEED_VALUES, &err), FF_OK);
+		while ((r = ff_table_iter_next(&it, &bt, &err)) > 0)
+			;
+		assert_int_equal(r, FF_EDATA);
+		assert_non_null(strstr(err.msg, "part-00001"));
+		assert_non_null(strstr(err.msg, "bad block header 0"));
+	}
+	struct ff_dataset ds;
+	assert_int_equal(ff_table_load(t, -1, FF_NEED_VALUES | FF_NEED_IDS, &ds, &err), FF_EDATA);
+	assert_non_null(strstr(err.msg, "bad block header 0"));
+	assert_int_equal(ff_table_load(t, 0, FF_NEED_IDS, &ds, &err), FF_OK);
+	ff_dataset_release(&ds);
+	ff_table_free(t);
+	b.buf[64 + 4] ^= 1;
+	assert_int_equal(fs_write_atomic(part, b.buf, b.len, NULL), FF_OK);
+	assert_int_equal(read_all(dir, FF_TABLE_LAZY, &err), FF_OK);
+	ff_buf_release(&b);
+	ff_free(part);
+	ff_free(dir);
+}
+
 static void test_corrupt(void **state)
 {
 	(void)state;
@@ -843,6 +896,8 @@ static void test_corrupt(void **state)
 			assert_non_null(strstr(err.msg, "corrupted table"));
 			refused++;
 		}
+		/* checking block headers on first read refuses the same */
+		assert_int_equal(read_all(dir, FF_TABLE_LAZY, &err), r1);
 		(void)read_all(dir, FF_TABLE_NO_VERIFY, &err);
 		orig.buf[i] ^= 0x5a;
 	}
@@ -1415,6 +1470,22 @@ static unsigned char dio_byte(size_t i, unsigned f)
 	return (unsigned char)((i * 131 + i / 4099 + f * 17) & 255);
 }
 
+/* Whether page k of the file at path is in the page cache. */
+static bool dio_cached(const char *path, size_t k)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	assert_true(m != MAP_FAILED);
+	unsigned char vec[1] = { 0 };
+	assert_int_equal(mincore((char *)m + k * 4096, 1, vec), 0);
+	munmap(m, (size_t)st.st_size);
+	close(fd);
+	return vec[0] & 1;
+}
+
 /* A file for ff__dio: O_DIRECT where the file system has it. */
 static int dio_open(const char *path)
 {
@@ -1426,16 +1497,19 @@ static int dio_open(const char *path)
 
 /*
  * Files written one after the other through one ff__dio, in uneven pieces,
- * at sizes around the 4 KiB unit and the 2 MiB buffers: each holds exactly
- * its bytes, at its exact size.
+ * at sizes around the 4 KiB unit and the 2 MiB buffers, and one past the
+ * 64 MiB a file is made sparse ahead of its writes at a time: each holds
+ * exactly its bytes, at its exact size, with no more than its size on
+ * disk (nothing allocated past its end), and its first and last pages are
+ * in the page cache (a reader's open finds its header and footer there).
  */
 static void test_dio_files(void **state)
 {
 	(void)state;
 	static const size_t sizes[] = { 1, 96, 4095, 4096, 4097, (2 << 20) - 1, 2 << 20,
-					(2 << 20) + 1, (9 << 20) + 12345, 8192 };
+					(2 << 20) + 1, (9 << 20) + 12345, 8192, (70 << 20) + 5 };
 	const size_t nf = sizeof(sizes) / sizeof(sizes[0]);
-	size_t maxsz = (9 << 20) + 12345;
+	size_t maxsz = (70 << 20) + 5;
 	unsigned char *data = ff_malloc(maxsz);
 	assert_non_null(data);
 	struct ff__dio *d;
@@ -1460,7 +1534,12 @@ static void test_dio_files(void **state)
 	ff__dio_free(d);
 	for (unsigned f = 0; f < nf; f++) {
 		char *path = ff_asprintf("%s/dio-%u", tmp_root, f);
-		struct ff_buf b = FF_BUF_INIT_MAX((size_t)16 << 20);
+		struct stat st;
+		assert_int_equal(stat(path, &st), 0);
+		assert_true((uint64_t)st.st_blocks * 512 <= (sizes[f] + 4095) / 4096 * 4096);
+		assert_true(dio_cached(path, 0));
+		assert_true(dio_cached(path, (sizes[f] - 1) / 4096));
+		struct ff_buf b = FF_BUF_INIT_MAX((size_t)128 << 20);
 		assert_int_equal(fs_read_file(path, &b, NULL), FF_OK);
 		assert_int_equal(b.len, sizes[f]);
 		for (size_t i = 0; i < b.len; i++)
@@ -1527,6 +1606,7 @@ int main(void)
 		cmocka_unit_test(test_atomic),
 		cmocka_unit_test(test_oom),
 		cmocka_unit_test(test_corrupt),
+		cmocka_unit_test(test_lazy_open),
 		cmocka_unit_test(test_enc_fit),
 		cmocka_unit_test(test_enc_columns),
 		cmocka_unit_test(test_dec_dispatch),
