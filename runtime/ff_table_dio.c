@@ -28,8 +28,9 @@
  * whole unit (the last unit when there are none): those are written
  * through the page cache once the file has its size (cutting inside a unit
  * written with O_DIRECT made ext4 read it back from the disk: a millisecond
- * per file), and so is the first unit again, so that the file's header and
- * footer are in the page cache for the next reader. Where AIO or
+ * per file), and so is the first unit again (the first whole buffer of the
+ * first file: a table's first rows), so that the file's header and footer
+ * are in the page cache for the next reader. Where AIO or
  * O_DIRECT is refused (no AIO context, a file system without O_DIRECT) the
  * same bytes are written with blocking pwrite, through the page cache if
  * need be. The first error is kept and returned by the caller's next call;
@@ -67,10 +68,11 @@ struct dio_file {
 	uint64_t size;
 	uint64_t room;         /* its size while written (sparse past the writes) */
 	/* written again (the head) or only (the tail) through the page cache
-	 * at the end: the first unit, and the bytes after the last whole unit
-	 * (the last unit when there are none) */
+	 * at the end: the first unit (the first buffer of a writer's first
+	 * file), and the bytes after the last whole unit (the last unit when
+	 * there are none) */
+	unsigned char *head;
 	size_t head_len;
-	unsigned char head[DIO_ALIGN];
 	uint64_t tail_off;
 	size_t tail_len;
 	unsigned char tail[DIO_ALIGN];
@@ -90,6 +92,7 @@ struct ff__dio {
 	int code;              /* the first error, with msg */
 	char msg[FF_ERROR_MSG_MAX];
 	struct dio_file *file; /* being filled, NULL between files */
+	unsigned nfiles;       /* begun */
 	uint64_t off;          /* file offset of the buffer being filled */
 	size_t fill;           /* its bytes */
 };
@@ -142,6 +145,7 @@ static void dio_file_free(struct dio_file *f)
 {
 	if (f->fd >= 0)
 		close(f->fd);
+	ff_free(f->head);
 	ff_free(f->path);
 	ff_free(f);
 }
@@ -254,8 +258,13 @@ static void dio_submit(struct ff__dio *d, size_t len)
 	b->file = f;
 	f->pending++;
 	if (!d->off && len >= DIO_ALIGN) {
-		memcpy(f->head, b->data, DIO_ALIGN);
-		f->head_len = DIO_ALIGN;
+		/* a table's partition 0 first: whoever shows its first rows
+		 * reads them in the page cache */
+		size_t h = d->nfiles == 1 ? len : DIO_ALIGN;
+		if ((f->head = ff_malloc(h))) {
+			memcpy(f->head, b->data, h);
+			f->head_len = h;
+		}
 	}
 	d->off += len;
 	if (d->ctx && d->off > f->room) {
@@ -308,6 +317,7 @@ int ff__dio_begin(struct ff__dio *d, int fd, const char *path)
 	}
 	f->fd = fd;
 	d->file = f;
+	d->nfiles++;
 	d->off = 0;
 	d->fill = 0;
 	return FF_OK;

@@ -1501,13 +1501,14 @@ static int dio_open(const char *path)
  * 64 MiB a file is made sparse ahead of its writes at a time: each holds
  * exactly its bytes, at its exact size, with no more than its size on
  * disk (nothing allocated past its end), and its first and last pages are
- * in the page cache (a reader's open finds its header and footer there).
+ * in the page cache (a reader's open finds its header and footer there),
+ * with the whole first buffer of the first file.
  */
 static void test_dio_files(void **state)
 {
 	(void)state;
-	static const size_t sizes[] = { 1, 96, 4095, 4096, 4097, (2 << 20) - 1, 2 << 20,
-					(2 << 20) + 1, (9 << 20) + 12345, 8192, (70 << 20) + 5 };
+	static const size_t sizes[] = { (9 << 20) + 12345, 1, 96, 4095, 4096, 4097, (2 << 20) - 1,
+					2 << 20, (2 << 20) + 1, 8192, (70 << 20) + 5 };
 	const size_t nf = sizeof(sizes) / sizeof(sizes[0]);
 	size_t maxsz = (70 << 20) + 5;
 	unsigned char *data = ff_malloc(maxsz);
@@ -1539,6 +1540,8 @@ static void test_dio_files(void **state)
 		assert_true((uint64_t)st.st_blocks * 512 <= (sizes[f] + 4095) / 4096 * 4096);
 		assert_true(dio_cached(path, 0));
 		assert_true(dio_cached(path, (sizes[f] - 1) / 4096));
+		if (f == 0) /* the first file's first buffer: a table's first rows */
+			assert_true(dio_cached(path, ((size_t)2 << 20) / 4096 - 1));
 		struct ff_buf b = FF_BUF_INIT_MAX((size_t)128 << 20);
 		assert_int_equal(fs_read_file(path, &b, NULL), FF_OK);
 		assert_int_equal(b.len, sizes[f]);
