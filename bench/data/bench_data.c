@@ -196,14 +196,35 @@ static int bench_cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The durable runs: the best as `import` (as wc -l, best of its runs), the median apart. */
-static void bench_print_durable(double *s, double wc, double mb, uint64_t rows)
+/*
+ * The durable runs: the best as `import` (as wc -l, best of its runs), the
+ * median apart; and the median of each run's ratio to a wc -l timed just
+ * before it (ratio[]): this host's speed changes by phases of minutes (wc
+ * -l took 0.070-0.120 s in one day), and a floor timed in another phase
+ * than the import moved the ratio by a third.
+ */
+static void bench_print_durable(double *s, double *ratio, double wc, double mb, uint64_t rows)
 {
 	qsort(s, BENCH_RUNS, sizeof(*s), bench_cmp_double);
+	qsort(ratio, BENCH_RUNS, sizeof(*ratio), bench_cmp_double);
 	bench_print_import("import", s[0], wc, mb, rows);
 	double med = s[BENCH_RUNS / 2];
 	printf("import_median: %.3f s\n", med);
 	printf("import_median_vs_wc_l: %.3f\n", wc / med);
+	printf("import_paired_vs_wc_l: %.3f (median of the runs' ratios to the wc -l before each)\n",
+	       ratio[BENCH_RUNS / 2]);
+}
+
+/* wc -l's best of three (the file is in the page cache); -1 on failure. */
+static double bench_wc_best(const char *path)
+{
+	double wc = -1;
+	for (int k = 0; k < 3; k++) {
+		double s = bench_wc(path);
+		if (s > 0 && (wc < 0 || s < wc))
+			wc = s;
+	}
+	return wc;
 }
 
 static int bench_sink_null(void *ctx, const char *data, size_t n)
@@ -304,12 +325,7 @@ int main(int argc, char **argv)
 	}
 
 	/* the read floor: best of three (the file is in the page cache) */
-	double wc = -1;
-	for (int k = 0; k < 3; k++) {
-		double s = bench_wc(csv);
-		if (s > 0 && (wc < 0 || s < wc))
-			wc = s;
-	}
+	double wc = bench_wc_best(csv);
 	if (wc <= 0) {
 		fprintf(stderr, "bench_data: wc -l failed\n");
 		goto out;
@@ -326,11 +342,15 @@ int main(int argc, char **argv)
 	 * its mode: measured both ways), so it is printed apart as a warm-up */
 	/* the durable import, the headline figure, runs BENCH_RUNS times: its
 	 * best is set against wc -l's best, its median shows the spread */
-	double dur[BENCH_RUNS];
+	double dur[BENCH_RUNS], ratio[BENCH_RUNS], wc_run = wc;
 	for (int run = 0; run < 3 + BENCH_RUNS; run++) {
 		int kind = run == 0 ? 0 : run <= BENCH_RUNS ? 1 : run - BENCH_RUNS + 1;
 		co.no_fsync = kind >= 2;
 		co.threads = kind == 3 ? 1 : o.threads;
+		if (kind == 1 && (wc_run = bench_wc_best(csv)) <= 0) {
+			fprintf(stderr, "bench_data: wc -l failed\n");
+			goto out;
+		}
 		double s;
 		if (bench_import(csv, table, &co, &res, &s, &err)) {
 			fprintf(stderr, "bench_data: import: %s\n", err.msg);
@@ -338,9 +358,11 @@ int main(int argc, char **argv)
 		}
 		if (kind == 1) {
 			dur[run - 1] = s;
-			printf("import_run%d: %.3f s\n", run, s);
+			ratio[run - 1] = wc_run / s;
+			printf("import_run%d: %.3f s (wc -l before it %.3f s, ratio %.3f)\n", run, s,
+			       wc_run, wc_run / s);
 			if (run == BENCH_RUNS)
-				bench_print_durable(dur, wc, mb, res.count);
+				bench_print_durable(dur, ratio, wc, mb, res.count);
 			continue;
 		}
 		static const char *const names[] = { "import_first", NULL, "import_nofsync",
