@@ -191,10 +191,13 @@ struct ff__part {
 	const unsigned char *map;
 	size_t size;
 	uint64_t rows, row0;
-	uint32_t nblk_foot;    /* the footer's block count */
-	atomic_bool walked;    /* blk checked and filled (at open, or first read) */
-	size_t nblk;
-	struct ff__blk *blk;
+	size_t nblk;           /* the footer's block count */
+	struct ff__blk *blk;   /* nblk entries, filled as their headers are checked */
+	/* blocks checked (nblk + 1: and the partition's end after them), at
+	 * open or, FF_TABLE_LAZY, as reads reach them; the walk's place */
+	atomic_size_t walked;
+	size_t walk_pos;
+	uint64_t walk_row;
 };
 
 struct ff_table {

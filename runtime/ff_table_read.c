@@ -7,7 +7,7 @@
  * Every partition file is mapped read-only at open and every block header
  * is checked then (magic, header CRC, row numbering, section sizes against
  * the file size; with FF_TABLE_LAZY when a read first reaches the
- * partition, rd_walk), so no access can leave the mapping whatever the
+ * block, rd_walk_to), so no access can leave the mapping whatever the
  * file holds. A block's payload checksums, and its string offsets, are
  * checked on first access for the parts the caller needs (values, ids,
  * text); the result is remembered in an atomic bit set so that concurrent
@@ -212,91 +212,95 @@ static uint64_t rd_payload(const struct ff_table *t, uint64_t n, const uint8_t *
 	return sz;
 }
 
-static int rd_blocks(struct ff_table *t, unsigned p, uint32_t nblk, struct ff_error *err)
+/*
+ * Checks the header of block k of partition p, at pt->walk_pos, and fills
+ * pt->blk[k]; moves walk_pos and walk_row past it (only when it is good).
+ */
+static int rd_block(struct ff_table *t, unsigned p, size_t k, struct ff_error *err)
 {
 	struct ff__part *pt = &t->parts[p];
-	size_t end = pt->size - FF__FOOTER, pos = FF__FILE_HDR;
-	uint64_t row = pt->row0;
-	if (nblk > (end - pos) / FF__BLOCK_HDR)
-		return rd_bad(err, t, p, "has a bad block count %u", nblk);
-	if (nblk && !FF_ALLOC_ARRAY(pt->blk, nblk))
-		return FF_ENOMEM;
-	for (uint32_t k = 0; k < nblk; k++) {
-		if (end - pos < FF__BLOCK_HDR)
-			return rd_bad(err, t, p, "is truncated at block %u (offset %zu)", k, pos);
-		const unsigned char *h = pt->map + pos;
-		struct ff__blk *b = &pt->blk[k];
-		if (ff__le32(h) != FF__BLOCK_MAGIC || ff__le32(h + 60) != ff__crc32c(0, h, 60))
-			return rd_bad(err, t, p, "has a bad block header %u at offset %zu", k, pos);
-		b->n = ff__le32(h + 4);
-		b->row0 = ff__le64(h + 8);
-		uint64_t payload = ff__le64(h + 16);
-		b->sid_bytes = ff__le32(h + 24);
-		b->mid_bytes = ff__le32(h + 28);
-		b->text_bytes = ff__le32(h + 32);
-		if (!b->n || b->row0 != row)
-			return rd_bad(err, t, p, "block %u has bad row numbers (first row %llu)", k,
-				      (unsigned long long)b->row0);
-		uint32_t venc = ff__le32(h + 48);
-		if (venc > (t->version >= 2 ? FF__VENC_COLUMNS : FF__VENC_PLAIN))
-			return rd_bad(err, t, p, "block %u has an unknown values encoding %u", k, venc);
-		if (venc == FF__VENC_COLUMNS) {
-			/* the encodings lie in the payload: within the file first */
-			if (rd_ncol(t) > end - pos - FF__BLOCK_HDR)
-				return rd_bad(err, t, p, "is truncated in block %u (offset %zu)", k,
-					      pos);
-			b->enc = h + FF__BLOCK_HDR;
-		}
-		uint32_t cl = ff__le32(h + 52);
-		if (cl > (t->version >= 2 && (t->flags & FF__F_TEXT) ? FF__CODES_SHARED :
-								     FF__CODES_PER_ROW))
-			return rd_bad(err, t, p, "block %u has an unknown codes layout %u", k, cl);
-		b->codes_shared = cl == FF__CODES_SHARED;
-		uint64_t want = rd_payload(t, b->n, b->enc, b->codes_shared, b->sid_bytes,
-					   b->mid_bytes, b->text_bytes);
-		if (!want || want != payload)
-			return rd_bad(err, t, p, "block %u has a bad size %llu", k,
-				      (unsigned long long)payload);
-		if (payload > end - pos - FF__BLOCK_HDR)
-			return rd_bad(err, t, p, "is truncated in block %u (offset %zu)", k, pos);
-		for (int s = 0; s < 3; s++)
-			b->sec_crc[s] = ff__le32(h + 36 + 4 * s);
-		rd_sections(t, b, h);
-		pos += FF__BLOCK_HDR + (size_t)payload;
-		row += b->n;
+	size_t end = pt->size - FF__FOOTER, pos = pt->walk_pos;
+	if (end - pos < FF__BLOCK_HDR)
+		return rd_bad(err, t, p, "is truncated at block %zu (offset %zu)", k, pos);
+	const unsigned char *h = pt->map + pos;
+	struct ff__blk *b = &pt->blk[k];
+	if (ff__le32(h) != FF__BLOCK_MAGIC || ff__le32(h + 60) != ff__crc32c(0, h, 60))
+		return rd_bad(err, t, p, "has a bad block header %zu at offset %zu", k, pos);
+	b->n = ff__le32(h + 4);
+	b->row0 = ff__le64(h + 8);
+	uint64_t payload = ff__le64(h + 16);
+	b->sid_bytes = ff__le32(h + 24);
+	b->mid_bytes = ff__le32(h + 28);
+	b->text_bytes = ff__le32(h + 32);
+	if (!b->n || b->row0 != pt->walk_row)
+		return rd_bad(err, t, p, "block %zu has bad row numbers (first row %llu)", k,
+			      (unsigned long long)b->row0);
+	uint32_t venc = ff__le32(h + 48);
+	if (venc > (t->version >= 2 ? FF__VENC_COLUMNS : FF__VENC_PLAIN))
+		return rd_bad(err, t, p, "block %zu has an unknown values encoding %u", k, venc);
+	b->enc = NULL;
+	if (venc == FF__VENC_COLUMNS) {
+		/* the encodings lie in the payload: within the file first */
+		if (rd_ncol(t) > end - pos - FF__BLOCK_HDR)
+			return rd_bad(err, t, p, "is truncated in block %zu (offset %zu)", k, pos);
+		b->enc = h + FF__BLOCK_HDR;
 	}
-	pt->nblk = nblk;
-	if (pos != end)
-		return rd_bad(err, t, p, "has %zu stray bytes after %u blocks", end - pos, nblk);
-	if (row - pt->row0 != pt->rows)
+	uint32_t cl = ff__le32(h + 52);
+	if (cl > (t->version >= 2 && (t->flags & FF__F_TEXT) ? FF__CODES_SHARED :
+							     FF__CODES_PER_ROW))
+		return rd_bad(err, t, p, "block %zu has an unknown codes layout %u", k, cl);
+	b->codes_shared = cl == FF__CODES_SHARED;
+	uint64_t want = rd_payload(t, b->n, b->enc, b->codes_shared, b->sid_bytes, b->mid_bytes,
+				   b->text_bytes);
+	if (!want || want != payload)
+		return rd_bad(err, t, p, "block %zu has a bad size %llu", k,
+			      (unsigned long long)payload);
+	if (payload > end - pos - FF__BLOCK_HDR)
+		return rd_bad(err, t, p, "is truncated in block %zu (offset %zu)", k, pos);
+	for (int sec = 0; sec < 3; sec++)
+		b->sec_crc[sec] = ff__le32(h + 36 + 4 * sec);
+	rd_sections(t, b, h);
+	pt->walk_pos = pos + FF__BLOCK_HDR + (size_t)payload;
+	pt->walk_row += b->n;
+	return FF_OK;
+}
+
+/* After the last block: nothing after it, and the rows meta gives. */
+static int rd_part_end(struct ff_table *t, unsigned p, struct ff_error *err)
+{
+	const struct ff__part *pt = &t->parts[p];
+	size_t end = pt->size - FF__FOOTER;
+	if (pt->walk_pos != end)
+		return rd_bad(err, t, p, "has %zu stray bytes after %zu blocks", end - pt->walk_pos,
+			      pt->nblk);
+	if (pt->walk_row - pt->row0 != pt->rows)
 		return rd_bad(err, t, p, "holds %llu rows, meta says %llu",
-			      (unsigned long long)(row - pt->row0), (unsigned long long)pt->rows);
+			      (unsigned long long)(pt->walk_row - pt->row0),
+			      (unsigned long long)pt->rows);
 	return FF_OK;
 }
 
 /*
- * The block headers of partition p, checked and filled once: at open, or
- * with FF_TABLE_LAZY by the first read that needs them (concurrent readers
- * wait for one walk). A failed walk is tried again by the next read, which
- * reports the same error.
+ * Checks partition p's block headers, in file order, until the first need
+ * are (need = nblk + 1: all, and the partition's end after them): at open,
+ * or with FF_TABLE_LAZY as reads reach them (concurrent readers wait for
+ * one walk). A bad header is reported by every read that reaches it; the
+ * blocks before it stay readable.
  */
-static int rd_walk(const struct ff_table *t, unsigned p, struct ff_error *err)
+static int rd_walk_to(const struct ff_table *t, unsigned p, size_t need, struct ff_error *err)
 {
 	struct ff__part *pt = &t->parts[p];
-	if (atomic_load_explicit(&pt->walked, memory_order_acquire))
+	if (atomic_load_explicit(&pt->walked, memory_order_acquire) >= need)
 		return FF_OK;
 	struct ff_table *w = (struct ff_table *)t; /* fills in what the open left out */
 	int ret = FF_OK;
 	pthread_mutex_lock(&w->walk_mu);
-	if (!atomic_load_explicit(&pt->walked, memory_order_relaxed)) {
-		ret = rd_blocks(w, p, pt->nblk_foot, err);
-		if (ret) {
-			FF_FREE_AND_NULL(pt->blk);
-			pt->nblk = 0;
-		} else {
-			atomic_store_explicit(&pt->walked, true, memory_order_release);
-		}
-	}
+	size_t k = atomic_load_explicit(&pt->walked, memory_order_relaxed);
+	for (; k < need && k < pt->nblk && !(ret = rd_block(w, p, k, err)); k++)
+		;
+	if (!ret && k == pt->nblk && need > pt->nblk && !(ret = rd_part_end(w, p, err)))
+		k++;
+	atomic_store_explicit(&pt->walked, k, memory_order_release);
 	pthread_mutex_unlock(&w->walk_mu);
 	return ret;
 }
@@ -355,9 +359,20 @@ static int rd_part(struct ff_table *t, unsigned p, const unsigned char uid[16],
 			     (unsigned long long)ff__le64(f + 8), (unsigned long long)pt->rows);
 		goto out;
 	}
-	pt->nblk_foot = ff__le32(f + 16);
+	uint32_t nblk = ff__le32(f + 16);
+	if (nblk > (pt->size - FF__FOOTER - FF__FILE_HDR) / FF__BLOCK_HDR) {
+		ret = rd_bad(err, t, p, "has a bad block count %u", nblk);
+		goto out;
+	}
+	if (nblk && !FF_ALLOC_ARRAY(pt->blk, nblk)) {
+		ret = FF_ENOMEM;
+		goto out;
+	}
+	pt->nblk = nblk;
+	pt->walk_pos = FF__FILE_HDR;
+	pt->walk_row = pt->row0;
 	if (!(t->open_flags & FF_TABLE_LAZY))
-		ret = rd_walk(t, p, err);
+		ret = rd_walk_to(t, p, pt->nblk + 1, err);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -607,7 +622,8 @@ int ff_table_iter_next(struct ff_table_iter *it, struct ff_batch *b, struct ff_e
 	const struct ff_table *t = it->t;
 	while (it->part < it->part_end) {
 		struct ff__part *pt = &t->parts[it->part];
-		int ret = rd_walk(t, it->part, err);
+		/* the block read next, or past the last one the partition's end */
+		int ret = rd_walk_to(t, it->part, it->blk + 1, err);
 		if (ret) {
 			ff_table_iter_release(it);
 			return ret;
@@ -757,7 +773,7 @@ static int rd_ids_bytes(const struct ff_table *t, int partition, size_t *out,
 	unsigned lo = partition < 0 ? 0 : (unsigned)partition;
 	unsigned hi = partition < 0 ? t->nparts : lo + 1;
 	for (unsigned p = lo; p < hi; p++) {
-		int ret = rd_walk(t, p, err);
+		int ret = rd_walk_to(t, p, t->parts[p].nblk + 1, err);
 		if (ret)
 			return ret;
 		for (size_t k = 0; k < t->parts[p].nblk; k++) {

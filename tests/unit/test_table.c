@@ -864,6 +864,56 @@ static void test_lazy_open(void **state)
 	ff_free(dir);
 }
 
+/*
+ * FF_TABLE_LAZY checks block headers one ahead of the reads: with block 1
+ * of partition 0 bad, the first row is shown (only block 0 is checked),
+ * all rows are refused naming block 1, and without the flag the open is.
+ */
+static void test_lazy_walk(void **state)
+{
+	(void)state;
+	struct ff_buf src = FF_BUF_INIT;
+	ff_buf_addstr(&src, "id,a,b\n");
+	for (int i = 0; i < 200; i++)
+		ff_buf_addf(&src, "%d,0.%03d,%d\n", i, i, i % 7);
+	char *csv = tpath("walk.csv");
+	char *dir = tpath("walk/t");
+	assert_int_equal(fs_write_atomic(csv, src.buf, src.len, NULL), FF_OK);
+	struct ff_csv_opts o;
+	ff_csv_opts_init(&o);
+	o.partitions = 1;
+	o.no_fsync = true;
+	o.chunk_bytes = 256; /* a block per chunk at least */
+	struct ff_error err = FF_ERROR_INIT;
+	assert_int_equal(ff_csv_import(csv, dir, &o, NULL, &err), FF_OK);
+	char *part = tpath("walk/t/part-00000");
+	struct ff_buf b = FF_BUF_INIT;
+	assert_int_equal(fs_read_file(part, &b, NULL), FF_OK);
+	uint64_t payload;
+	memcpy(&payload, b.buf + 64 + 16, 8); /* block 0's payload size: block 1 follows */
+	size_t h1 = 64 + 64 + (size_t)payload;
+	assert_true(h1 + 64 < b.len);
+	b.buf[h1 + 4] ^= 1;
+	assert_int_equal(fs_write_atomic(part, b.buf, b.len, NULL), FF_OK);
+	struct ff_table *t;
+	assert_int_equal(ff_table_open(&t, dir, 0, &err), FF_EDATA);
+	assert_non_null(strstr(err.msg, "bad block header 1"));
+	assert_int_equal(ff_table_open(&t, dir, FF_TABLE_LAZY, &err), FF_OK);
+	struct ff_buf out = FF_BUF_INIT;
+	assert_int_equal(ff_csv_display(t, 1, FF_CSV_NO_HEADER, &out, &err), FF_OK);
+	assert_string_equal(out.buf, "0,0.000,0\n");
+	ff_buf_reset(&out);
+	assert_int_equal(ff_csv_display(t, UINT64_MAX, 0, &out, &err), FF_EDATA);
+	assert_non_null(strstr(err.msg, "bad block header 1"));
+	ff_table_free(t);
+	ff_buf_release(&out);
+	ff_buf_release(&b);
+	ff_buf_release(&src);
+	ff_free(part);
+	ff_free(dir);
+	ff_free(csv);
+}
+
 static void test_corrupt(void **state)
 {
 	(void)state;
@@ -1610,6 +1660,7 @@ int main(void)
 		cmocka_unit_test(test_oom),
 		cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_lazy_open),
+		cmocka_unit_test(test_lazy_walk),
 		cmocka_unit_test(test_enc_fit),
 		cmocka_unit_test(test_enc_columns),
 		cmocka_unit_test(test_dec_dispatch),
