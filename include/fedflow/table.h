@@ -210,12 +210,12 @@ FF_EXPORT void ff_table_writer_free(struct ff_table_writer *w);
 
 #define FF_TABLE_NO_VERIFY 1u  /* skip block checksums (structure is still checked) */
 /*
- * Check a partition's block headers when it is first read, not at open: for
- * a caller that reads a few rows of a table just written (its blocks
- * written past the page cache are read back from the disk to be checked:
- * a fifth of a second for a 1 GB upload). The file headers, footers and
- * sizes are still checked at open; a bad block header is then reported
- * by the read that reaches its partition.
+ * Check each block header when a read first reaches its block, not at
+ * open: for a caller that reads a few rows of a table just written (its
+ * blocks written past the page cache are read back from the disk to be
+ * checked: a fifth of a second for a 1 GB upload). The file headers,
+ * footers and sizes are still checked at open; a bad block header is then
+ * reported by every read that reaches it.
  */
 #define FF_TABLE_LAZY 2u
 
