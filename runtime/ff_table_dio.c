@@ -115,9 +115,10 @@ static void *dio_ctx_destroy(void *arg)
 /*
  * Destroys ctx (no write in flight) on a thread of its own: io_destroy
  * waits for an RCU grace period (30-40 ms here), and so does a process
- * that exits with a context left (exit_aio). io_destroy takes the context
- * out of the process first, so neither the writer nor the exit of its
- * process (an upload task) waits once that thread has started.
+ * that exits with a context left (exit_aio). The writer does not wait;
+ * a process that exits meanwhile (an upload task, a few ms after its
+ * import) waits for the rest of that grace period only, not for all of it
+ * after its own work.
  */
 static void dio_ctx_put(aio_context_t ctx)
 {
