@@ -50,7 +50,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
@@ -1579,32 +1578,6 @@ static void csv_map(struct csv_imp *c)
 	c->map = m == MAP_FAILED ? NULL : m;
 	if (c->map && ff__csv_map_hook)
 		ff__csv_map_hook(c->fd);
-}
-
-/* what the SIGBUS handler writes (prepared: the handler may only write) */
-static char csv_sigbus_msg[4096 + 128];
-static size_t csv_sigbus_len;
-
-static void csv_on_sigbus(int sig)
-{
-	(void)sig;
-	ssize_t r = write(2, csv_sigbus_msg, csv_sigbus_len);
-	(void)r;
-	_exit(1);
-}
-
-void ff_csv_exit_on_sigbus(const char *file)
-{
-	int n = snprintf(csv_sigbus_msg, sizeof(csv_sigbus_msg),
-			 "'%s' was cut shorter while it was read; upload it again once nothing "
-			 "writes to it\n", file);
-	csv_sigbus_len = n < 0 ? 0 : (size_t)n < sizeof(csv_sigbus_msg) ? (size_t)n :
-				      sizeof(csv_sigbus_msg) - 1;
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = csv_on_sigbus;
-	sigemptyset(&sa.sa_mask);
-	(void)sigaction(SIGBUS, &sa, NULL);
 }
 
 static int csv_check_opts(const struct ff_csv_opts *o, struct ff_error *err)

@@ -28,9 +28,9 @@
  * whole unit (the last unit when there are none): those are written
  * through the page cache once the file has its size (cutting inside a unit
  * written with O_DIRECT made ext4 read it back from the disk: a millisecond
- * per file), and so is the first unit again (the first whole buffer of the
- * first file: a table's first rows), so that the file's header and footer
- * are in the page cache for the next reader. Where AIO or
+ * per file), and so is the first unit again (or more, up to a buffer, as
+ * the caller asks), so that the file's header and footer are in the page
+ * cache for the next reader. Where AIO or
  * O_DIRECT is refused (no AIO context, a file system without O_DIRECT) the
  * same bytes are written with blocking pwrite, through the page cache if
  * need be. The first error is kept and returned by the caller's next call;
@@ -68,9 +68,10 @@ struct dio_file {
 	uint64_t size;
 	uint64_t room;         /* its size while written (sparse past the writes) */
 	/* written again (the head) or only (the tail) through the page cache
-	 * at the end: the first unit (the first buffer of a writer's first
-	 * file), and the bytes after the last whole unit (the last unit when
+	 * at the end: the first `cached` bytes (a unit at least, a buffer at
+	 * most), and the bytes after the last whole unit (the last unit when
 	 * there are none) */
+	size_t cached;
 	unsigned char *head;
 	size_t head_len;
 	uint64_t tail_off;
@@ -92,7 +93,6 @@ struct ff__dio {
 	int code;              /* the first error, with msg */
 	char msg[FF_ERROR_MSG_MAX];
 	struct dio_file *file; /* being filled, NULL between files */
-	unsigned nfiles;       /* begun */
 	uint64_t off;          /* file offset of the buffer being filled */
 	size_t fill;           /* its bytes */
 };
@@ -259,9 +259,7 @@ static void dio_submit(struct ff__dio *d, size_t len)
 	b->file = f;
 	f->pending++;
 	if (!d->off && len >= DIO_ALIGN) {
-		/* a table's partition 0 first: whoever shows its first rows
-		 * reads them in the page cache */
-		size_t h = d->nfiles == 1 ? len : DIO_ALIGN;
+		size_t h = f->cached < DIO_ALIGN ? DIO_ALIGN : f->cached < len ? f->cached : len;
 		if ((f->head = ff_malloc(h))) {
 			memcpy(f->head, b->data, h);
 			f->head_len = h;
@@ -309,7 +307,7 @@ int ff__dio_create(struct ff__dio **out, struct ff_error *err)
 	return FF_OK;
 }
 
-int ff__dio_begin(struct ff__dio *d, int fd, const char *path)
+int ff__dio_begin(struct ff__dio *d, int fd, const char *path, size_t cached)
 {
 	struct dio_file *f = ff_calloc(1, sizeof(*f));
 	if (!f || !(f->path = ff_strdup(path))) {
@@ -317,8 +315,8 @@ int ff__dio_begin(struct ff__dio *d, int fd, const char *path)
 		return FF_ENOMEM;
 	}
 	f->fd = fd;
+	f->cached = cached;
 	d->file = f;
-	d->nfiles++;
 	d->off = 0;
 	d->fill = 0;
 	return FF_OK;

@@ -23,9 +23,11 @@ int ff__dio_create(struct ff__dio **out, struct ff_error *err);
 /*
  * Starts a file: fd (opened for writing, preferably O_DIRECT, empty) is
  * owned from here on; path only names it in messages (copied). FF_ENOMEM
- * leaves fd with the caller.
+ * leaves fd with the caller. The file's first `cached` bytes (its first
+ * 4 KiB at least, its first 2 MiB buffer at most) and its last unit end up
+ * in the page cache too, for a reader that comes right after.
  */
-int ff__dio_begin(struct ff__dio *d, int fd, const char *path);
+int ff__dio_begin(struct ff__dio *d, int fd, const char *path, size_t cached);
 /* Appends n bytes of p to the current file (copied; may wait for the disk). */
 int ff__dio_write(struct ff__dio *d, const void *p, size_t n, struct ff_error *err);
 /* Ends the current file: its rest is written, its size cut exactly, fd closed. */

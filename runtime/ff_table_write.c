@@ -164,7 +164,9 @@ static int wr_part_open(struct ff_table_writer *w, struct ff_error *err)
 		ret = wr_fail(err, "create", path);
 		goto out;
 	}
-	if (w->dio && (ret = ff__dio_begin(w->dio, w->fd, path))) {
+	/* partition 0 holds the table's first rows, which the upload's
+	 * samples and the output display read right after */
+	if (w->dio && (ret = ff__dio_begin(w->dio, w->fd, path, w->part ? 0 : SIZE_MAX))) {
 		close(w->fd);
 		w->fd = -1;
 		goto out;
